@@ -1,0 +1,361 @@
+/**
+ * The `lanecopy` command: `ingest`, `encode` and `sql`.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { type CopyFormat, decodeCopyRow } from "./copy_row.ts";
+import { CsvDecodeStream } from "./decode_stream.ts";
+import { ExitCode, exitCodeFor, UsageError } from "./errors.ts";
+import { DEFAULT_BATCH_SIZE, ingest } from "./ingest.ts";
+import { progressDisplay, summaryLine } from "./progress.ts";
+import { redact } from "./redact.ts";
+import { openSource } from "./source.ts";
+import { DEFAULT_DATA_DIR, openTarget } from "./target.ts";
+
+const MAIN_HELP = `lanecopy: stream CSV records into PostgreSQL at COPY speed.
+
+Usage:
+  lanecopy ingest FILE|- --table T [options]   load records, one transaction per batch
+  lanecopy encode FILE|- [options]             print the COPY data ingest would send
+  lanecopy sql "select …" [options]            run a query where ingest loads
+
+Where rows go: --db URL, else $DATABASE_URL, else the embedded database
+(PGlite, no server needed) in ${DEFAULT_DATA_DIR}.
+
+Run "lanecopy COMMAND --help" for a command's options.
+`;
+
+const CSV_HELP = `CSV options:
+  --columns a,b,c     target columns in file order; replaces the header's names
+                      (the header line is still skipped unless --no-header)
+  --no-header         the first line is a record, not a header (needs --columns
+                      for ingest)
+  --delimiter C       field delimiter, one ASCII character (default ",";
+                      --delimiter tab for TSV)
+  --null STRING       an unquoted field equal to STRING is NULL (default: an
+                      unquoted empty field is NULL, a quoted "" is an empty string)`;
+
+const INGEST_HELP = `Usage: lanecopy ingest FILE|- --table T [options]
+
+Loads CSV (RFC 4180: quoted fields, doubled quotes, line breaks inside quotes,
+LF or CRLF, UTF-8 with or without BOM) from FILE, or standard input for -,
+into table T by COPY, in batches of --batch-size rows, each batch its own
+transaction. The header names the target columns (as written: case matters).
+
+Options:
+  -t, --table T       target table, "table" or "schema.table" (required)
+  --create            create the table when missing, one text column per name
+  --batch-size N      rows per batch/transaction (default ${
+  DEFAULT_BATCH_SIZE.toLocaleString("en-US")
+})
+  --db URL            PostgreSQL URL (default $DATABASE_URL; libpq variables
+                      such as PGPASSWORD and PGSSLMODE fill in the rest)
+  --data-dir DIR      embedded database directory (default ${DEFAULT_DATA_DIR})
+  -q, --quiet         no progress bar, no summary line
+  --json              print the summary as one JSON object on stdout
+${CSV_HELP}
+
+Exit codes:
+  0  every row committed
+  1  anything else: connection, permissions, a missing table, internal
+  2  bad input or a row the server rejected: the error names file:line:column;
+     batches before it stay committed
+  4  refused before loading
+
+Examples:
+  lanecopy ingest examples/orders.csv --table orders --create
+  cat orders.csv | lanecopy ingest - --table sales.orders --db postgres://app@db/shop
+`;
+
+const ENCODE_HELP = `Usage: lanecopy encode FILE|- [options]
+
+Writes to stdout exactly the COPY data ingest would send for FILE's records
+(the header is not part of it): the codec's view, and a dry run. Nothing else
+goes to stdout.
+
+Options:
+  --copy-format F     text (default, what ingest sends) or csv
+${CSV_HELP}
+
+Example:
+  lanecopy encode orders.csv | psql -c "\\copy orders from stdin"
+`;
+
+const SQL_HELP = `Usage: lanecopy sql "STATEMENT" [options]
+
+Runs one statement where ingest loads (the embedded database unless --db or
+$DATABASE_URL) and prints the rows.
+
+Options:
+  --db URL            PostgreSQL URL (default $DATABASE_URL)
+  --data-dir DIR      embedded database directory (default ${DEFAULT_DATA_DIR})
+  --json              print rows as JSON, one object per line
+
+Example:
+  lanecopy sql "select count(*) from orders"
+`;
+
+const CSV_OPTIONS = {
+  columns: { type: "string" },
+  "no-header": { type: "boolean" },
+  delimiter: { type: "string" },
+  null: { type: "string" },
+} as const;
+
+const DATABASE_OPTIONS = {
+  db: { type: "string" },
+  "data-dir": { type: "string" },
+  json: { type: "boolean" },
+} as const;
+
+/** The caller's directory: under `deno task`, where the task was started. */
+const callerCwd = Deno.env.get("LANECOPY_CWD") || Deno.cwd();
+
+async function runIngest(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      ...CSV_OPTIONS,
+      ...DATABASE_OPTIONS,
+      table: { type: "string", short: "t" },
+      create: { type: "boolean" },
+      "batch-size": { type: "string" },
+      quiet: { type: "boolean", short: "q" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return help(INGEST_HELP);
+  const file = onePositional(positionals, "FILE (or - for stdin)", INGEST_HELP);
+  if (!values.table) throw new UsageError("Cannot ingest without --table");
+  const columns = splitColumns(values.columns);
+  if (values["no-header"] && !columns) {
+    throw new UsageError("Cannot ingest with --no-header without --columns");
+  }
+  const source = await openSource(file, callerCwd);
+  const display = values.quiet ? undefined : progressDisplay(source.size);
+  try {
+    const summary = await ingest({
+      source: source.readable,
+      sourceName: source.name,
+      table: values.table,
+      columns,
+      header: !values["no-header"],
+      delimiter: delimiter(values.delimiter),
+      nullString: values.null,
+      batchSize: positiveInteger(values["batch-size"], "--batch-size"),
+      create: values.create,
+      db: values.db,
+      dataDir: values["data-dir"],
+      cwd: callerCwd,
+      onProgress: display?.update,
+    });
+    summary.totalBytes = source.size;
+    summary.bytes = source.size ?? summary.bytes;
+    display?.stop();
+    if (values.json) console.log(JSON.stringify(summary));
+    if (!values.quiet) console.error(summaryLine(summary));
+    return ExitCode.Ok;
+  } finally {
+    display?.stop();
+  }
+}
+
+async function runEncode(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      ...CSV_OPTIONS,
+      "copy-format": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return help(ENCODE_HELP);
+  const file = onePositional(positionals, "FILE (or - for stdin)", ENCODE_HELP);
+  const format = values["copy-format"] ?? "text";
+  if (format !== "text" && format !== "csv") {
+    throw new UsageError(
+      `Cannot use --copy-format ${format}: expected text or csv`,
+    );
+  }
+  const columns = splitColumns(values.columns);
+  const source = await openSource(file, callerCwd);
+  await source.readable
+    .pipeThrough(
+      new CsvDecodeStream({
+        source: source.name,
+        delimiter: delimiter(values.delimiter),
+        nullString: values.null,
+        header: !values["no-header"],
+        fieldCount: columns?.length,
+        copyFormat: format as CopyFormat,
+      }),
+    )
+    .pipeThrough(
+      new TransformStream({
+        transform: (block, controller) => controller.enqueue(block.data),
+      }),
+    )
+    .pipeTo(Deno.stdout.writable);
+  return ExitCode.Ok;
+}
+
+async function runSql(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { ...DATABASE_OPTIONS, help: { type: "boolean", short: "h" } },
+  });
+  if (values.help) return help(SQL_HELP);
+  const statement = onePositional(positionals, "a statement", SQL_HELP);
+  const target = await openTarget({
+    db: values.db,
+    dataDir: values["data-dir"],
+    cwd: callerCwd,
+  });
+  try {
+    const { rows, fields } = await target.query(statement);
+    if (values.json) {
+      for (const row of rows) console.log(JSON.stringify(row));
+    } else if (fields.length > 0) {
+      console.log(formatTable(fields, rows));
+    }
+    return ExitCode.Ok;
+  } finally {
+    await target.close();
+  }
+}
+
+/** Rows as an aligned text table, the way psql prints them. */
+function formatTable(
+  fields: string[],
+  rows: Record<string, unknown>[],
+): string {
+  const cells = rows.map((row) => fields.map((field) => showValue(row[field])));
+  const widths = fields.map((field, i) =>
+    Math.max(field.length, ...cells.map((cell) => cell[i].length))
+  );
+  const line = (values: string[]) =>
+    values.map((value, i) => value.padEnd(widths[i])).join(" | ").trimEnd();
+  return [
+    line(fields),
+    widths.map((width) => "-".repeat(width)).join("-+-"),
+    ...cells.map(line),
+    `(${rows.length} row${rows.length === 1 ? "" : "s"})`,
+  ].join("\n");
+}
+
+function showValue(value: unknown): string {
+  if (value === null || value === undefined) return "";
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
+function help(text: string): number {
+  console.log(text);
+  return ExitCode.Ok;
+}
+
+function onePositional(
+  positionals: string[],
+  what: string,
+  usage: string,
+): string {
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      `Cannot run: expected ${what}, got ${
+        positionals.length === 0 ? "none" : positionals.join(" ")
+      }\n\n${usage}`,
+    );
+  }
+  return positionals[0];
+}
+
+function splitColumns(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const columns = decodeCopyRow(value, "csv").map((name) => name ?? "");
+  if (columns.some((name) => name === "")) {
+    throw new UsageError(`Cannot use --columns "${value}": a name is empty`);
+  }
+  return columns;
+}
+
+function delimiter(value: string | undefined): string | undefined {
+  return value === "tab" || value === "\\t" ? "\t" : value;
+}
+
+function positiveInteger(
+  value: string | undefined,
+  flag: string,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value.replaceAll("_", ""));
+  if (!Number.isInteger(number) || number < 1) {
+    throw new UsageError(
+      `Cannot use ${flag} ${value}: expected a positive whole number`,
+    );
+  }
+  return number;
+}
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  ingest: runIngest,
+  encode: runEncode,
+  sql: runSql,
+};
+
+/**
+ * Runs the command line and returns the exit code; errors are printed on
+ * stderr with secrets masked.
+ *
+ * @param args The arguments after the program name.
+ * @returns The exit code.
+ *
+ * @example Usage
+ * ```ts
+ * import { main } from "./cli.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(await main(["--help"]), 0);
+ * ```
+ */
+export async function main(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  if (
+    command === undefined || command === "--help" || command === "-h" ||
+    command === "help"
+  ) {
+    return help(MAIN_HELP);
+  }
+  const run = COMMANDS[command];
+  const secrets = [
+    ...args.filter((arg) => arg.includes("://")),
+    Deno.env.get("DATABASE_URL") ?? "",
+    Deno.env.get("PGPASSWORD") ?? "",
+  ].filter((secret) => secret.length > 0);
+  try {
+    if (!run) {
+      throw new UsageError(
+        `Cannot run "${command}": no such command\n\n${MAIN_HELP}`,
+      );
+    }
+    return await run(rest);
+  } catch (error) {
+    if (error instanceof Deno.errors.BrokenPipe) return ExitCode.Ok;
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`lanecopy: ${redact(message, secrets)}`);
+    if ((error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      console.error(`Run "lanecopy ${command} --help" for the options.`);
+      return ExitCode.Failure;
+    }
+    return exitCodeFor(error);
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

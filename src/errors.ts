@@ -1,0 +1,215 @@
+/**
+ * The errors lanecopy raises, and the exit code each one maps to.
+ *
+ * @module
+ */
+
+/** Exit codes, as documented in `--help` and README. */
+export const ExitCode = {
+  /** Every record committed. */
+  Ok: 0,
+  /** Connection, permissions, internal: anything not listed below. */
+  Failure: 1,
+  /** Bad input or a rejected row stopped the load at a committed point. */
+  BadInput: 2,
+  /** The load completed and rejects were written. */
+  Rejects: 3,
+  /** Refused before loading. */
+  Refused: 4,
+  /** Interrupted by SIGINT. */
+  Interrupted: 130,
+  /** Stopped by SIGTERM. */
+  Terminated: 143,
+} as const;
+
+/** Where a problem sits in a source: 1-based line and column (code points). */
+export interface SourcePosition {
+  /** The source's name: a path, or `<stdin>`. */
+  source: string;
+  /** 1-based physical line. */
+  line: number;
+  /** 1-based column, counted in code points within the line. */
+  column: number;
+  /** 0-based byte offset of the problem in the source. */
+  offset: number;
+}
+
+/**
+ * A malformed record: the input itself is wrong. Carries its position as
+ * fields and names it in the message as `file:line:column`.
+ *
+ * @example Usage
+ * ```ts
+ * import { InputSyntaxError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new InputSyntaxError("Unterminated quoted field", {
+ *   source: "orders.csv", line: 3, column: 7, offset: 51,
+ * });
+ * assert.equal(error.message, "orders.csv:3:7: Unterminated quoted field");
+ * ```
+ */
+export class InputSyntaxError extends SyntaxError {
+  /** The source's name. */
+  readonly source: string;
+  /** 1-based line. */
+  readonly line: number;
+  /** 1-based column in code points. */
+  readonly column: number;
+  /** 0-based byte offset. */
+  readonly offset: number;
+  /** The reason alone, without the position. */
+  readonly reason: string;
+
+  /**
+   * @param reason What is wrong, in sentence case, no final period.
+   * @param position Where it is.
+   */
+  constructor(reason: string, position: SourcePosition) {
+    super(
+      `${position.source}:${position.line}:${position.column}: ${reason}`,
+    );
+    this.name = "InputSyntaxError";
+    this.reason = reason;
+    this.source = position.source;
+    this.line = position.line;
+    this.column = position.column;
+    this.offset = position.offset;
+  }
+}
+
+/**
+ * A problem with the load's set-up that is the user's to fix (a missing
+ * table, an unknown column, a bad flag), found before any row is sent.
+ *
+ * @example Usage
+ * ```ts
+ * import { ExitCode, UsageError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new UsageError("Cannot load into public.t: the table does not exist");
+ * assert.equal(error.exitCode, ExitCode.Failure);
+ * ```
+ */
+export class UsageError extends Error {
+  /** The exit code the CLI uses for it. */
+  readonly exitCode: number;
+
+  /**
+   * @param message What is wrong and what to do about it.
+   * @param exitCode The exit code; {@linkcode ExitCode.Failure} by default.
+   */
+  constructor(message: string, exitCode: number = ExitCode.Failure) {
+    super(message);
+    this.name = "UsageError";
+    this.exitCode = exitCode;
+  }
+}
+
+/** The fields the server sends with an error (pg and PGlite share them). */
+export interface ServerErrorFields {
+  message: string;
+  code?: string;
+  detail?: string;
+  hint?: string;
+  where?: string;
+  column?: string;
+  severity?: string;
+}
+
+/**
+ * A failure the database reported. Keeps every server field, and when the
+ * server named a COPY line, the source position of that record.
+ *
+ * @example Usage
+ * ```ts
+ * import { DatabaseLoadError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new DatabaseLoadError(
+ *   { message: 'invalid input syntax for type integer: "x"', code: "22P02" },
+ *   { source: "t.csv", line: 4, columnName: "qty" },
+ * );
+ * assert.equal(error.code, "22P02");
+ * assert.equal(error.line, 4);
+ * ```
+ */
+export class DatabaseLoadError extends Error {
+  /** SQLSTATE. */
+  readonly code?: string;
+  /** The server's DETAIL. */
+  readonly detail?: string;
+  /** The server's HINT. */
+  readonly hint?: string;
+  /** The server's CONTEXT, such as `COPY t, line 2, column q: "x"`. */
+  readonly where?: string;
+  /** The source's name, when the failing record is known. */
+  readonly source?: string;
+  /** The failing record's first source line, when known. */
+  readonly line?: number;
+  /** The target column the server named, when known. */
+  readonly columnName?: string;
+  /** The server's own message, without position or SQLSTATE. */
+  readonly serverMessage: string;
+
+  /**
+   * @param fields The server's error fields.
+   * @param position The failing record, when the server named one.
+   */
+  constructor(
+    fields: ServerErrorFields,
+    position?: { source: string; line: number; columnName?: string },
+  ) {
+    const at = position
+      ? `${position.source}:${position.line}: ` +
+        (position.columnName ? `column "${position.columnName}": ` : "")
+      : "";
+    const code = fields.code ? ` (SQLSTATE ${fields.code})` : "";
+    const detail = fields.detail ? `\n  detail: ${fields.detail}` : "";
+    const hint = fields.hint ? `\n  hint: ${fields.hint}` : "";
+    super(`${at}${fields.message}${code}${detail}${hint}`);
+    this.name = "DatabaseLoadError";
+    this.serverMessage = fields.message;
+    this.code = fields.code;
+    this.detail = fields.detail;
+    this.hint = fields.hint;
+    this.where = fields.where;
+    this.source = position?.source;
+    this.line = position?.line;
+    this.columnName = position?.columnName;
+  }
+
+  /**
+   * Whether the server rejected the data itself (SQLSTATE classes 22 and
+   * 23: bad values, constraint violations) rather than failing otherwise.
+   */
+  get isRejectedRow(): boolean {
+    return this.code !== undefined &&
+      (this.code.startsWith("22") || this.code.startsWith("23"));
+  }
+}
+
+/**
+ * The exit code for an error, per the table in README.
+ *
+ * @param error Anything thrown.
+ * @returns The process exit code.
+ *
+ * @example Usage
+ * ```ts
+ * import { exitCodeFor, InputSyntaxError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new InputSyntaxError("Bad", { source: "-", line: 1, column: 1, offset: 0 });
+ * assert.equal(exitCodeFor(error), 2);
+ * assert.equal(exitCodeFor(new Error("boom")), 1);
+ * ```
+ */
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof InputSyntaxError) return ExitCode.BadInput;
+  if (error instanceof UsageError) return error.exitCode;
+  if (error instanceof DatabaseLoadError && error.isRejectedRow) {
+    return ExitCode.BadInput;
+  }
+  return ExitCode.Failure;
+}

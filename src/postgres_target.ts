@@ -1,0 +1,131 @@
+/**
+ * A PostgreSQL server through `pg`, with COPY FROM STDIN through
+ * `pg-copy-streams`.
+ *
+ * @module
+ */
+
+// @ts-types="@types/pg"
+import pg from "pg";
+// @ts-types="@types/pg-copy-streams"
+import { from as copyFrom } from "pg-copy-streams";
+import { copyWritable } from "./copy_writable.ts";
+import { redact } from "./redact.ts";
+import {
+  type CopySpec,
+  copyStatement,
+  type QueryResult,
+  type Session,
+  type Target,
+} from "./target.ts";
+
+/** Bytes per COPY write: large enough to be cheap, small enough to stream. */
+const COPY_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * A {@linkcode Target} on a PostgreSQL server. libpq's environment
+ * variables (`PGPASSWORD`, `PGSSLMODE`, …) fill in what the URL leaves out.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { PostgresTarget } from "./postgres_target.ts";
+ *
+ * const target = await PostgresTarget.connect(Deno.env.get("DATABASE_URL")!);
+ * console.log((await target.query("select version()")).rows[0]);
+ * await target.close();
+ * ```
+ */
+export class PostgresTarget implements Target {
+  readonly kind = "postgres";
+  readonly description: string;
+  readonly #client: pg.Client;
+  #closed = false;
+  #lastError: Error | undefined;
+
+  private constructor(client: pg.Client, description: string) {
+    this.#client = client;
+    this.description = description;
+    // An idle connection that fails must not crash the process; the next
+    // statement reports it.
+    client.on("error", (error: Error) => {
+      this.#lastError = error;
+    });
+  }
+
+  /**
+   * Connects to `url`.
+   *
+   * @param url A `postgres://` URL.
+   * @returns The connected target.
+   */
+  static async connect(url: string): Promise<PostgresTarget> {
+    const description = redact(url, [url]);
+    let client: pg.Client;
+    try {
+      client = new pg.Client({ connectionString: url });
+    } catch (error) {
+      throw new Error(
+        `Cannot use the database URL ${description}: ${
+          redact((error as Error).message, [url])
+        }`,
+      );
+    }
+    try {
+      await client.connect();
+    } catch (error) {
+      client.end().catch(() => {});
+      const reason = redact((error as Error).message || String(error), [url]);
+      throw new Error(`Cannot connect to ${description}: ${reason}`);
+    }
+    return new PostgresTarget(client, description);
+  }
+
+  /** The underlying `pg` client, for callers that need more. */
+  get client(): pg.Client {
+    return this.#client;
+  }
+
+  async query(sql: string, params?: unknown[]): Promise<QueryResult> {
+    if (this.#lastError) throw this.#lastError;
+    const result = await this.#client.query({ text: sql, values: params });
+    return {
+      rows: result.rows ?? [],
+      fields: (result.fields ?? []).map((field) => field.name),
+    };
+  }
+
+  async copyFrom(spec: CopySpec, data: Uint8Array): Promise<number> {
+    if (this.#lastError) throw this.#lastError;
+    const stream = this.#client.query(copyFrom(copyStatement(spec, "STDIN")));
+    const writer = copyWritable(stream, this.#client).getWriter();
+    try {
+      for (let at = 0; at < data.length; at += COPY_CHUNK_BYTES) {
+        await writer.write(data.subarray(at, at + COPY_CHUNK_BYTES));
+      }
+      await writer.close();
+    } catch (error) {
+      await writer.abort(error).catch(() => {});
+      throw error;
+    }
+    return stream.rowCount;
+  }
+
+  async transaction<T>(work: (session: Session) => Promise<T>): Promise<T> {
+    await this.query("BEGIN");
+    let result: T;
+    try {
+      result = await work(this);
+    } catch (error) {
+      await this.query("ROLLBACK").catch(() => {});
+      throw error;
+    }
+    await this.query("COMMIT");
+    return result;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#client.end().catch(() => {});
+  }
+}

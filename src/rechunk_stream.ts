@@ -1,0 +1,129 @@
+/**
+ * The rechunk stage: row blocks of any size in, batches of up to
+ * `batchSize` rows out, each covering a contiguous source byte range.
+ *
+ * @module
+ */
+
+import { type Batch, type RowBlock, rowCount, rowStart } from "./row_block.ts";
+
+/** Options for {@linkcode RechunkStream}. */
+export interface RechunkStreamOptions {
+  /** Rows per batch, at most. */
+  batchSize: number;
+  /** Source byte offset where the first batch starts. Default 0. */
+  startOffset?: number;
+}
+
+/**
+ * A `TransformStream` that joins and splits {@linkcode RowBlock}s into
+ * {@linkcode Batch}es of exactly `batchSize` rows (the last one may be
+ * smaller). It holds at most one batch ahead (readable highWaterMark 1).
+ *
+ * @example Usage
+ * ```ts
+ * import { RechunkStream } from "./rechunk_stream.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const block = {
+ *   data: new TextEncoder().encode("a\nb\nc\n"),
+ *   rowEnds: Uint32Array.of(2, 4, 6),
+ *   lines: Float64Array.of(2, 3, 4),
+ *   endOffsets: Float64Array.of(6, 8, 10),
+ * };
+ * const batches = await Array.fromAsync(
+ *   ReadableStream.from([block]).pipeThrough(new RechunkStream({ batchSize: 2 })),
+ * );
+ * assert.deepEqual(batches.map((b) => [b.startOffset, b.endOffset]), [[0, 8], [8, 10]]);
+ * assert.equal(new TextDecoder().decode(batches[1].data), "c\n");
+ * ```
+ */
+export class RechunkStream extends TransformStream<RowBlock, Batch> {
+  /** @param options The batch size and the source offset of the first batch. */
+  constructor(options: RechunkStreamOptions) {
+    const { batchSize } = options;
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new RangeError(
+        `Cannot use batch size ${batchSize}: it must be a positive integer`,
+      );
+    }
+    let pieces: RowBlock[] = [];
+    let pendingRows = 0;
+    let nextStart = options.startOffset ?? 0;
+    const emit = (controller: TransformStreamDefaultController<Batch>) => {
+      const batch = joinBlocks(pieces, nextStart);
+      nextStart = batch.endOffset;
+      pieces = [];
+      pendingRows = 0;
+      controller.enqueue(batch);
+    };
+    super(
+      {
+        transform(block, controller) {
+          const rows = rowCount(block);
+          let from = 0;
+          while (from < rows) {
+            const take = Math.min(batchSize - pendingRows, rows - from);
+            pieces.push(sliceRows(block, from, from + take));
+            pendingRows += take;
+            from += take;
+            if (pendingRows === batchSize) emit(controller);
+          }
+        },
+        flush(controller) {
+          if (pendingRows > 0) emit(controller);
+        },
+      },
+      { highWaterMark: 1 },
+      { highWaterMark: 1 },
+    );
+  }
+}
+
+/** Rows `[from, to)` of a block, as a block of their own (no copy). */
+function sliceRows(block: RowBlock, from: number, to: number): RowBlock {
+  if (from === 0 && to === rowCount(block)) return block;
+  const base = rowStart(block, from);
+  const rowEnds = block.rowEnds.slice(from, to);
+  for (let i = 0; i < rowEnds.length; i++) rowEnds[i] -= base;
+  return {
+    data: block.data.subarray(base, block.rowEnds[to - 1]),
+    rowEnds,
+    lines: block.lines.subarray(from, to),
+    endOffsets: block.endOffsets.subarray(from, to),
+  };
+}
+
+/** One contiguous batch from consecutive blocks. */
+function joinBlocks(blocks: RowBlock[], startOffset: number): Batch {
+  let bytes = 0;
+  let rows = 0;
+  for (const block of blocks) {
+    bytes += block.data.length;
+    rows += rowCount(block);
+  }
+  const data = new Uint8Array(bytes);
+  const rowEnds = new Uint32Array(rows);
+  const lines = new Float64Array(rows);
+  const endOffsets = new Float64Array(rows);
+  let byteAt = 0;
+  let rowAt = 0;
+  for (const block of blocks) {
+    data.set(block.data, byteAt);
+    for (let i = 0; i < block.rowEnds.length; i++) {
+      rowEnds[rowAt + i] = block.rowEnds[i] + byteAt;
+    }
+    lines.set(block.lines, rowAt);
+    endOffsets.set(block.endOffsets, rowAt);
+    byteAt += block.data.length;
+    rowAt += rowCount(block);
+  }
+  return {
+    data,
+    rowEnds,
+    lines,
+    endOffsets,
+    startOffset,
+    endOffset: endOffsets[rows - 1],
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * The decode contract: encoded COPY rows plus, for each row, where it came
+ * from. The codec produces row blocks; the rechunk stage joins them into
+ * batches; the writer sends a batch's bytes and maps errors back through
+ * its metadata.
+ *
+ * @module
+ */
+
+/**
+ * Encoded rows and their per-row metadata. Row `i` occupies
+ * `data.subarray(rowStart(block, i), block.rowEnds[i])`, ending in `\n`.
+ */
+export interface RowBlock {
+  /** COPY bytes of every row, each ending in a line feed. */
+  readonly data: Uint8Array;
+  /** For each row, the end of its bytes within `data` (exclusive). */
+  readonly rowEnds: Uint32Array;
+  /** For each row, the 1-based source line where its record starts. */
+  readonly lines: Float64Array;
+  /** For each row, the source byte offset just after its record. */
+  readonly endOffsets: Float64Array;
+}
+
+/**
+ * A batch: the rows one transaction writes, and the source byte range
+ * `[startOffset, endOffset)` they came from.
+ */
+export interface Batch extends RowBlock {
+  /** Source byte offset of the batch's first record. */
+  readonly startOffset: number;
+  /** Source byte offset just after the batch's last record. */
+  readonly endOffset: number;
+}
+
+/**
+ * The number of rows in a block.
+ *
+ * @param block A row block.
+ * @returns Its row count.
+ *
+ * @example Usage
+ * ```ts
+ * import { rowCount } from "./row_block.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const block = {
+ *   data: new TextEncoder().encode("a\nb\n"),
+ *   rowEnds: Uint32Array.of(2, 4),
+ *   lines: Float64Array.of(1, 2),
+ *   endOffsets: Float64Array.of(2, 4),
+ * };
+ * assert.equal(rowCount(block), 2);
+ * ```
+ */
+export function rowCount(block: RowBlock): number {
+  return block.rowEnds.length;
+}
+
+/**
+ * Where row `index` starts within the block's `data`.
+ *
+ * @param block A row block.
+ * @param index 0-based row index.
+ * @returns The byte offset of the row's first byte.
+ *
+ * @example Usage
+ * ```ts
+ * import { rowStart } from "./row_block.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const block = {
+ *   data: new TextEncoder().encode("a\nbc\n"),
+ *   rowEnds: Uint32Array.of(2, 5),
+ *   lines: Float64Array.of(1, 2),
+ *   endOffsets: Float64Array.of(2, 5),
+ * };
+ * assert.equal(rowStart(block, 1), 2);
+ * ```
+ */
+export function rowStart(block: RowBlock, index: number): number {
+  return index === 0 ? 0 : block.rowEnds[index - 1];
+}

@@ -1,0 +1,145 @@
+/**
+ * Where rows go: the interface both databases implement, and the choice
+ * between them (`--db URL`, else `DATABASE_URL`, else the embedded
+ * database).
+ *
+ * @module
+ */
+
+import { resolve } from "node:path";
+import type { CopyFormat } from "./copy_row.ts";
+import {
+  quoteIdentifier,
+  quoteTableName,
+  type TableName,
+} from "./table_name.ts";
+
+/** Rows and column names of a query's result. */
+export interface QueryResult {
+  /** The rows, keyed by column name. */
+  rows: Record<string, unknown>[];
+  /** The column names, in order. */
+  fields: string[];
+}
+
+/** What a COPY writes into: the table, its columns in data order, the format. */
+export interface CopySpec {
+  /** The target table. */
+  table: TableName;
+  /** Target columns in the order the data has them. */
+  columns: readonly string[];
+  /** The COPY data format. */
+  format: CopyFormat;
+}
+
+/** A connection that runs statements and COPYs. */
+export interface Session {
+  /**
+   * Runs one statement with `$1`-style parameters.
+   *
+   * @param sql The statement.
+   * @param params Its parameter values.
+   */
+  query(sql: string, params?: unknown[]): Promise<QueryResult>;
+  /**
+   * COPYs `data` (whole rows in `spec.format`) into `spec.table`.
+   *
+   * @param spec Table, columns and format.
+   * @param data The rows' bytes.
+   * @returns The number of rows the server stored.
+   */
+  copyFrom(spec: CopySpec, data: Uint8Array): Promise<number>;
+}
+
+/** A database rows can be loaded into. */
+export interface Target extends Session {
+  /** `postgres` for a server, `embedded` for PGlite. */
+  readonly kind: "postgres" | "embedded";
+  /** Where, for messages: the URL without its password, or the data directory. */
+  readonly description: string;
+  /**
+   * Runs `work` in one transaction: committed when it resolves, rolled back
+   * when it throws.
+   *
+   * @param work What to do inside the transaction.
+   */
+  transaction<T>(work: (session: Session) => Promise<T>): Promise<T>;
+  /** Closes the connection. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Which database to open. */
+export interface TargetOptions {
+  /** A PostgreSQL URL. Default: `DATABASE_URL`, else the embedded database. */
+  db?: string;
+  /** The embedded database's directory. Default `./.lanecopy/db`. */
+  dataDir?: string;
+  /** The directory relative paths start from. Default: the process's. */
+  cwd?: string;
+}
+
+/** The embedded database's directory when none is given. */
+export const DEFAULT_DATA_DIR = ".lanecopy/db";
+
+/**
+ * Opens the database the options name: `db`, else `DATABASE_URL`, else the
+ * embedded PGlite database in `dataDir`.
+ *
+ * @param options Which database.
+ * @returns An open target; close it when done.
+ *
+ * @example Usage
+ * ```ts
+ * import { openTarget } from "./target.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * const target = await openTarget({ db: "", dataDir });
+ * assert.equal(target.kind, "embedded");
+ * const { rows } = await target.query("select 1 + 1 as two");
+ * assert.equal(rows[0].two, 2);
+ * await target.close();
+ * await Deno.remove(dataDir, { recursive: true });
+ * ```
+ */
+export async function openTarget(options: TargetOptions = {}): Promise<Target> {
+  const url = options.db === undefined
+    ? Deno.env.get("DATABASE_URL")
+    : options.db;
+  if (url) {
+    const { PostgresTarget } = await import("./postgres_target.ts");
+    return await PostgresTarget.connect(url);
+  }
+  const { EmbeddedTarget } = await import("./embedded_target.ts");
+  const dataDir = resolve(
+    options.cwd ?? Deno.cwd(),
+    options.dataDir ?? DEFAULT_DATA_DIR,
+  );
+  return await EmbeddedTarget.open(dataDir);
+}
+
+/**
+ * The COPY statement for a spec, reading from `from` (`STDIN`, or a
+ * quoted file name for PGlite's `/dev/blob`).
+ *
+ * @param spec Table, columns and format.
+ * @param from What follows `FROM`.
+ * @returns The statement.
+ *
+ * @example Usage
+ * ```ts
+ * import { copyStatement } from "./target.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(
+ *   copyStatement({ table: { schema: "public", table: "t" }, columns: ["a"], format: "csv" }, "STDIN"),
+ *   'COPY "public"."t" ("a") FROM STDIN (FORMAT csv)',
+ * );
+ * ```
+ */
+export function copyStatement(spec: CopySpec, from: string): string {
+  const columns = spec.columns.map(quoteIdentifier).join(", ");
+  return `COPY ${
+    quoteTableName(spec.table)
+  } (${columns}) FROM ${from} (FORMAT ${spec.format})`;
+}
