@@ -44,7 +44,8 @@ export interface BatchWriterOptions {
  * A `WritableStream` of {@linkcode Batch}es: before the first, it checks the
  * target table against the columns (creating it with `create`); then each
  * batch is one transaction holding one COPY. A failure rolls the batch
- * back, and a row the server rejects is reported at its source line.
+ * back, and a row the server rejects is reported at its source line. A
+ * batch carrying an `error` (malformed input) fails the stream with it.
  * Queue: one batch (highWaterMark 1), so the next batch is encoded while
  * this one is written.
  *
@@ -79,6 +80,7 @@ export class BatchWriter extends WritableStream<Batch> {
     const prepare = () => spec ??= prepareTable(options);
     super({
       async write(batch) {
+        if (batch.error) throw batch.error;
         const ready = await prepare();
         if (ready === undefined) {
           throw new UsageError(

@@ -183,23 +183,21 @@ async function runEncode(args: string[]): Promise<number> {
   }
   const columns = splitColumns(values.columns);
   const source = await openSource(file, callerCwd);
-  await source.readable
-    .pipeThrough(
-      new CsvDecodeStream({
-        source: source.name,
-        delimiter: delimiter(values.delimiter),
-        nullString: values.null,
-        header: !values["no-header"],
-        fieldCount: columns?.length,
-        copyFormat: format as CopyFormat,
-      }),
-    )
-    .pipeThrough(
-      new TransformStream({
-        transform: (block, controller) => controller.enqueue(block.data),
-      }),
-    )
-    .pipeTo(Deno.stdout.writable);
+  const blocks = source.readable.pipeThrough(
+    new CsvDecodeStream({
+      source: source.name,
+      delimiter: delimiter(values.delimiter),
+      nullString: values.null,
+      header: !values["no-header"],
+      fieldCount: columns?.length,
+      copyFormat: format as CopyFormat,
+    }),
+  );
+  const stdout = Deno.stdout.writable.getWriter();
+  for await (const block of blocks) {
+    await stdout.write(block.data);
+    if (block.error) throw block.error;
+  }
   return ExitCode.Ok;
 }
 

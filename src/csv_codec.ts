@@ -240,6 +240,17 @@ export class CsvCopyCodec {
     return bytes;
   }
 
+  /**
+   * After {@linkcode CsvCopyCodec.push} or {@linkcode CsvCopyCodec.finish}
+   * threw an {@linkcode InputSyntaxError}: the rows completed before the
+   * bad record, which are good and may still be loaded.
+   *
+   * @returns Those rows.
+   */
+  rowsBeforeError(): RowBlock {
+    return this.#takeRows();
+  }
+
   #frame(chunk: Uint8Array): void {
     const n = chunk.length;
     this.#reserve(this.#pos + 3 * n + 16);

@@ -5,12 +5,18 @@
  */
 
 import { CsvCopyCodec, type CsvCopyCodecOptions } from "./csv_codec.ts";
-import { type RowBlock, rowCount } from "./row_block.ts";
+import { InputSyntaxError } from "./errors.ts";
+import type { RowBlock } from "./row_block.ts";
 
 /**
  * A `TransformStream` from CSV bytes to {@linkcode RowBlock}s, one block
  * per input chunk that completes at least one record. It holds at most one
  * block ahead (readable highWaterMark 1).
+ *
+ * Malformed input does not error the stream: the rows before the bad record
+ * come out in a last block whose `error` says what is wrong and where, the
+ * readable side closes and the input is cancelled. So every batch before
+ * the bad record can still commit downstream.
  *
  * @example Usage
  * ```ts
@@ -39,29 +45,42 @@ export class CsvDecodeStream extends TransformStream<Uint8Array, RowBlock> {
       string[] | undefined
     >();
     promise.catch(() => {}); // observed by whoever awaits it, if anyone
-    const settleHeader = () => {
+    const settle = (
+      block: RowBlock,
+      controller: TransformStreamDefaultController<RowBlock>,
+    ) => {
       if (!wantsHeader || codec.header !== undefined) resolve(codec.header);
+      if (block.rowEnds.length > 0) controller.enqueue(block);
+    };
+    const fail = (
+      error: unknown,
+      controller: TransformStreamDefaultController<RowBlock>,
+    ) => {
+      if (!(error instanceof InputSyntaxError)) {
+        reject(error);
+        throw error;
+      }
+      if (codec.header === undefined && wantsHeader) reject(error);
+      else resolve(codec.header);
+      controller.enqueue({ ...codec.rowsBeforeError(), error });
+      controller.terminate();
     };
     super(
       {
         transform(chunk, controller) {
           try {
-            const block = codec.push(chunk);
-            settleHeader();
-            if (rowCount(block) > 0) controller.enqueue(block);
+            settle(codec.push(chunk), controller);
           } catch (error) {
-            reject(error);
-            throw error;
+            fail(error, controller);
           }
         },
         flush(controller) {
           try {
             const block = codec.finish();
             resolve(codec.header);
-            if (rowCount(block) > 0) controller.enqueue(block);
+            settle(block, controller);
           } catch (error) {
-            reject(error);
-            throw error;
+            fail(error, controller);
           }
         },
         cancel(reason) {

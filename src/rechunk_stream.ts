@@ -20,6 +20,10 @@ export interface RechunkStreamOptions {
  * {@linkcode Batch}es of exactly `batchSize` rows (the last one may be
  * smaller). It holds at most one batch ahead (readable highWaterMark 1).
  *
+ * A block carrying an `error` ends the stream: its rows still fill and emit
+ * complete batches, the rows of the unfinished batch are dropped (their
+ * batch fails), and a last, empty batch carries the error to the writer.
+ *
  * @example Usage
  * ```ts
  * import { RechunkStream } from "./rechunk_stream.ts";
@@ -68,6 +72,14 @@ export class RechunkStream extends TransformStream<RowBlock, Batch> {
             pendingRows += take;
             from += take;
             if (pendingRows === batchSize) emit(controller);
+          }
+          if (block.error) {
+            controller.enqueue({
+              ...joinBlocks([], nextStart),
+              endOffset: nextStart,
+              error: block.error,
+            });
+            controller.terminate();
           }
         },
         flush(controller) {

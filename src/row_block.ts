@@ -20,6 +20,12 @@ export interface RowBlock {
   readonly lines: Float64Array;
   /** For each row, the source byte offset just after its record. */
   readonly endOffsets: Float64Array;
+  /**
+   * Set on the last block or batch of a malformed input: its rows are good,
+   * the input after them is not, and nothing follows. Errors travel in band
+   * so that every batch before the bad record still reaches the writer.
+   */
+  readonly error?: Error;
 }
 
 /**
