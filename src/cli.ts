@@ -134,6 +134,7 @@ async function runIngest(args: string[]): Promise<number> {
   if (values["no-header"] && !columns) {
     throw new UsageError("Cannot ingest with --no-header without --columns");
   }
+  const batchSize = positiveInteger(values["batch-size"], "--batch-size");
   const source = await openSource(file, callerCwd);
   const display = values.quiet ? undefined : progressDisplay(source.size);
   try {
@@ -145,7 +146,7 @@ async function runIngest(args: string[]): Promise<number> {
       header: !values["no-header"],
       delimiter: delimiter(values.delimiter),
       nullString: values.null,
-      batchSize: positiveInteger(values["batch-size"], "--batch-size"),
+      batchSize,
       create: values.create,
       db: values.db,
       dataDir: values["data-dir"],
