@@ -35,7 +35,12 @@ export interface ThrowawayCluster {
  */
 export async function findPgBinDir(): Promise<string> {
   const fromEnv = Deno.env.get("PG_BIN");
-  if (fromEnv) return fromEnv;
+  if (fromEnv) {
+    if (await exists(join(fromEnv, "initdb"))) return fromEnv;
+    throw new Error(
+      `Cannot use PG_BIN as PostgreSQL's server binaries: ${fromEnv} has no initdb`,
+    );
+  }
   const versions: number[] = [];
   try {
     for await (const entry of Deno.readDir("/usr/lib/postgresql")) {
@@ -91,15 +96,17 @@ export async function startThrowawayCluster(): Promise<ThrowawayCluster> {
   const log = join(root, "server.log");
   const port = freePort();
   let started = false;
-  const stop = async () => {
-    if (started) {
-      started = false;
-      await pg("pg_ctl", ["stop", "-D", dataDir, "-m", "fast", "-w"]).catch(
-        () => {},
-      );
-    }
-    await Deno.remove(root, { recursive: true }).catch(() => {});
-  };
+  let stopping: Promise<void> | undefined;
+  // One stop for every caller: a second call (a signal handler racing a
+  // finally block) waits for the first instead of deleting a live data dir.
+  const stop = () =>
+    stopping ??= (async () => {
+      if (started) {
+        await pg("pg_ctl", ["stop", "-D", dataDir, "-m", "fast", "-w"])
+          .catch(() => {});
+      }
+      await Deno.remove(root, { recursive: true }).catch(() => {});
+    })();
   try {
     await pg("initdb", [
       "-D",
@@ -120,7 +127,7 @@ export async function startThrowawayCluster(): Promise<ThrowawayCluster> {
       "-l",
       log,
       "-o",
-      `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100`,
+      `-p ${port} -k '${root}' -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100`,
     ]);
   } catch (error) {
     const tail = await Deno.readTextFile(log).then((text) => text.slice(-2000))
