@@ -67,6 +67,9 @@ export async function findPgBinDir(): Promise<string> {
  * Starts a new cluster on a free loopback port. As root (initdb refuses
  * root) it runs as the `postgres` user, in a directory that user owns.
  *
+ * @param options `durable: true` keeps the server's default durability
+ *   (fsync on), for benchmarks that should see what a real server costs;
+ *   tests default to `fsync=off` for speed.
  * @returns The running cluster; call `stop()` when done.
  *
  * @example Usage
@@ -80,7 +83,9 @@ export async function findPgBinDir(): Promise<string> {
  * }
  * ```
  */
-export async function startThrowawayCluster(): Promise<ThrowawayCluster> {
+export async function startThrowawayCluster(
+  options: { durable?: boolean } = {},
+): Promise<ThrowawayCluster> {
   const binDir = await findPgBinDir();
   const root = await Deno.makeTempDir({ prefix: "lanecopy-pg-" });
   const asRoot = Deno.uid() === 0;
@@ -127,7 +132,9 @@ export async function startThrowawayCluster(): Promise<ThrowawayCluster> {
       "-l",
       log,
       "-o",
-      `-p ${port} -k '${root}' -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100`,
+      `-p ${port} -k '${root}' -c listen_addresses=127.0.0.1 ${
+        options.durable ? "" : "-c fsync=off "
+      }-c max_connections=100`,
     ]);
   } catch (error) {
     const tail = await Deno.readTextFile(log).then((text) => text.slice(-2000))

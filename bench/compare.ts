@@ -1,0 +1,424 @@
+/**
+ * Side by side, on a real server: `psql \copy`, the lanecopy CLI and the
+ * INSERT batch path (batch 1000) load the same generated CSV into a typed
+ * table, in interleaved rounds, each into the freshly truncated table. Every
+ * load runs as a subprocess under `/usr/bin/time`, so wall time, client CPU
+ * (user + sys) and client peak RSS are measured the same way for all three;
+ * the row count is checked after each load. Prints a markdown table.
+ *
+ * ```sh
+ * DATABASE_URL=postgres://… deno run -A bench/compare.ts --rows 100000 [--rounds 3]
+ * DATABASE_URL=postgres://… deno run -A bench/compare.ts --rows 100000 --check-equal
+ * ```
+ *
+ * `--check-equal` loads the file with `psql \copy` into one table and with
+ * lanecopy into another, then counts `A EXCEPT ALL B` and `B EXCEPT ALL A`;
+ * it exits 1 unless both are 0.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+// @ts-types="@types/pg"
+import pg from "pg";
+import { writeCsvFile } from "./generate.ts";
+import { insertCsvFile } from "./insert_path.ts";
+import { typedTableDdl } from "./typed_table.ts";
+
+const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
+const INSERT_BATCH = 1000;
+const SCHEMA = "public";
+
+/** What one subprocess load measured. */
+export interface LoadMeasure {
+  /** Wall-clock seconds, around the subprocess. */
+  wall: number;
+  /** Client CPU seconds: user + sys of the subprocess. */
+  cpu: number;
+  /** Client peak resident set size, KiB. */
+  maxRssKiB: number;
+  /** The subprocess's standard output. */
+  stdout: string;
+}
+
+/** A load that did not succeed, with what the subprocess said. */
+class LoadError extends Error {
+  override name = "LoadError";
+}
+
+/**
+ * Runs a command under `/usr/bin/time -f "%e %U %S %M"` and returns its
+ * wall time, CPU seconds and peak RSS. Rejects with its stderr when it exits
+ * non-zero.
+ *
+ * @param argv The command and its arguments.
+ * @returns What the run measured, and its stdout.
+ *
+ * @example Time a trivial command
+ * ```ts
+ * import { timedRun } from "./compare.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const measure = await timedRun(["true"]);
+ * assert.ok(measure.wall >= 0 && measure.maxRssKiB > 0);
+ * ```
+ */
+export async function timedRun(argv: string[]): Promise<LoadMeasure> {
+  const timeFile = await Deno.makeTempFile({ prefix: "lanecopy_time_" });
+  try {
+    const started = performance.now();
+    const output = await new Deno.Command("/usr/bin/time", {
+      args: ["-f", "%e %U %S %M", "-o", timeFile, ...argv],
+      cwd: REPO_ROOT,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const wall = (performance.now() - started) / 1000;
+    const decoder = new TextDecoder();
+    const stdout = decoder.decode(output.stdout);
+    if (!output.success) {
+      throw new LoadError(
+        `exited with code ${output.code}, stderr:\n${
+          decoder.decode(output.stderr).trimEnd()
+        }`,
+      );
+    }
+    const timeLine = (await Deno.readTextFile(timeFile)).trim().split("\n")
+      .at(-1) ?? "";
+    const [, user, sys, rss] = timeLine.split(" ").map(Number);
+    return { wall, cpu: user + sys, maxRssKiB: rss, stdout };
+  } finally {
+    await Deno.remove(timeFile).catch(() => {});
+  }
+}
+
+/** Quotes a string as an SQL literal for psql's `\copy`. */
+function sqlLiteral(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+/** A load method: how to run it into `table` (`schema.name`, unquoted). */
+interface Method {
+  name: string;
+  run(file: string, table: string, url: string): Promise<LoadMeasure>;
+}
+
+const PSQL: Method = {
+  name: "psql \\copy",
+  run: (file, table, url) =>
+    timedRun([
+      "psql",
+      url,
+      "-X",
+      "-q",
+      "-v",
+      "ON_ERROR_STOP=1",
+      "-c",
+      `\\copy ${quoted(table)} FROM ${sqlLiteral(file)} (FORMAT csv, HEADER)`,
+    ]),
+};
+
+const LANECOPY: Method = {
+  name: "lanecopy CLI",
+  async run(file, table, url) {
+    const measure = await timedRun([
+      Deno.execPath(),
+      "run",
+      "-A",
+      // The flags `deno task ingest` and `deno task install` use.
+      "--v8-flags=--max-semi-space-size=1",
+      "src/cli.ts",
+      "ingest",
+      file,
+      "--table",
+      table,
+      "--db",
+      url,
+      "--quiet",
+      "--json",
+    ]);
+    const summary = lastJsonLine(measure.stdout);
+    if (typeof summary?.rows !== "number") {
+      throw new LoadError(
+        `lanecopy printed no JSON summary with rows: ${measure.stdout.trim()}`,
+      );
+    }
+    return measure;
+  },
+};
+
+const INSERT: Method = {
+  name: `INSERT unnest batch ${INSERT_BATCH}`,
+  run: (file, table, url) =>
+    timedRun([
+      Deno.execPath(),
+      "run",
+      "-A",
+      fileURLToPath(import.meta.url),
+      "--insert-worker",
+      file,
+      "--table",
+      table,
+      "--db",
+      url,
+    ]),
+};
+
+function quoted(table: string): string {
+  return table.split(".").map((part) => `"${part.replaceAll('"', '""')}"`)
+    .join(".");
+}
+
+function lastJsonLine(stdout: string): Record<string, unknown> | undefined {
+  for (const line of stdout.trim().split("\n").reverse()) {
+    try {
+      const value = JSON.parse(line);
+      if (value && typeof value === "object") return value;
+    } catch {
+      // Not JSON: keep looking.
+    }
+  }
+  return undefined;
+}
+
+function median(values: number[]): number {
+  const sorted = values.toSorted((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+async function withClient<T>(
+  url: string,
+  use: (client: pg.Client) => Promise<T>,
+): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function recreate(client: pg.Client, table: string): Promise<void> {
+  await client.query(`DROP TABLE IF EXISTS ${quoted(table)}`);
+  await client.query(typedTableDdl(quoted(table)));
+}
+
+async function count(client: pg.Client, table: string): Promise<number> {
+  const { rows } = await client.query<{ n: string }>(
+    `SELECT count(*) AS n FROM ${quoted(table)}`,
+  );
+  return Number(rows[0].n);
+}
+
+/** Each run gets its own hard link, so lanecopy sees a new source each time. */
+let links = 0;
+async function freshLink(file: string): Promise<string> {
+  const link = `${file}.${++links}.csv`;
+  await Deno.link(file, link);
+  return link;
+}
+
+async function compare(
+  url: string,
+  file: string,
+  rows: number,
+  rounds: number,
+): Promise<number> {
+  const table = `${SCHEMA}.lanecopy_compare`;
+  const methods = [PSQL, LANECOPY, INSERT];
+  const results = new Map<string, LoadMeasure[]>(
+    methods.map((method) => [method.name, []]),
+  );
+  const failures = new Map<string, string>();
+  await withClient(url, (client) => recreate(client, table));
+  for (let round = 0; round < rounds; round++) {
+    // Rotate the order each round so no method always runs first.
+    const order = methods.map((_, i) => methods[(i + round) % methods.length]);
+    for (const method of order) {
+      if (failures.has(method.name)) continue;
+      await withClient(
+        url,
+        (client) => client.query(`TRUNCATE ${quoted(table)}`),
+      );
+      const source = await freshLink(file);
+      try {
+        const measure = await method.run(source, table, url);
+        const loaded = await withClient(url, (client) => count(client, table));
+        if (loaded !== rows) {
+          throw new LoadError(`loaded ${loaded} rows: expected ${rows}`);
+        }
+        results.get(method.name)!.push(measure);
+        console.error(
+          `round ${round + 1}: ${method.name}: ${measure.wall.toFixed(2)} s`,
+        );
+      } catch (error) {
+        if (!(error instanceof LoadError)) throw error;
+        failures.set(method.name, error.message);
+        console.error(
+          `round ${round + 1}: ${method.name} failed: ${error.message}`,
+        );
+      } finally {
+        await Deno.remove(source);
+      }
+    }
+  }
+
+  const psqlWall = median(results.get(PSQL.name)!.map((m) => m.wall));
+  console.log(
+    `\n${rows.toLocaleString("en-US")} rows, ${
+      ((await Deno.stat(file)).size / 1e6).toFixed(1)
+    } MB, median of ${rounds} round(s)\n`,
+  );
+  console.log(
+    "| method | median wall s | rows/s | ratio to psql \\copy | client CPU s | client peak RSS MiB |",
+  );
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
+  for (const method of methods) {
+    const measures = results.get(method.name)!;
+    if (measures.length === 0) {
+      console.log(`| ${method.name} | failed | | | | |`);
+      continue;
+    }
+    const wall = median(measures.map((m) => m.wall));
+    const cpu = median(measures.map((m) => m.cpu));
+    const rss = Math.max(...measures.map((m) => m.maxRssKiB)) / 1024;
+    const ratio = Number.isFinite(psqlWall) ? (psqlWall / wall).toFixed(2) : "";
+    console.log(
+      `| ${method.name} | ${wall.toFixed(2)} | ${
+        Math.round(rows / wall).toLocaleString("en-US")
+      } | ${ratio} | ${cpu.toFixed(2)} | ${rss.toFixed(0)} |`,
+    );
+  }
+  console.log(
+    "\nratio > 1: faster than psql \\copy. Wall times include process start.",
+  );
+  return failures.has(PSQL.name) ? 1 : 0;
+}
+
+async function checkEqual(
+  url: string,
+  file: string,
+  rows: number,
+): Promise<number> {
+  const a = `${SCHEMA}.lanecopy_equal_psql`;
+  const b = `${SCHEMA}.lanecopy_equal_lanecopy`;
+  await withClient(url, async (client) => {
+    await recreate(client, a);
+    await recreate(client, b);
+  });
+  for (const [method, table] of [[PSQL, a], [LANECOPY, b]] as const) {
+    try {
+      await method.run(file, table, url);
+    } catch (error) {
+      if (!(error instanceof LoadError)) throw error;
+      console.error(`${method.name} failed: ${error.message}`);
+      return 1;
+    }
+  }
+  return await withClient(url, async (client) => {
+    const except = async (left: string, right: string) => {
+      const { rows } = await client.query<{ n: string }>(
+        `SELECT count(*) AS n FROM (SELECT * FROM ${
+          quoted(left)
+        } EXCEPT ALL SELECT * FROM ${quoted(right)}) d`,
+      );
+      return Number(rows[0].n);
+    };
+    const countA = await count(client, a);
+    const countB = await count(client, b);
+    const aMinusB = await except(a, b);
+    const bMinusA = await except(b, a);
+    console.log(`rows: ${a} ${countA}, ${b} ${countB} (expected ${rows})`);
+    console.log(`${a} EXCEPT ALL ${b}: ${aMinusB}`);
+    console.log(`${b} EXCEPT ALL ${a}: ${bMinusA}`);
+    const equal = aMinusB === 0 && bMinusA === 0 && countA === rows;
+    console.log(equal ? "equal" : "NOT EQUAL");
+    return equal ? 0 : 1;
+  });
+}
+
+/** The INSERT path as its own process, so /usr/bin/time can measure it. */
+async function insertWorker(
+  file: string,
+  table: string,
+  url: string,
+): Promise<number> {
+  const inserted = await withClient(
+    url,
+    (client) => insertCsvFile(client, quoted(table), file, INSERT_BATCH),
+  );
+  console.log(JSON.stringify({ rows: inserted }));
+  return 0;
+}
+
+const USAGE =
+  "usage: DATABASE_URL=… deno run -A bench/compare.ts --rows N [--rounds R] [--seed S] [--check-equal]";
+
+async function main(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      rows: { type: "string", default: "100000" },
+      rounds: { type: "string", default: "3" },
+      seed: { type: "string", default: "1" },
+      "check-equal": { type: "boolean" },
+      "insert-worker": { type: "string" },
+      table: { type: "string" },
+      db: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (values["insert-worker"] !== undefined) {
+    return await insertWorker(
+      values["insert-worker"],
+      values.table!,
+      values.db!,
+    );
+  }
+  const url = Deno.env.get("DATABASE_URL");
+  if (!url) {
+    console.error(
+      "compare: Cannot compare as DATABASE_URL is not set: point it at a PostgreSQL server you can write to (psql must reach it too)",
+    );
+    console.error(USAGE);
+    return 2;
+  }
+  const rows = Number(values.rows);
+  const rounds = Number(values.rounds);
+  if (!Number.isSafeInteger(rounds) || rounds < 1) {
+    console.error(
+      `compare: Cannot compare as --rounds must be a positive integer: current value is ${values.rounds}`,
+    );
+    return 2;
+  }
+  const dir = await Deno.makeTempDir({ prefix: "lanecopy_compare_" });
+  try {
+    const file = join(dir, "rows.csv");
+    await writeCsvFile(file, { rows, seed: Number(values.seed) });
+    return values["check-equal"]
+      ? await checkEqual(url, file, rows)
+      : await compare(url, file, rows, rounds);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exitCode = await main(Deno.args);
+  } catch (error) {
+    console.error(`compare: ${error instanceof Error ? error.message : error}`);
+    Deno.exitCode = error instanceof RangeError || error instanceof TypeError
+      ? 2
+      : 1;
+  }
+}
