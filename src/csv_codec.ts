@@ -21,7 +21,7 @@
  */
 
 import { type CopyFormat, decodeCopyRow, encodeCopyRow } from "./copy_row.ts";
-import { InputSyntaxError } from "./errors.ts";
+import { ExitCode, InputSyntaxError, UsageError } from "./errors.ts";
 import type { RowBlock } from "./row_block.ts";
 
 /** Options for {@linkcode CsvCopyCodec}. */
@@ -44,6 +44,13 @@ export interface CsvCopyCodecOptions {
   startOffset?: number;
   /** Source line of the first byte pushed. Default 1. */
   startLine?: number;
+  /** Column names in file order; replace the header's names. */
+  columns?: readonly string[];
+  /**
+   * The column whose text is each row's lane key (by name, from `columns`
+   * or the header). A NULL lane key is malformed input.
+   */
+  laneColumn?: string;
 }
 
 const FIELD_START = 0;
@@ -93,6 +100,12 @@ export class CsvCopyCodec {
   #headerPending: boolean;
   #header: string[] | undefined;
   #expected: number;
+  readonly #laneColumn: string | undefined;
+  readonly #nullLength: number;
+  #laneField = -1;
+  #laneKeys: string[] = [];
+  #laneKey = "";
+  #laneNull: InputSyntaxError | undefined;
 
   // Output: completed rows of this call, then the record in progress.
   #out = new Uint8Array(1 << 16);
@@ -150,7 +163,11 @@ export class CsvCopyCodec {
       this.#nullEncoded = this.#csvOut ? bytes.subarray(1, -1) : bytes;
     }
     this.#headerPending = options.header ?? true;
-    this.#expected = options.fieldCount ?? 0;
+    this.#expected = options.fieldCount ?? options.columns?.length ?? 0;
+    this.#laneColumn = options.laneColumn;
+    this.#nullLength = [...options.nullString ?? ""].length;
+    if (options.columns !== undefined) this.#findLane(options.columns);
+    else if (!this.#headerPending) this.#findLane([]);
     this.#chunkOffset = options.startOffset ?? 0;
     if (this.#chunkOffset === 0) this.#bomHeld = new Uint8Array(0);
     this.#line = options.startLine ?? 1;
@@ -206,14 +223,14 @@ export class CsvCopyCodec {
         this.#fieldStart = this.#pos;
         if (this.#csvOut) this.#out[this.#pos++] = DQUOTE;
         this.#fieldQuoted = false;
-        this.#endField();
+        this.#endField(0);
         this.#endRecord(this.#chunkOffset, 0);
         break;
       case CR_SEEN:
         this.#endRecord(this.#chunkOffset, 0);
         break;
       default:
-        this.#endField();
+        this.#endField(0);
         this.#endRecord(this.#chunkOffset, 0);
     }
     return this.#takeRows();
@@ -296,16 +313,16 @@ export class CsvCopyCodec {
           this.#pos = pos;
           if (i === n) continue;
           if (c === delimiter) {
-            this.#endField();
+            this.#endField(i);
             this.#nextField(i);
             state = FIELD_START;
           } else if (c === LF) {
-            this.#endField();
+            this.#endField(i);
             this.#endRecord(this.#chunkOffset + i + 1, i);
             this.#nextRecord(i + 1);
             state = FIELD_START;
           } else if (c === CR) {
-            this.#endField();
+            this.#endField(i);
             state = CR_SEEN;
           } else if (c === quote) {
             throw this.#error(
@@ -345,16 +362,16 @@ export class CsvCopyCodec {
             this.#putEscaped(quote);
             state = QUOTED;
           } else if (b === delimiter) {
-            this.#endField();
+            this.#endField(i);
             this.#nextField(i);
             state = FIELD_START;
           } else if (b === LF) {
-            this.#endField();
+            this.#endField(i);
             this.#endRecord(this.#chunkOffset + i + 1, i);
             this.#nextRecord(i + 1);
             state = FIELD_START;
           } else if (b === CR) {
-            this.#endField();
+            this.#endField(i);
             state = CR_SEEN;
           } else {
             throw this.#error(
@@ -413,8 +430,11 @@ export class CsvCopyCodec {
     }
   }
 
-  /** Closes the current field: NULL rule, closing quote. */
-  #endField(): void {
+  /**
+   * Closes the current field, whose terminator is at chunk index `i`: NULL
+   * rule, closing quote, lane key.
+   */
+  #endField(i: number): void {
     const out = this.#out;
     const contentStart = this.#fieldStart + (this.#csvOut ? 1 : 0);
     this.#fieldEmpty = this.#pos === contentStart;
@@ -432,6 +452,17 @@ export class CsvCopyCodec {
           }
         }
       }
+    }
+    if (this.#fields === this.#laneField && !this.#headerPending) {
+      // A NULL lane key fails the record, unless the line turns out blank.
+      this.#laneNull = isNull
+        ? this.#error(
+          `Cannot read lane key: column "${this.#laneColumn}" is NULL (every record needs a lane)`,
+          i,
+          this.#nullLength,
+        )
+        : undefined;
+      if (!isNull) this.#laneKey = this.#readLaneKey(contentStart);
     }
     if (isNull) {
       this.#pos = this.#fieldStart;
@@ -468,6 +499,7 @@ export class CsvCopyCodec {
     this.#fields = 0;
     if (isBlank) {
       this.#pos = this.#recordStart;
+      this.#laneNull = undefined;
       return;
     }
     if (this.#expected === 0) this.#expected = fields;
@@ -481,15 +513,45 @@ export class CsvCopyCodec {
     if (this.#headerPending) {
       this.#headerPending = false;
       this.#header = this.#readHeader();
+      if (this.#laneColumn !== undefined && this.#laneField < 0) {
+        this.#findLane(this.#header);
+      }
       this.#pos = this.#recordStart;
       return;
     }
+    if (this.#laneNull !== undefined) throw this.#laneNull;
     if (this.#rows === this.#rowEnds.length) this.#growRows();
+    if (this.#laneField >= 0) this.#laneKeys.push(this.#laneKey);
     this.#rowEnds[this.#rows] = this.#pos;
     this.#lines[this.#rows] = this.#recordLine;
     this.#endOffsets[this.#rows] = endOffset;
     this.#rows++;
     this.#recordStart = this.#pos;
+  }
+
+  /** Resolves the lane column's index among `names`. */
+  #findLane(names: readonly string[]): void {
+    if (this.#laneColumn === undefined) return;
+    this.#laneField = names.indexOf(this.#laneColumn);
+    if (this.#laneField < 0) {
+      throw new UsageError(
+        names.length === 0
+          ? `Cannot use lane column "${this.#laneColumn}": the input has no header; pass --columns`
+          : `Cannot use lane column "${this.#laneColumn}": no such column (columns: ${
+            names.join(", ")
+          })`,
+        ExitCode.BadInput,
+      );
+    }
+  }
+
+  /** The lane field's text, from its encoded bytes (closing quote not yet written). */
+  #readLaneKey(contentStart: number): string {
+    const bytes = this.#out.subarray(contentStart, this.#pos);
+    const special = this.#csvOut ? DQUOTE : BACKSLASH;
+    if (!bytes.includes(special)) return decoder.decode(bytes);
+    if (this.#csvOut) return decoder.decode(bytes).replaceAll('""', '"');
+    return decodeCopyRow(decoder.decode(bytes), "text")[0] ?? "";
   }
 
   #readHeader(): string[] {
@@ -542,11 +604,12 @@ export class CsvCopyCodec {
     return this.#colCount + 1;
   }
 
-  #error(reason: string, i: number): InputSyntaxError {
+  /** An error at chunk index `i`, or `back` code points before it. */
+  #error(reason: string, i: number, back = 0): InputSyntaxError {
     return new InputSyntaxError(reason, {
       source: this.#source,
       line: this.#line,
-      column: this.#columnAt(i),
+      column: Math.max(1, this.#columnAt(i) - back),
       offset: this.#chunkOffset + i,
     });
   }
@@ -558,7 +621,9 @@ export class CsvCopyCodec {
       rowEnds: this.#rowEnds.slice(0, this.#rows),
       lines: this.#lines.slice(0, this.#rows),
       endOffsets: this.#endOffsets.slice(0, this.#rows),
+      laneKeys: this.#laneField >= 0 ? this.#laneKeys : undefined,
     };
+    if (this.#laneField >= 0) this.#laneKeys = [];
     // Keep the record in progress at the start of the buffer.
     this.#out.copyWithin(0, end, this.#pos);
     this.#pos -= end;

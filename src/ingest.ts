@@ -136,7 +136,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       delimiter: options.delimiter,
       nullString: options.nullString,
       header: options.header ?? true,
-      fieldCount: options.columns?.length,
+      columns: options.columns,
       copyFormat: INGEST_COPY_FORMAT,
     });
     await source.readable

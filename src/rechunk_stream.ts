@@ -103,6 +103,7 @@ function sliceRows(block: RowBlock, from: number, to: number): RowBlock {
     rowEnds,
     lines: block.lines.subarray(from, to),
     endOffsets: block.endOffsets.subarray(from, to),
+    laneKeys: block.laneKeys?.slice(from, to),
   };
 }
 
@@ -118,6 +119,9 @@ function joinBlocks(blocks: RowBlock[], startOffset: number): Batch {
   const rowEnds = new Uint32Array(rows);
   const lines = new Float64Array(rows);
   const endOffsets = new Float64Array(rows);
+  const laneKeys = blocks.some((block) => block.laneKeys !== undefined)
+    ? blocks.flatMap((block) => block.laneKeys ?? [])
+    : undefined;
   let byteAt = 0;
   let rowAt = 0;
   for (const block of blocks) {
@@ -135,6 +139,7 @@ function joinBlocks(blocks: RowBlock[], startOffset: number): Batch {
     rowEnds,
     lines,
     endOffsets,
+    laneKeys,
     startOffset,
     endOffset: endOffsets[rows - 1],
   };

@@ -21,6 +21,11 @@ export interface RowBlock {
   /** For each row, the source byte offset just after its record. */
   readonly endOffsets: Float64Array;
   /**
+   * For each row, its lane key: the lane field's text as it appears in the
+   * source. Present when the codec was given a lane column.
+   */
+  readonly laneKeys?: readonly string[];
+  /**
    * Set on the last block or batch of a malformed input: its rows are good,
    * the input after them is not, and nothing follows. Errors travel in band
    * so that every batch before the bad record still reaches the writer.
