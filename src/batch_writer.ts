@@ -11,7 +11,18 @@ import {
   type ServerErrorFields,
   UsageError,
 } from "./errors.ts";
-import { type Batch, rowCount } from "./row_block.ts";
+import {
+  type BatchOwner,
+  claimBatch,
+  committedOffset,
+  markComplete,
+  registerSource,
+  reserveLanes,
+} from "./batch_bookkeeping.ts";
+import type { PrefixState } from "./prefix_fingerprint.ts";
+import { type Batch, rowCount, sliceRows } from "./row_block.ts";
+import { assignSeqs, spliceSeqs } from "./seq_splice.ts";
+import type { SourceOptions } from "./source_state.ts";
 import {
   formatTableName,
   quoteIdentifier,
@@ -19,6 +30,18 @@ import {
   type TableName,
 } from "./table_name.ts";
 import type { CopySpec, Target } from "./target.ts";
+
+/** The bookkeeping of a run: which source it loads, and how. */
+export interface RunBookkeeping extends BatchOwner {
+  /** The source's options, columns excepted (they are known once the header is). */
+  options: Omit<SourceOptions, "columns">;
+  /** Register the source in the first batch's transaction (new, or restarted). */
+  register: boolean;
+  /** Clear the earlier run's markers and progress in that transaction. */
+  restart: boolean;
+  /** The fingerprint of the source's bytes before an offset. */
+  prefixAt: (offset: number) => PrefixState;
+}
 
 /** Options for {@linkcode BatchWriter}. */
 export interface BatchWriterOptions {
@@ -36,18 +59,57 @@ export interface BatchWriterOptions {
   format: CopyFormat;
   /** The source's name, for errors. */
   source: string;
+  /** The lane column: its rows get seqs in `seqColumn`, which must exist. */
+  lane?: string;
+  /** The column receiving each row's seq. Default `lane_seq`. */
+  seqColumn?: string;
+  /** Markers, lanes and progress; without it, batches are plain COPYs. */
+  bookkeeping?: RunBookkeeping;
+  /** Called as each batch goes through its transaction. */
+  onEvent?: (event: BatchEvent) => void;
   /** Called after each batch commits. */
   onCommit?: (batch: Batch) => void;
+}
+
+/** A step in a batch's life, for logs and tests. */
+export interface BatchEvent {
+  /** `start`: its transaction begins; `commit-sent`: COMMIT is on its way;
+   * `committed`; `skipped`: an earlier run already committed it. */
+  kind: "start" | "commit-sent" | "committed" | "skipped";
+  /** 1-based batch number in this run. */
+  batch: number;
+  /** Its source byte range. */
+  startOffset: number;
+  /** Its source byte range's end. */
+  endOffset: number;
+  /** Its rows. */
+  rows: number;
+}
+
+/** The seq column when none is given. */
+export const DEFAULT_SEQ_COLUMN = "lane_seq";
+
+/** The lane of every row when no lane column is given. */
+export const DEFAULT_LANE = "default";
+
+/** The table as a batch writes it. */
+interface PreparedTable {
+  spec: CopySpec;
+  columns: string[];
+  writesSeq: boolean;
 }
 
 /**
  * A `WritableStream` of {@linkcode Batch}es: before the first, it checks the
  * target table against the columns (creating it with `create`); then each
- * batch is one transaction holding one COPY. A failure rolls the batch
- * back, and a row the server rejects is reported at its source line. A
- * batch carrying an `error` (malformed input) fails the stream with it.
- * Queue: one batch (highWaterMark 1), so the next batch is encoded while
- * this one is written.
+ * batch is one transaction. With `bookkeeping`, that transaction claims the
+ * batch by its source range and advances the committed prefix, reserves
+ * gapless seqs for its lanes (bumping their counters and notifying), COPYs
+ * the rows with their seqs spliced in, and commits; a batch an earlier run
+ * committed is skipped. A failure rolls the batch back, and a row the
+ * server rejects is reported at its source line. A batch carrying an
+ * `error` (malformed input) fails the stream with it. Queue: one batch
+ * (highWaterMark 1), so the next batch is encoded while this one is written.
  *
  * @example Usage
  * ```ts
@@ -76,8 +138,9 @@ export interface BatchWriterOptions {
 export class BatchWriter extends WritableStream<Batch> {
   /** @param options Where and how to write. */
   constructor(options: BatchWriterOptions) {
-    let spec: Promise<CopySpec | undefined> | undefined;
-    const prepare = () => spec ??= prepareTable(options);
+    let prepared: Promise<PreparedTable | undefined> | undefined;
+    const prepare = () => prepared ??= prepareTable(options);
+    const run = { registered: false, batches: 0 };
     super({
       async write(batch) {
         if (batch.error) throw batch.error;
@@ -87,29 +150,153 @@ export class BatchWriter extends WritableStream<Batch> {
             "Cannot load rows without column names: the input has no header; pass --columns",
           );
         }
-        try {
-          await options.target.transaction((session) =>
-            session.copyFrom(ready, batch.data)
-          );
-        } catch (error) {
-          throw locateServerError(error, batch, options.source);
-        }
-        options.onCommit?.(batch);
+        run.batches++;
+        await writeBatch(options, ready, batch, run);
       },
       async close() {
-        await prepare();
+        const ready = await prepare();
+        const bookkeeping = options.bookkeeping;
+        if (bookkeeping === undefined) return;
+        await options.target.transaction(async (session) => {
+          if (bookkeeping.register && !run.registered && ready !== undefined) {
+            await registerSource(
+              session,
+              bookkeeping,
+              { ...bookkeeping.options, columns: ready.columns },
+              bookkeeping.restart,
+            );
+          }
+          await markComplete(session, bookkeeping);
+        });
       },
     }, { highWaterMark: 1 });
   }
 }
 
+/** One batch through its transaction; re-syncs when the claim fails. */
+async function writeBatch(
+  options: BatchWriterOptions,
+  ready: PreparedTable,
+  whole: Batch,
+  run: { registered: boolean; batches: number },
+): Promise<void> {
+  const bookkeeping = options.bookkeeping;
+  let batch = whole;
+  const event = (kind: BatchEvent["kind"]) =>
+    options.onEvent?.({
+      kind,
+      batch: run.batches,
+      startOffset: batch.startOffset,
+      endOffset: batch.endOffset,
+      rows: rowCount(batch),
+    });
+  while (true) {
+    event("start");
+    let claimed = true;
+    try {
+      await options.target.transaction(async (session) => {
+        let data = batch.data;
+        if (bookkeeping !== undefined) {
+          if (bookkeeping.register && !run.registered) {
+            await registerSource(
+              session,
+              bookkeeping,
+              { ...bookkeeping.options, columns: ready.columns },
+              bookkeeping.restart,
+            );
+          }
+          claimed = await claimBatch(session, bookkeeping, {
+            startOffset: batch.startOffset,
+            endOffset: batch.endOffset,
+            rows: rowCount(batch),
+            prefix: bookkeeping.prefixAt(batch.endOffset),
+          });
+          if (!claimed) throw new ClaimLost();
+          const laneKeys = batch.laneKeys ??
+            new Array<string>(rowCount(batch)).fill(DEFAULT_LANE);
+          const laneRows = new Map<string, number>();
+          for (const lane of laneKeys) {
+            laneRows.set(lane, (laneRows.get(lane) ?? 0) + 1);
+          }
+          const firstSeqs = await reserveLanes(
+            session,
+            bookkeeping.metaSchema,
+            formatTableName(options.table),
+            laneRows,
+          );
+          if (ready.writesSeq) {
+            data = spliceSeqs(
+              batch,
+              assignSeqs(laneKeys, firstSeqs),
+              options.format,
+            );
+          }
+        }
+        await session.copyFrom(ready.spec, data);
+      }, { onCommitSent: () => event("commit-sent") });
+    } catch (error) {
+      if (error instanceof ClaimLost) {
+        const next = await resync(options, bookkeeping!, batch);
+        if (next === undefined) {
+          event("skipped");
+          return;
+        }
+        batch = next;
+        continue;
+      }
+      throw locateServerError(error, batch, options.source);
+    }
+    if (bookkeeping?.register) run.registered = true;
+    event("committed");
+    options.onCommit?.(batch);
+    return;
+  }
+}
+
+/** Thrown inside a batch's transaction to roll it back and re-sync. */
+class ClaimLost extends Error {}
+
+/**
+ * After a lost claim: the part of the batch the database does not have
+ * yet (`undefined` when it has all of it), from its committed prefix.
+ */
+async function resync(
+  options: BatchWriterOptions,
+  owner: BatchOwner,
+  batch: Batch,
+): Promise<Batch | undefined> {
+  const committed = await committedOffset(options.target, owner);
+  if (committed >= batch.endOffset) return undefined;
+  let from = 0;
+  while (from < rowCount(batch) && batch.endOffsets[from] <= committed) from++;
+  const startsAt = from === 0 ? batch.startOffset : batch.endOffsets[from - 1];
+  if (committed < batch.startOffset || startsAt !== committed) {
+    throw new UsageError(
+      `Cannot load source "${owner.sourceId}" at byte ${batch.startOffset}: its committed prefix ends at byte ${committed}, which is not where this run stands (was it restarted or loaded by another run?); run again to resume from the database's position`,
+      ExitCode.Refused,
+    );
+  }
+  return {
+    ...sliceRows(batch, from, rowCount(batch)),
+    startOffset: committed,
+    endOffset: batch.endOffset,
+  };
+}
+
 /** Checks (or creates) the table; `undefined` when there are no columns yet. */
 async function prepareTable(
   options: BatchWriterOptions,
-): Promise<CopySpec | undefined> {
+): Promise<PreparedTable | undefined> {
   const names = options.columns ?? await options.header;
   if (names === undefined) return undefined;
   const name = formatTableName(options.table);
+  const seqColumn = options.seqColumn ?? DEFAULT_SEQ_COLUMN;
+  if (names.includes(seqColumn)) {
+    throw new UsageError(
+      `Cannot load into ${name}: column "${seqColumn}" receives each row's lane seq, so the input cannot fill it (name another with --seq-column)`,
+      ExitCode.BadInput,
+    );
+  }
   const seen = new Set<string>();
   for (const column of names) {
     if (seen.has(column)) {
@@ -130,12 +317,25 @@ async function prepareTable(
       );
     }
     const columns = names.map((column) => `${quoteIdentifier(column)} text`);
+    if (options.lane !== undefined) {
+      columns.push(`${quoteIdentifier(seqColumn)} bigint`);
+    }
     await options.target.query(
       `CREATE TABLE IF NOT EXISTS ${quoteTableName(options.table)} (${
         columns.join(", ")
       })`,
     );
   } else {
+    if (options.lane !== undefined && !existing.includes(seqColumn)) {
+      throw new UsageError(
+        `Cannot load into ${name} with --lane: it has no column "${seqColumn}" to receive each row's seq (add one: ALTER TABLE ${
+          quoteTableName(options.table)
+        } ADD COLUMN ${
+          quoteIdentifier(seqColumn)
+        } bigint, or name another with --seq-column)`,
+        ExitCode.BadInput,
+      );
+    }
     const unknown = names.filter((column) => !existing.includes(column));
     if (unknown.length > 0) {
       throw new UsageError(
@@ -146,7 +346,17 @@ async function prepareTable(
       );
     }
   }
-  return { table: options.table, columns: names, format: options.format };
+  const writesSeq = options.bookkeeping !== undefined &&
+    (options.lane !== undefined || (existing?.includes(seqColumn) ?? false));
+  return {
+    spec: {
+      table: options.table,
+      columns: writesSeq ? [...names, seqColumn] : names,
+      format: options.format,
+    },
+    columns: [...names],
+    writesSeq,
+  };
 }
 
 /**

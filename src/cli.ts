@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { type CopyFormat, decodeCopyRow } from "./copy_row.ts";
 import { CsvDecodeStream } from "./decode_stream.ts";
 import { ExitCode, exitCodeFor, UsageError } from "./errors.ts";
+import type { BatchEvent } from "./batch_writer.ts";
 import { DEFAULT_BATCH_SIZE, ingest } from "./ingest.ts";
 import { progressDisplay, summaryLine } from "./progress.ts";
 import { redact } from "./redact.ts";
@@ -123,6 +124,13 @@ async function runIngest(args: string[]): Promise<number> {
       table: { type: "string", short: "t" },
       create: { type: "boolean" },
       "batch-size": { type: "string" },
+      lane: { type: "string" },
+      "seq-column": { type: "string" },
+      "source-id": { type: "string" },
+      "meta-schema": { type: "string" },
+      restart: { type: "boolean" },
+      wait: { type: "boolean" },
+      verbose: { type: "boolean", short: "v" },
       quiet: { type: "boolean", short: "q" },
       help: { type: "boolean", short: "h" },
     },
@@ -139,9 +147,14 @@ async function runIngest(args: string[]): Promise<number> {
   const display = values.quiet ? undefined : progressDisplay(source.size);
   try {
     const summary = await ingest({
-      source: source.readable,
-      sourceName: source.name,
+      source,
+      sourceId: values["source-id"],
       table: values.table,
+      lane: values.lane,
+      seqColumn: values["seq-column"],
+      metaSchema: values["meta-schema"],
+      restart: values.restart,
+      wait: values.wait,
       columns,
       header: !values["no-header"],
       delimiter: delimiter(values.delimiter),
@@ -152,9 +165,12 @@ async function runIngest(args: string[]): Promise<number> {
       dataDir: values["data-dir"],
       cwd: callerCwd,
       onProgress: display?.update,
+      onEvent: values.verbose ? logBatchEvent : undefined,
+      onNotice: values.quiet ? undefined : (message) => {
+        display?.stop();
+        console.error(`lanecopy: ${message}`);
+      },
     });
-    summary.totalBytes = source.size;
-    summary.bytes = source.size ?? summary.bytes;
     display?.stop();
     if (values.json) console.log(JSON.stringify(summary));
     if (!values.quiet) console.error(summaryLine(summary));
@@ -162,6 +178,13 @@ async function runIngest(args: string[]): Promise<number> {
   } finally {
     display?.stop();
   }
+}
+
+/** One line per batch step on stderr (`--verbose`). */
+function logBatchEvent(event: BatchEvent): void {
+  console.error(
+    `lanecopy: batch ${event.batch} ${event.kind} bytes ${event.startOffset}-${event.endOffset} rows ${event.rows}`,
+  );
 }
 
 async function runEncode(args: string[]): Promise<number> {

@@ -12,6 +12,7 @@ import {
   type QueryResult,
   type Session,
   type Target,
+  type TransactionHooks,
 } from "./target.ts";
 
 type Queryable = PGlite | Transaction;
@@ -64,13 +65,18 @@ export class EmbeddedTarget implements Target {
     return runCopy(this.#db, spec, data);
   }
 
-  transaction<T>(work: (session: Session) => Promise<T>): Promise<T> {
-    return this.#db.transaction((tx) =>
-      work({
+  transaction<T>(
+    work: (session: Session) => Promise<T>,
+    hooks: TransactionHooks = {},
+  ): Promise<T> {
+    return this.#db.transaction(async (tx) => {
+      const result = await work({
         query: (sql, params) => runQuery(tx, sql, params),
         copyFrom: (spec, data) => runCopy(tx, spec, data),
-      })
-    );
+      });
+      hooks.onCommitSent?.();
+      return result;
+    });
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,19 @@
  * @module
  */
 
-import { BatchWriter } from "./batch_writer.ts";
+import { type BatchEvent, BatchWriter } from "./batch_writer.ts";
+import { DEFAULT_META_SCHEMA, ensureBookkeeping } from "./bookkeeping.ts";
+import { ExitCode, UsageError } from "./errors.ts";
+import { PrefixFingerprint } from "./prefix_fingerprint.ts";
+import {
+  defaultSourceId,
+  lockSource,
+  optionDifferences,
+  readSourceState,
+  type SourceLock,
+  type SourceOptions,
+  type SourceState,
+} from "./source_state.ts";
 import type { CopyFormat } from "./copy_row.ts";
 import { CsvDecodeStream } from "./decode_stream.ts";
 import { RechunkStream } from "./rechunk_stream.ts";
@@ -18,10 +30,15 @@ export const DEFAULT_BATCH_SIZE = 10_000;
 
 /** What to load, from where, into where. */
 export interface IngestOptions {
-  /** A file path, `-` for standard input, or a byte stream. */
-  source: string | ReadableStream<Uint8Array>;
+  /** A file path, `-` for standard input, a byte stream, or an open source. */
+  source: string | ReadableStream<Uint8Array> | Source;
   /** The source's name in messages, for a stream. Default `<stream>`. */
   sourceName?: string;
+  /**
+   * The source's identity for resuming. Default: the file's real path plus
+   * the target; a stream without one is a new source on every run.
+   */
+  sourceId?: string;
   /** The target table, `table` or `schema.table`. */
   table: string;
   /** Target columns in file order; replaces the header's names. */
@@ -32,10 +49,20 @@ export interface IngestOptions {
   delimiter?: string;
   /** An unquoted field equal to this is NULL. Default: the unquoted empty field. */
   nullString?: string;
+  /** The column whose text names each record's lane. Default: one lane, `default`. */
+  lane?: string;
+  /** The column receiving each row's lane seq. Default `lane_seq`. */
+  seqColumn?: string;
   /** Rows per batch (one transaction each). Default 10,000. */
   batchSize?: number;
   /** Create the table (text columns) when it is missing. */
   create?: boolean;
+  /** The bookkeeping schema. Default `lanecopy`. */
+  metaSchema?: string;
+  /** Load the source again from its start, clearing its earlier progress. */
+  restart?: boolean;
+  /** Wait while another run loads the same source, then resume. */
+  wait?: boolean;
   /** PostgreSQL URL. Default `DATABASE_URL`, else the embedded database. */
   db?: string;
   /** The embedded database's directory. Default `./.lanecopy/db`. */
@@ -46,15 +73,19 @@ export interface IngestOptions {
   target?: Target;
   /** Called after each batch commits. */
   onProgress?: (progress: IngestProgress) => void;
+  /** Called as each batch goes through its transaction. */
+  onEvent?: (event: BatchEvent) => void;
+  /** Called with messages worth telling the user (a resume, a restart). */
+  onNotice?: (message: string) => void;
 }
 
 /** How far a load has come. */
 export interface IngestProgress {
-  /** Rows committed. */
+  /** Rows committed by this run. */
   rows: number;
-  /** Batches committed. */
+  /** Batches committed by this run. */
   batches: number;
-  /** Source bytes committed. */
+  /** The committed prefix of the source, in bytes. */
   bytes: number;
   /** The source's size, when known. */
   totalBytes?: number;
@@ -68,9 +99,13 @@ export interface IngestSummary extends IngestProgress {
   table: string;
   /** The source's name. */
   source: string;
+  /** The source id its progress is kept under. */
+  sourceId: string;
+  /** The byte offset this run started from (an earlier run's committed prefix). */
+  resumedAt: number;
   /** Rows per second. */
   rowsPerSecond: number;
-  /** Source megabytes (10^6 bytes) per second. */
+  /** Source megabytes (10^6 bytes) per second, this run's bytes. */
   megabytesPerSecond: number;
 }
 
@@ -78,9 +113,12 @@ export interface IngestSummary extends IngestProgress {
 const INGEST_COPY_FORMAT: CopyFormat = "text";
 
 /**
- * Loads CSV records into a table, one transaction per batch, by COPY.
- * Resolves when every row is committed; rejects with the reason otherwise
- * (batches before the failing one stay committed).
+ * Loads CSV records into a table exactly once: one transaction per batch,
+ * by COPY, with the batch's claim, lane seqs and counters committed in the
+ * same transaction. A re-run of the same source resumes after its committed
+ * prefix (verified by fingerprint). Resolves when every row is committed;
+ * rejects with the reason otherwise (batches before the failing one stay
+ * committed and resumable).
  *
  * @param options What to load and where.
  * @returns A summary of the load.
@@ -105,10 +143,13 @@ const INGEST_COPY_FORMAT: CopyFormat = "text";
  */
 export async function ingest(options: IngestOptions): Promise<IngestSummary> {
   const table = parseTableName(options.table);
+  const targetName = formatTableName(table);
   const started = performance.now();
   const source: Source = typeof options.source === "string"
     ? await openSource(options.source, options.cwd)
-    : { name: options.sourceName ?? "<stream>", readable: options.source };
+    : options.source instanceof ReadableStream
+    ? { name: options.sourceName ?? "<stream>", readable: options.source }
+    : options.source;
   let target: Target;
   try {
     target = options.target ?? await openTarget(options);
@@ -116,6 +157,11 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     await source.readable.cancel().catch(() => {});
     throw error;
   }
+  const metaSchema = options.metaSchema ?? DEFAULT_META_SCHEMA;
+  const sourceId = options.sourceId ??
+    (source.realPath !== undefined
+      ? defaultSourceId(source.realPath, targetName)
+      : `${source.name} ${crypto.randomUUID()} -> ${targetName}`);
   const progress: IngestProgress = {
     rows: 0,
     batches: 0,
@@ -123,52 +169,124 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     totalBytes: source.size,
     seconds: 0,
   };
-  const onCommit = (batch: Batch) => {
-    progress.rows += rowCount(batch);
-    progress.batches++;
-    progress.bytes = batch.endOffset;
-    progress.seconds = (performance.now() - started) / 1000;
-    options.onProgress?.({ ...progress });
-  };
+  let lock: SourceLock | undefined;
   try {
+    await ensureBookkeeping(target, metaSchema);
+    lock = await lockSource(target, sourceId, options.wait ?? false);
+    const state = await readSourceState(target, metaSchema, sourceId);
+    const runOptions: Omit<SourceOptions, "columns"> = {
+      target: targetName,
+      format: "csv",
+      delimiter: options.delimiter ?? ",",
+      quote: '"',
+      nullString: options.nullString ?? null,
+      header: options.header ?? true,
+      lane: options.lane ?? null,
+      encoding: "utf-8",
+    };
+    const restart = (options.restart ?? false) && state !== undefined;
+    let resume: SourceState | undefined;
+    if (state !== undefined && !restart && state.progress.byteOffset > 0) {
+      const differences = optionDifferences(
+        state.options,
+        { ...runOptions, columns: options.columns ?? [] },
+        options.columns !== undefined,
+      );
+      if (differences.length > 0) {
+        throw new UsageError(
+          `Cannot resume source "${sourceId}" with other options: ${
+            differences.join("; ")
+          } (pass --restart to load it again from the start with these)`,
+          ExitCode.Refused,
+        );
+      }
+      resume = state;
+      options.onNotice?.(
+        `Source "${sourceId}" has ${state.progress.rowsCommitted} rows committed up to byte ${state.progress.byteOffset}: checking that prefix, then resuming after it`,
+      );
+    }
+    if (restart) {
+      options.onNotice?.(
+        `Restarting source "${sourceId}" from its start: the earlier runs had committed ${state.progress.rowsCommitted} rows, which stay in ${targetName}`,
+      );
+    }
+    const startOffset = resume?.progress.byteOffset ?? 0;
+    progress.bytes = startOffset;
+    const fingerprint = new PrefixFingerprint({
+      committed: resume?.progress,
+      sourceId,
+    });
+    const columns = resume?.options.columns ?? options.columns;
     const decode = new CsvDecodeStream({
       source: source.name,
       delimiter: options.delimiter,
       nullString: options.nullString,
-      header: options.header ?? true,
-      columns: options.columns,
+      header: resume === undefined && (options.header ?? true),
+      columns,
+      laneColumn: options.lane,
       copyFormat: INGEST_COPY_FORMAT,
+      startOffset,
+      startLine: (resume?.progress.lines ?? 0) + 1,
     });
+    const onCommit = (batch: Batch) => {
+      progress.rows += rowCount(batch);
+      progress.batches++;
+      progress.bytes = batch.endOffset;
+      progress.seconds = (performance.now() - started) / 1000;
+      options.onProgress?.({ ...progress });
+    };
     await source.readable
+      .pipeThrough(fingerprint.tap)
       .pipeThrough(decode)
       .pipeThrough(
         new RechunkStream({
           batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
+          startOffset,
         }),
       )
       .pipeTo(
         new BatchWriter({
           target,
           table,
-          columns: options.columns,
+          columns,
           header: decode.header,
           create: options.create,
           format: INGEST_COPY_FORMAT,
           source: source.name,
+          lane: options.lane,
+          seqColumn: options.seqColumn,
+          bookkeeping: {
+            metaSchema,
+            sourceId,
+            writer: 0,
+            options: runOptions,
+            register: resume === undefined,
+            restart,
+            prefixAt: (offset) => fingerprint.at(offset),
+          },
+          onEvent: options.onEvent,
           onCommit,
         }),
       );
+    const seconds = (performance.now() - started) / 1000;
+    progress.bytes = Math.max(progress.bytes, source.size ?? 0);
+    return {
+      ...progress,
+      seconds,
+      table: targetName,
+      source: source.name,
+      sourceId,
+      resumedAt: startOffset,
+      rowsPerSecond: seconds > 0 ? progress.rows / seconds : 0,
+      megabytesPerSecond: seconds > 0
+        ? (progress.bytes - startOffset) / 1e6 / seconds
+        : 0,
+    };
+  } catch (error) {
+    await source.readable.cancel().catch(() => {});
+    throw error;
   } finally {
+    await lock?.release();
     if (options.target === undefined) await target.close();
   }
-  const seconds = (performance.now() - started) / 1000;
-  progress.bytes = source.size ?? progress.bytes;
-  return {
-    ...progress,
-    seconds,
-    table: formatTableName(table),
-    source: source.name,
-    rowsPerSecond: seconds > 0 ? progress.rows / seconds : 0,
-    megabytesPerSecond: seconds > 0 ? progress.bytes / 1e6 / seconds : 0,
-  };
 }

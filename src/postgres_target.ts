@@ -17,6 +17,7 @@ import {
   type QueryResult,
   type Session,
   type Target,
+  type TransactionHooks,
 } from "./target.ts";
 
 /** Bytes per COPY write: large enough to be cheap, small enough to stream. */
@@ -62,7 +63,12 @@ export class PostgresTarget implements Target {
     const description = redact(url, [url]);
     let client: pg.Client;
     try {
-      client = new pg.Client({ connectionString: url });
+      client = new pg.Client({
+        connectionString: url,
+        // Names the run in pg_stat_activity (a busy source names its holder);
+        // an application_name in the URL wins.
+        application_name: `lanecopy pid ${Deno.pid} on ${Deno.hostname()}`,
+      });
     } catch (error) {
       throw new Error(
         `Cannot use the database URL ${description}: ${
@@ -110,7 +116,10 @@ export class PostgresTarget implements Target {
     return stream.rowCount;
   }
 
-  async transaction<T>(work: (session: Session) => Promise<T>): Promise<T> {
+  async transaction<T>(
+    work: (session: Session) => Promise<T>,
+    hooks: TransactionHooks = {},
+  ): Promise<T> {
     await this.query("BEGIN");
     let result: T;
     try {
@@ -119,7 +128,9 @@ export class PostgresTarget implements Target {
       await this.query("ROLLBACK").catch(() => {});
       throw error;
     }
-    await this.query("COMMIT");
+    const commit = this.query("COMMIT");
+    hooks.onCommitSent?.();
+    await commit;
     return result;
   }
 

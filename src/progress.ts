@@ -74,7 +74,7 @@ export function progressDisplay(totalBytes?: number): ProgressDisplay {
  * import assert from "node:assert/strict";
  *
  * const line = summaryLine({
- *   table: "public.t", source: "t.csv", rows: 1000, batches: 1, bytes: 60000,
+ *   table: "public.t", source: "t.csv", sourceId: "t", resumedAt: 0, rows: 1000, batches: 1, bytes: 60000,
  *   seconds: 0.2, rowsPerSecond: 5000, megabytesPerSecond: 0.3,
  * });
  * assert.equal(line, "loaded 1,000 rows from t.csv into public.t in 1 batch, 0.20 s (5,000 rows/s, 0.3 MB/s)");
@@ -90,5 +90,9 @@ export function summaryLine(summary: IngestSummary): string {
     summary.seconds.toFixed(2)
   } s (${count(summary.rowsPerSecond)} rows/s, ${
     summary.megabytesPerSecond.toFixed(1)
-  } MB/s)`;
+  } MB/s)${
+    summary.resumedAt > 0
+      ? `, resumed after byte ${count(summary.resumedAt)}`
+      : ""
+  }`;
 }

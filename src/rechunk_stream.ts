@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Batch, type RowBlock, rowCount, rowStart } from "./row_block.ts";
+import { type Batch, type RowBlock, rowCount, sliceRows } from "./row_block.ts";
 
 /** Options for {@linkcode RechunkStream}. */
 export interface RechunkStreamOptions {
@@ -90,21 +90,6 @@ export class RechunkStream extends TransformStream<RowBlock, Batch> {
       { highWaterMark: 1 },
     );
   }
-}
-
-/** Rows `[from, to)` of a block, as a block of their own (no copy). */
-function sliceRows(block: RowBlock, from: number, to: number): RowBlock {
-  if (from === 0 && to === rowCount(block)) return block;
-  const base = rowStart(block, from);
-  const rowEnds = block.rowEnds.slice(from, to);
-  for (let i = 0; i < rowEnds.length; i++) rowEnds[i] -= base;
-  return {
-    data: block.data.subarray(base, block.rowEnds[to - 1]),
-    rowEnds,
-    lines: block.lines.subarray(from, to),
-    endOffsets: block.endOffsets.subarray(from, to),
-    laneKeys: block.laneKeys?.slice(from, to),
-  };
 }
 
 /** One contiguous batch from consecutive blocks. */

@@ -92,3 +92,42 @@ export function rowCount(block: RowBlock): number {
 export function rowStart(block: RowBlock, index: number): number {
   return index === 0 ? 0 : block.rowEnds[index - 1];
 }
+
+/**
+ * Rows `[from, to)` of a block, as a block of their own; shares the bytes
+ * (no copy) and rebases the row ends.
+ *
+ * @param block A row block.
+ * @param from First row (0-based).
+ * @param to Row after the last.
+ * @returns The rows as a block.
+ *
+ * @example Usage
+ * ```ts
+ * import { sliceRows } from "./row_block.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const block = {
+ *   data: new TextEncoder().encode("a\nbc\nd\n"),
+ *   rowEnds: Uint32Array.of(2, 5, 7),
+ *   lines: Float64Array.of(1, 2, 3),
+ *   endOffsets: Float64Array.of(2, 5, 7),
+ * };
+ * const tail = sliceRows(block, 1, 3);
+ * assert.equal(new TextDecoder().decode(tail.data), "bc\nd\n");
+ * assert.deepEqual([...tail.rowEnds], [3, 5]);
+ * ```
+ */
+export function sliceRows(block: RowBlock, from: number, to: number): RowBlock {
+  if (from === 0 && to === rowCount(block)) return block;
+  const base = rowStart(block, from);
+  const rowEnds = block.rowEnds.slice(from, to);
+  for (let i = 0; i < rowEnds.length; i++) rowEnds[i] -= base;
+  return {
+    data: block.data.subarray(base, block.rowEnds[to - 1]),
+    rowEnds,
+    lines: block.lines.subarray(from, to),
+    endOffsets: block.endOffsets.subarray(from, to),
+    laneKeys: block.laneKeys?.slice(from, to),
+  };
+}

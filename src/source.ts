@@ -15,6 +15,8 @@ export interface Source {
   readonly readable: ReadableStream<Uint8Array>;
   /** The size in bytes, when known (a regular file). */
   readonly size?: number;
+  /** The file's canonical path (a file, not stdin). */
+  readonly realPath?: string;
 }
 
 /**
@@ -63,5 +65,6 @@ export async function openSource(
     name: path,
     readable: file.readable,
     size: info.isFile ? info.size : undefined,
+    realPath: await Deno.realPath(fullPath),
   };
 }

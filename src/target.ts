@@ -51,6 +51,12 @@ export interface Session {
   copyFrom(spec: CopySpec, data: Uint8Array): Promise<number>;
 }
 
+/** Callbacks at points of a transaction's life. */
+export interface TransactionHooks {
+  /** The work is done and COMMIT is on its way; its outcome is not known yet. */
+  onCommitSent?: () => void;
+}
+
 /** A database rows can be loaded into. */
 export interface Target extends Session {
   /** `postgres` for a server, `embedded` for PGlite. */
@@ -62,8 +68,12 @@ export interface Target extends Session {
    * when it throws.
    *
    * @param work What to do inside the transaction.
+   * @param hooks Called at points of the transaction's life.
    */
-  transaction<T>(work: (session: Session) => Promise<T>): Promise<T>;
+  transaction<T>(
+    work: (session: Session) => Promise<T>,
+    hooks?: TransactionHooks,
+  ): Promise<T>;
   /** Closes the connection. Safe to call twice. */
   close(): Promise<void>;
 }

@@ -93,6 +93,8 @@ Deno.test("summaryLine() says rows, batches, seconds, rows/s and MB/s", () => {
     summaryLine({
       table: "public.orders",
       source: "orders.csv",
+      sourceId: "/data/orders.csv -> public.orders",
+      resumedAt: 0,
       rows: 1_000_000,
       batches: 100,
       bytes: 150e6,

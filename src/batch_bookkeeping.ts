@@ -1,0 +1,266 @@
+/**
+ * The bookkeeping statements inside one batch's transaction: claim the
+ * batch and advance the source's committed prefix; reserve each lane's seq
+ * range, bump its counter and announce it. Rolled back with the batch, they
+ * leave no trace (notifications are only delivered on commit).
+ *
+ * @module
+ */
+
+import { metaTables, NOTIFY_CHANNEL } from "./bookkeeping.ts";
+import type { PrefixState } from "./prefix_fingerprint.ts";
+import type { SourceOptions } from "./source_state.ts";
+import type { Session } from "./target.ts";
+
+/** Which source and writer a batch belongs to. */
+export interface BatchOwner {
+  /** The bookkeeping schema. */
+  metaSchema: string;
+  /** The source id. */
+  sourceId: string;
+  /** The writer (0 for a single-writer run). */
+  writer: number;
+}
+
+/** One batch's claim: its source range, rows and the prefix after it. */
+export interface BatchClaim {
+  /** Source byte offset of the batch's first record. */
+  startOffset: number;
+  /** Source byte offset just after its last record. */
+  endOffset: number;
+  /** Its rows. */
+  rows: number;
+  /** The source prefix up to `endOffset`. */
+  prefix: PrefixState;
+}
+
+/**
+ * Records a source (its options) and its writer's progress row; with
+ * `restart`, also clears its markers and progress. Runs in the transaction
+ * of the run's first batch, so a restart that fails changes nothing.
+ *
+ * @param session The batch's transaction.
+ * @param owner The source and writer.
+ * @param options The source's options.
+ * @param restart Clear the earlier run's markers and progress.
+ *
+ * @example Usage
+ * ```ts
+ * import { ensureBookkeeping } from "./bookkeeping.ts";
+ * import { registerSource } from "./batch_bookkeeping.ts";
+ * import { readSourceState } from "./source_state.ts";
+ * import { openTarget } from "./target.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * const target = await openTarget({ db: "", dataDir });
+ * await ensureBookkeeping(target);
+ * const owner = { metaSchema: "lanecopy", sourceId: "s", writer: 0 };
+ * const options = {
+ *   target: "public.t", format: "csv" as const, delimiter: ",", quote: '"',
+ *   nullString: null, header: true, columns: ["a"], lane: null, encoding: "utf-8" as const,
+ * };
+ * await target.transaction((session) => registerSource(session, owner, options, false));
+ * assert.equal((await readSourceState(target, "lanecopy", "s"))?.progress.byteOffset, 0);
+ * await target.close();
+ * await Deno.remove(dataDir, { recursive: true });
+ * ```
+ */
+export async function registerSource(
+  session: Session,
+  owner: BatchOwner,
+  options: SourceOptions,
+  restart: boolean,
+): Promise<void> {
+  const t = metaTables(owner.metaSchema);
+  await session.query(
+    `INSERT INTO ${t.sources} AS s (source_id, target, options)
+     VALUES ($1, $2, $3::jsonb)
+     ON CONFLICT (source_id) DO UPDATE
+       SET target = excluded.target, options = excluded.options, updated_at = now()`,
+    [owner.sourceId, options.target, JSON.stringify(options)],
+  );
+  if (restart) {
+    await session.query(
+      `DELETE FROM ${t.batches} WHERE source_id = $1`,
+      [owner.sourceId],
+    );
+    await session.query(
+      `DELETE FROM ${t.progress} WHERE source_id = $1`,
+      [owner.sourceId],
+    );
+  }
+  await session.query(
+    `INSERT INTO ${t.progress} (source_id, writer) VALUES ($1, $2)
+     ON CONFLICT (source_id, writer) DO NOTHING`,
+    [owner.sourceId, owner.writer],
+  );
+}
+
+/**
+ * Step 1: claims the batch. Inserts its marker on `(source_id, writer,
+ * start_offset)` (pruning markers behind it) and advances the writer's
+ * committed prefix by compare-and-set from `startOffset` to `endOffset`.
+ *
+ * @param session The batch's transaction.
+ * @param owner The source and writer.
+ * @param claim The batch's range, rows and prefix.
+ * @returns `true` when both happened; `false` when the batch was already
+ * claimed or the prefix is elsewhere (roll back and re-sync).
+ *
+ * @example Usage
+ * ```ts ignore
+ * const claimed = await claimBatch(session, owner, {
+ *   startOffset: 0, endOffset: 120, rows: 3, prefix: { fingerprint, lines: 4 },
+ * });
+ * ```
+ */
+export async function claimBatch(
+  session: Session,
+  owner: BatchOwner,
+  claim: BatchClaim,
+): Promise<boolean> {
+  const t = metaTables(owner.metaSchema);
+  const { rows } = await session.query(
+    `WITH pruned AS (
+       DELETE FROM ${t.batches}
+        WHERE source_id = $1 AND writer = $2 AND end_offset < $3
+     ), claimed AS (
+       INSERT INTO ${t.batches} (source_id, writer, start_offset, end_offset, row_count)
+       VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (source_id, writer, start_offset) DO NOTHING
+       RETURNING 1
+     ), advanced AS (
+       UPDATE ${t.progress}
+          SET byte_offset = $4, rows_committed = rows_committed + $5,
+              lines_committed = $6, fingerprint = $7, complete = false,
+              updated_at = now()
+        WHERE source_id = $1 AND writer = $2 AND byte_offset = $3
+          AND EXISTS (SELECT FROM claimed)
+       RETURNING 1
+     )
+     SELECT EXISTS (SELECT FROM advanced) AS ok`,
+    [
+      owner.sourceId,
+      owner.writer,
+      claim.startOffset,
+      claim.endOffset,
+      claim.rows,
+      claim.prefix.lines,
+      claim.prefix.fingerprint,
+    ],
+  );
+  return rows[0].ok === true;
+}
+
+/**
+ * Steps 2, 4 and 5 for the lanes: in one statement, locks the batch's lanes
+ * in sorted order (so concurrent writers never deadlock), reserves each a
+ * gapless seq range, bumps its row counter and queues a `pg_notify` on
+ * channel `lanecopy` with `{target, lane, last_seq}`. The lane rows stay
+ * locked until the transaction ends, so seqs become visible in order.
+ *
+ * @param session The batch's transaction.
+ * @param metaSchema The bookkeeping schema.
+ * @param target The target as `schema.table`.
+ * @param laneRows How many rows each lane has in the batch.
+ * @returns The first seq reserved for each lane.
+ *
+ * @example Usage
+ * ```ts
+ * import { ensureBookkeeping } from "./bookkeeping.ts";
+ * import { reserveLanes } from "./batch_bookkeeping.ts";
+ * import { openTarget } from "./target.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * const target = await openTarget({ db: "", dataDir });
+ * await ensureBookkeeping(target);
+ * const lanes = new Map([["eu", 2], ["us", 1]]);
+ * await target.transaction((s) => reserveLanes(s, "lanecopy", "public.t", lanes));
+ * const first = await target.transaction((s) => reserveLanes(s, "lanecopy", "public.t", lanes));
+ * assert.deepEqual(first, new Map([["eu", 3], ["us", 2]]));
+ * await target.close();
+ * await Deno.remove(dataDir, { recursive: true });
+ * ```
+ */
+export async function reserveLanes(
+  session: Session,
+  metaSchema: string,
+  target: string,
+  laneRows: ReadonlyMap<string, number>,
+): Promise<Map<string, number>> {
+  const t = metaTables(metaSchema);
+  const { rows } = await session.query(
+    `WITH reserved AS (
+       INSERT INTO ${t.lanes} AS l (target, lane, next_seq, row_count, updated_at)
+       SELECT $1, w.lane, w.n + 1, w.n, now()
+         FROM unnest($2::text[], $3::bigint[]) AS w(lane, n)
+        ORDER BY w.lane
+       ON CONFLICT (target, lane) DO UPDATE
+         SET next_seq = l.next_seq + excluded.row_count,
+             row_count = l.row_count + excluded.row_count,
+             updated_at = excluded.updated_at
+       RETURNING l.lane, l.next_seq
+     )
+     SELECT lane, next_seq::float8 AS next_seq,
+            pg_notify($4, json_build_object(
+              'target', $1::text, 'lane', lane, 'last_seq', next_seq - 1)::text)
+       FROM reserved`,
+    [target, [...laneRows.keys()], [...laneRows.values()], NOTIFY_CHANNEL],
+  );
+  const first = new Map<string, number>();
+  for (const row of rows) {
+    const lane = row.lane as string;
+    first.set(lane, Number(row.next_seq) - laneRows.get(lane)!);
+  }
+  return first;
+}
+
+/**
+ * Marks a writer's progress complete: the run reached the end of the source.
+ *
+ * @param session An open database.
+ * @param owner The source and writer.
+ *
+ * @example Usage
+ * ```ts ignore
+ * await markComplete(target, owner);
+ * ```
+ */
+export async function markComplete(
+  session: Session,
+  owner: BatchOwner,
+): Promise<void> {
+  const t = metaTables(owner.metaSchema);
+  await session.query(
+    `UPDATE ${t.progress} SET complete = true, updated_at = now()
+      WHERE source_id = $1 AND writer = $2`,
+    [owner.sourceId, owner.writer],
+  );
+}
+
+/**
+ * A writer's committed prefix end, as the database has it now.
+ *
+ * @param session An open database.
+ * @param owner The source and writer.
+ * @returns Its byte offset (0 when it has none).
+ *
+ * @example Usage
+ * ```ts ignore
+ * const offset = await committedOffset(target, owner);
+ * ```
+ */
+export async function committedOffset(
+  session: Session,
+  owner: BatchOwner,
+): Promise<number> {
+  const t = metaTables(owner.metaSchema);
+  const { rows } = await session.query(
+    `SELECT byte_offset::float8 AS o FROM ${t.progress}
+      WHERE source_id = $1 AND writer = $2`,
+    [owner.sourceId, owner.writer],
+  );
+  return rows.length === 0 ? 0 : Number(rows[0].o);
+}
