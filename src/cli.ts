@@ -9,7 +9,9 @@ import { type CopyFormat, decodeCopyRow } from "./copy_row.ts";
 import { CsvDecodeStream } from "./decode_stream.ts";
 import { ExitCode, exitCodeFor, UsageError } from "./errors.ts";
 import type { BatchEvent } from "./batch_writer.ts";
+import { DEFAULT_META_SCHEMA } from "./bookkeeping.ts";
 import { DEFAULT_BATCH_SIZE, ingest } from "./ingest.ts";
+import { loadStatus } from "./status.ts";
 import { progressDisplay, summaryLine } from "./progress.ts";
 import { redact } from "./redact.ts";
 import { openSource } from "./source.ts";
@@ -21,6 +23,7 @@ Usage:
   lanecopy ingest FILE|- --table T [options]   load records, one transaction per batch
   lanecopy encode FILE|- [options]             print the COPY data ingest would send
   lanecopy sql "select …" [options]            run a query where ingest loads
+  lanecopy status [--source-id ID] [options]   sources' progress and lanes' counters
 
 Where rows go: --db URL, else $DATABASE_URL, else the embedded database
 (PGlite, no server needed) in ${DEFAULT_DATA_DIR}.
@@ -45,6 +48,13 @@ LF or CRLF, UTF-8 with or without BOM) from FILE, or standard input for -,
 into table T by COPY, in batches of --batch-size rows, each batch its own
 transaction. The header names the target columns (as written: case matters).
 
+Exactly once: each batch's transaction also claims the batch's byte range of
+the source, advances the source's committed prefix, reserves its lanes' seqs
+and bumps their counters (bookkeeping in schema "lanecopy"). Run the same
+command again after a crash or an interrupt and it resumes after the last
+committed batch: it re-reads that prefix to check it is unchanged (a file
+that only grew loads just the new records), then loads the rest.
+
 Options:
   -t, --table T       target table, "table" or "schema.table" (required)
   --create            create the table when missing, one text column per name
@@ -56,6 +66,26 @@ Options:
   --data-dir DIR      embedded database directory (default ${DEFAULT_DATA_DIR})
   -q, --quiet         no progress bar, no summary line
   --json              print the summary as one JSON object on stdout
+  -v, --verbose       one line per batch step on stderr (start, commit-sent,
+                      committed, skipped)
+
+Lanes and resuming:
+  --lane COLUMN       each record's lane is its COLUMN field; rows get gapless
+                      seqs per lane, in input order, in --seq-column (which the
+                      table must have; --create adds it as bigint). Without
+                      --lane all rows count in one lane, "default", and seqs
+                      are written only if the table has the seq column
+  --seq-column NAME   the column receiving each row's seq (default lane_seq)
+  --source-id ID      the name progress is kept under (default: the file's real
+                      path plus the table). Standard input resumes only with
+                      --source-id, and then the producer must send the stream
+                      again from its very start; without it each run of - is
+                      a new source
+  --restart           load the source again from its start: clears its
+                      progress (not its rows) in the first batch's transaction
+  --wait              if another run is loading the same source, wait for it,
+                      then resume (default: refuse with exit code 4)
+  --meta-schema NAME  schema of the bookkeeping tables (default lanecopy)
 ${CSV_HELP}
 
 Exit codes:
@@ -63,7 +93,8 @@ Exit codes:
   1  anything else: connection, permissions, a missing table, internal
   2  bad input or a row the server rejected: the error names file:line:column;
      batches before it stay committed
-  4  refused before loading
+  4  refused before loading: the source is busy, or what was loaded from it
+     changed (its bytes or its options; --restart loads it again)
 
 Examples:
   lanecopy ingest examples/orders.csv --table orders --create
@@ -225,6 +256,68 @@ async function runEncode(args: string[]): Promise<number> {
   return ExitCode.Ok;
 }
 
+const STATUS_HELP = `Usage: lanecopy status [--source-id ID] [options]
+
+Shows what the bookkeeping holds: each source with its committed prefix
+(byte_offset, rows_committed, lines_committed, complete), and each lane with
+its next_seq and row_count. With --source-id, only that source and the lanes
+of its target.
+
+Options:
+  --source-id ID      only this source
+  --meta-schema NAME  schema of the bookkeeping tables (default lanecopy)
+  --db URL            PostgreSQL URL (default $DATABASE_URL)
+  --data-dir DIR      embedded database directory (default ${DEFAULT_DATA_DIR})
+  --json              print {"sources": [...], "lanes": [...]} on stdout
+`;
+
+async function runStatus(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      ...DATABASE_OPTIONS,
+      "source-id": { type: "string" },
+      "meta-schema": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return help(STATUS_HELP);
+  if (positionals.length > 0) {
+    throw new UsageError(
+      `Cannot run status: unexpected ${
+        positionals.join(" ")
+      }\n\n${STATUS_HELP}`,
+    );
+  }
+  const target = await openTarget({
+    db: values.db,
+    dataDir: values["data-dir"],
+    cwd: callerCwd,
+  });
+  try {
+    const status = await loadStatus(
+      target,
+      values["meta-schema"] ?? DEFAULT_META_SCHEMA,
+      values["source-id"],
+    );
+    if (values.json) {
+      console.log(JSON.stringify({
+        sources: status.sources.rows,
+        lanes: status.lanes.rows,
+      }));
+    } else {
+      console.log("Sources:");
+      console.log(formatTable(status.sources.fields, status.sources.rows));
+      console.log("\nLanes:");
+      console.log(formatTable(status.lanes.fields, status.lanes.rows));
+    }
+    return ExitCode.Ok;
+  } finally {
+    await target.close();
+  }
+}
+
 async function runSql(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -328,6 +421,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   ingest: runIngest,
   encode: runEncode,
   sql: runSql,
+  status: runStatus,
 };
 
 /**
