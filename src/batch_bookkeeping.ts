@@ -108,11 +108,28 @@ export async function registerSource(
  * @returns `true` when both happened; `false` when the batch was already
  * claimed or the prefix is elsewhere (roll back and re-sync).
  *
- * @example Usage
- * ```ts ignore
- * const claimed = await claimBatch(session, owner, {
- *   startOffset: 0, endOffset: 120, rows: 3, prefix: { fingerprint, lines: 4 },
- * });
+ * @example A range is claimed once
+ * ```ts
+ * import { ensureBookkeeping } from "./bookkeeping.ts";
+ * import { claimBatch, committedOffset, registerSource } from "./batch_bookkeeping.ts";
+ * import { openTarget } from "./target.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * const target = await openTarget({ db: "", dataDir });
+ * await ensureBookkeeping(target);
+ * const owner = { metaSchema: "lanecopy", sourceId: "s", writer: 0 };
+ * const options = {
+ *   target: "public.t", format: "csv" as const, delimiter: ",", quote: '"',
+ *   nullString: null, header: true, columns: ["a"], lane: null, encoding: "utf-8" as const,
+ * };
+ * await target.transaction((session) => registerSource(session, owner, options, false));
+ * const claim = { startOffset: 0, endOffset: 120, rows: 3, prefix: { fingerprint: "f", lines: 4 } };
+ * assert.equal(await target.transaction((s) => claimBatch(s, owner, claim)), true);
+ * assert.equal(await target.transaction((s) => claimBatch(s, owner, claim)), false);
+ * assert.equal(await committedOffset(target, owner), 120);
+ * await target.close();
+ * await Deno.remove(dataDir, { recursive: true });
  * ```
  */
 export async function claimBatch(
@@ -224,8 +241,26 @@ export async function reserveLanes(
  * @param owner The source and writer.
  *
  * @example Usage
- * ```ts ignore
+ * ```ts
+ * import { ensureBookkeeping } from "./bookkeeping.ts";
+ * import { markComplete, registerSource } from "./batch_bookkeeping.ts";
+ * import { readSourceState } from "./source_state.ts";
+ * import { openTarget } from "./target.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * const target = await openTarget({ db: "", dataDir });
+ * await ensureBookkeeping(target);
+ * const owner = { metaSchema: "lanecopy", sourceId: "s", writer: 0 };
+ * const options = {
+ *   target: "public.t", format: "csv" as const, delimiter: ",", quote: '"',
+ *   nullString: null, header: true, columns: ["a"], lane: null, encoding: "utf-8" as const,
+ * };
+ * await target.transaction((session) => registerSource(session, owner, options, false));
  * await markComplete(target, owner);
+ * assert.equal((await readSourceState(target, "lanecopy", "s"))?.progress.complete, true);
+ * await target.close();
+ * await Deno.remove(dataDir, { recursive: true });
  * ```
  */
 export async function markComplete(
@@ -248,8 +283,19 @@ export async function markComplete(
  * @returns Its byte offset (0 when it has none).
  *
  * @example Usage
- * ```ts ignore
- * const offset = await committedOffset(target, owner);
+ * ```ts
+ * import { ensureBookkeeping } from "./bookkeeping.ts";
+ * import { committedOffset } from "./batch_bookkeeping.ts";
+ * import { openTarget } from "./target.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * const target = await openTarget({ db: "", dataDir });
+ * await ensureBookkeeping(target);
+ * const owner = { metaSchema: "lanecopy", sourceId: "never-loaded", writer: 0 };
+ * assert.equal(await committedOffset(target, owner), 0);
+ * await target.close();
+ * await Deno.remove(dataDir, { recursive: true });
  * ```
  */
 export async function committedOffset(

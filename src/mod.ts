@@ -1,12 +1,15 @@
 /**
- * lanecopy streams CSV records into PostgreSQL at COPY speed, one
- * transaction per batch, on a server (`pg` + `pg-copy-streams`) or on the
+ * lanecopy streams CSV records into PostgreSQL at COPY speed, exactly once,
+ * with per-lane sequence numbers and lane counters committed in the same
+ * transaction as the rows, on a server (`pg` + `pg-copy-streams`) or on the
  * embedded PGlite database.
  *
  * The path of a record, one stage per module: {@linkcode openSource} (bytes)
- * → {@linkcode CsvDecodeStream} (COPY rows with their source lines) →
- * {@linkcode RechunkStream} (batches) → {@linkcode BatchWriter} (one COPY
- * transaction each). {@linkcode ingest} runs them all.
+ * → {@linkcode PrefixFingerprint} (the committed prefix's hash) →
+ * {@linkcode CsvDecodeStream} (COPY rows with their source lines and lanes)
+ * → {@linkcode RechunkStream} (batches) → {@linkcode BatchWriter} (one
+ * transaction each: claim, lane seqs, COPY, commit). {@linkcode ingest}
+ * runs them all; {@linkcode loadStatus} reads the bookkeeping.
  *
  * @example Load CSV into the embedded database and read it back
  * ```ts
@@ -32,16 +35,22 @@
  * @module
  */
 
+export * from "./batch_bookkeeping.ts";
 export * from "./batch_writer.ts";
+export * from "./bookkeeping.ts";
 export * from "./copy_row.ts";
 export * from "./copy_writable.ts";
 export * from "./csv_codec.ts";
 export * from "./decode_stream.ts";
 export * from "./errors.ts";
 export * from "./ingest.ts";
+export * from "./prefix_fingerprint.ts";
 export * from "./rechunk_stream.ts";
 export * from "./redact.ts";
 export * from "./row_block.ts";
+export * from "./seq_splice.ts";
 export * from "./source.ts";
+export * from "./source_state.ts";
+export * from "./status.ts";
 export * from "./table_name.ts";
 export * from "./target.ts";
