@@ -1,12 +1,14 @@
 /**
- * `deno task bench` runs `deno bench`, and `deno task bench:compare` runs
- * `bench/compare.ts`, against `DATABASE_URL`, or against a throwaway
+ * `deno task bench` runs `deno bench`; `deno task bench:compare` runs
+ * `bench/compare.ts` and `deno task bench:overhead` `bench/overhead.ts`; all
+ * against `DATABASE_URL`, or against a throwaway
  * PostgreSQL started here with the server's default durability (fsync on,
  * as on a real server) and stopped at the end.
  *
  * ```sh
  * deno run -A bench/_run.ts [deno bench args]
  * deno run -A bench/_run.ts compare [compare.ts args]
+ * deno run -A bench/_run.ts overhead [overhead.ts args]
  * ```
  *
  * @module
@@ -18,8 +20,13 @@ import {
 } from "../tests/_cluster.ts";
 
 const root = new URL("..", import.meta.url).pathname;
-const command = Deno.args[0] === "compare"
-  ? ["run", "-A", "bench/compare.ts", ...Deno.args.slice(1)]
+const SCRIPTS: Record<string, string> = {
+  compare: "bench/compare.ts",
+  overhead: "bench/overhead.ts",
+};
+const script = SCRIPTS[Deno.args[0]];
+const command = script
+  ? ["run", "-A", script, ...Deno.args.slice(1)]
   : ["bench", "-A", ...(Deno.args.length > 0 ? Deno.args : ["bench/"])];
 
 let cluster: ThrowawayCluster | undefined;

@@ -137,6 +137,9 @@ const LANECOPY: Method = {
       table,
       "--db",
       url,
+      // Each round is a new load of the file, not a resume of the last.
+      "--source-id",
+      `bench ${crypto.randomUUID()}`,
       "--quiet",
       "--json",
     ]);

@@ -66,6 +66,9 @@ const BACKSLASH = 0x5c;
 const DQUOTE = 0x22;
 const BOM = [0xef, 0xbb, 0xbf];
 
+/** Distinct lane keys remembered, decoded once each. */
+const LANE_CACHE_SIZE = 4096;
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -106,6 +109,7 @@ export class CsvCopyCodec {
   #laneKeys: string[] = [];
   #laneKey = "";
   #laneNull: InputSyntaxError | undefined;
+  readonly #laneCache = new Map<number, { bytes: Uint8Array; key: string }>();
 
   // Output: completed rows of this call, then the record in progress.
   #out = new Uint8Array(1 << 16);
@@ -545,13 +549,40 @@ export class CsvCopyCodec {
     }
   }
 
-  /** The lane field's text, from its encoded bytes (closing quote not yet written). */
+  /**
+   * The lane field's text, from its encoded bytes (closing quote not yet
+   * written). Lane keys repeat, so each distinct key is decoded once and
+   * found again by a hash of its bytes.
+   */
   #readLaneKey(contentStart: number): string {
-    const bytes = this.#out.subarray(contentStart, this.#pos);
+    const out = this.#out;
+    const end = this.#pos;
+    let hash = 0x811c9dc5;
+    for (let k = contentStart; k < end; k++) {
+      hash = Math.imul(hash ^ out[k], 0x01000193);
+    }
+    const hit = this.#laneCache.get(hash);
+    if (hit !== undefined && hit.bytes.length === end - contentStart) {
+      let same = true;
+      for (let k = 0; k < hit.bytes.length; k++) {
+        if (hit.bytes[k] !== out[contentStart + k]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return hit.key;
+    }
+    const bytes = out.slice(contentStart, end);
     const special = this.#csvOut ? DQUOTE : BACKSLASH;
-    if (!bytes.includes(special)) return decoder.decode(bytes);
-    if (this.#csvOut) return decoder.decode(bytes).replaceAll('""', '"');
-    return decodeCopyRow(decoder.decode(bytes), "text")[0] ?? "";
+    const key = !bytes.includes(special)
+      ? decoder.decode(bytes)
+      : this.#csvOut
+      ? decoder.decode(bytes).replaceAll('""', '"')
+      : decodeCopyRow(decoder.decode(bytes), "text")[0] ?? "";
+    if (this.#laneCache.size < LANE_CACHE_SIZE) {
+      this.#laneCache.set(hash, { bytes, key });
+    }
+    return key;
   }
 
   #readHeader(): string[] {

@@ -80,28 +80,41 @@ export function spliceSeqs(
 ): Uint8Array {
   const rows = rowCount(block);
   const delimiter = format === "csv" ? 0x2c : 0x09;
-  const data = block.data;
   const rowEnds = block.rowEnds;
-  // 17 digits cover every seq below 2^53, plus the delimiter.
-  const out = new Uint8Array(data.length + rows * 18);
-  const digits = new Uint8Array(20);
-  let from = 0;
-  let pos = 0;
-  for (let i = 0; i < rows; i++) {
-    const end = rowEnds[i];
-    out.set(data.subarray(from, end - 1), pos);
-    pos += end - 1 - from;
-    out[pos++] = delimiter;
-    let seq = seqs[i];
-    let n = 0;
-    do {
-      const rest = Math.floor(seq / 10);
-      digits[n++] = 0x30 + (seq - rest * 10);
-      seq = rest;
-    } while (seq > 0);
-    while (n > 0) out[pos++] = digits[--n];
-    out[pos++] = LF;
-    from = end;
+  // Pass 1: how many bytes each row grows by (a delimiter and the digits).
+  let extra = 0;
+  for (let i = 0; i < rows; i++) extra += 1 + digitCount(seqs[i]);
+  // Pass 2, backwards in one buffer: move each row to its place (memmove,
+  // no allocation per row), then write its seq after it.
+  const out = new Uint8Array(block.data.length + extra);
+  out.set(block.data);
+  let shift = extra;
+  for (let i = rows - 1; i >= 0; i--) {
+    const start = i === 0 ? 0 : rowEnds[i - 1];
+    const end = rowEnds[i]; // just after the row's line feed
+    const seq = seqs[i];
+    const digits = digitCount(seq);
+    shift -= 1 + digits;
+    let pos = end + shift + digits - 1; // where the seq's last digit goes
+    out[pos + 1] = LF;
+    let rest = seq;
+    for (let d = 0; d < digits; d++) {
+      const next = Math.floor(rest / 10);
+      out[pos--] = 0x30 + (rest - next * 10);
+      rest = next;
+    }
+    out[pos] = delimiter;
+    if (shift > 0) out.copyWithin(start + shift, start, end - 1);
   }
-  return out.subarray(0, pos);
+  return out;
+}
+
+/** Decimal digits of a non-negative integer. */
+function digitCount(value: number): number {
+  let digits = 1;
+  while (value >= 10) {
+    value = Math.floor(value / 10);
+    digits++;
+  }
+  return digits;
 }
