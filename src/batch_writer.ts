@@ -17,11 +17,9 @@ import {
   committedOffset,
   markComplete,
   registerSource,
-  reserveLanes,
 } from "./batch_bookkeeping.ts";
-import type { PrefixState } from "./prefix_fingerprint.ts";
 import { type Batch, rowCount, sliceRows } from "./row_block.ts";
-import { assignSeqs, spliceSeqs } from "./seq_splice.ts";
+import { assignSeqs, spliceSeqChunks } from "./seq_splice.ts";
 import type { SourceOptions } from "./source_state.ts";
 import {
   formatTableName,
@@ -39,8 +37,6 @@ export interface RunBookkeeping extends BatchOwner {
   register: boolean;
   /** Clear the earlier run's markers and progress in that transaction. */
   restart: boolean;
-  /** The fingerprint of the source's bytes before an offset. */
-  prefixAt: (offset: number) => PrefixState;
 }
 
 /** Options for {@linkcode BatchWriter}. */
@@ -192,10 +188,9 @@ async function writeBatch(
     });
   while (true) {
     event("start");
-    let claimed = true;
     try {
       await options.target.transaction(async (session) => {
-        let data = batch.data;
+        let data: Uint8Array | Iterable<Uint8Array> = batch.data;
         if (bookkeeping !== undefined) {
           if (bookkeeping.register && !run.registered) {
             await registerSource(
@@ -205,27 +200,28 @@ async function writeBatch(
               bookkeeping.restart,
             );
           }
-          claimed = await claimBatch(session, bookkeeping, {
-            startOffset: batch.startOffset,
-            endOffset: batch.endOffset,
-            rows: rowCount(batch),
-            prefix: bookkeeping.prefixAt(batch.endOffset),
-          });
-          if (!claimed) throw new ClaimLost();
           const laneKeys = batch.laneKeys ??
             new Array<string>(rowCount(batch)).fill(DEFAULT_LANE);
           const laneRows = new Map<string, number>();
           for (const lane of laneKeys) {
             laneRows.set(lane, (laneRows.get(lane) ?? 0) + 1);
           }
-          const firstSeqs = await reserveLanes(
-            session,
-            bookkeeping.metaSchema,
-            formatTableName(options.table),
+          if (batch.prefix === undefined) {
+            throw new TypeError(
+              "Cannot claim a batch without its prefix fingerprint (PrefixFingerprint.stamp)",
+            );
+          }
+          const firstSeqs = await claimBatch(session, bookkeeping, {
+            startOffset: batch.startOffset,
+            endOffset: batch.endOffset,
+            rows: rowCount(batch),
+            prefix: batch.prefix,
+            target: formatTableName(options.table),
             laneRows,
-          );
+          });
+          if (firstSeqs === undefined) throw new ClaimLost();
           if (ready.writesSeq) {
-            data = spliceSeqs(
+            data = spliceSeqChunks(
               batch,
               assignSeqs(laneKeys, firstSeqs),
               options.format,

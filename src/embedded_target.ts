@@ -61,7 +61,10 @@ export class EmbeddedTarget implements Target {
     return runQuery(this.#db, sql, params);
   }
 
-  copyFrom(spec: CopySpec, data: Uint8Array): Promise<number> {
+  copyFrom(
+    spec: CopySpec,
+    data: Uint8Array | Iterable<Uint8Array>,
+  ): Promise<number> {
     return runCopy(this.#db, spec, data);
   }
 
@@ -101,10 +104,11 @@ async function runQuery(
 async function runCopy(
   db: Queryable,
   spec: CopySpec,
-  data: Uint8Array,
+  data: Uint8Array | Iterable<Uint8Array>,
 ): Promise<number> {
+  const parts = data instanceof Uint8Array ? [data] : [...data];
   const result = await db.query(copyStatement(spec, "'/dev/blob'"), [], {
-    blob: new Blob([data as Uint8Array<ArrayBuffer>]),
+    blob: new Blob(parts as Uint8Array<ArrayBuffer>[]),
   });
   return result.affectedRows ?? 0;
 }

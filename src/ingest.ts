@@ -244,6 +244,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
           startOffset,
         }),
       )
+      .pipeThrough(fingerprint.stamp(INGEST_COPY_FORMAT))
       .pipeTo(
         new BatchWriter({
           target,
@@ -262,7 +263,6 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
             options: runOptions,
             register: resume === undefined,
             restart,
-            prefixAt: (offset) => fingerprint.at(offset),
           },
           onEvent: options.onEvent,
           onCommit,

@@ -100,13 +100,18 @@ export class PostgresTarget implements Target {
     };
   }
 
-  async copyFrom(spec: CopySpec, data: Uint8Array): Promise<number> {
+  async copyFrom(
+    spec: CopySpec,
+    data: Uint8Array | Iterable<Uint8Array>,
+  ): Promise<number> {
     if (this.#lastError) throw this.#lastError;
     const stream = this.#client.query(copyFrom(copyStatement(spec, "STDIN")));
     const writer = copyWritable(stream, this.#client).getWriter();
     try {
-      for (let at = 0; at < data.length; at += COPY_CHUNK_BYTES) {
-        await writer.write(data.subarray(at, at + COPY_CHUNK_BYTES));
+      for (const chunk of data instanceof Uint8Array ? [data] : data) {
+        for (let at = 0; at < chunk.length; at += COPY_CHUNK_BYTES) {
+          await writer.write(chunk.subarray(at, at + COPY_CHUNK_BYTES));
+        }
       }
       await writer.close();
     } catch (error) {

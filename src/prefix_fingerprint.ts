@@ -1,19 +1,22 @@
 /**
  * The fingerprint of a source's committed prefix: a SHA-256 of its bytes
- * `[0, offset)`, carried incrementally as the load runs, with the number of
- * line breaks in them (so line numbers stay right after a resume).
+ * `[0, offset)`, carried incrementally as the load runs, stamped on each
+ * batch with the number of lines up to its end (so line numbers stay right
+ * after a resume).
  *
  * @module
  */
 
 import { createHash, type Hash } from "node:crypto";
 import { ExitCode, UsageError } from "./errors.ts";
+import type { CopyFormat } from "./copy_row.ts";
+import { type Batch, rowCount, rowStart } from "./row_block.ts";
 
-/** A prefix of the source: its hash and its line breaks. */
+/** A prefix of the source: its hash and its lines. */
 export interface PrefixState {
   /** Hex SHA-256 of the prefix's bytes. */
   fingerprint: string;
-  /** Line breaks (LF, CRLF or a lone CR) in the prefix. */
+  /** Lines in the prefix, as the codec numbers them (the next record starts on line `lines + 1`). */
   lines: number;
 }
 
@@ -33,10 +36,12 @@ export interface PrefixFingerprintOptions {
 
 const LF = 0x0a;
 const CR = 0x0d;
+const BACKSLASH = 0x5c;
 
 /**
  * Hashes a source as it streams. Put {@linkcode PrefixFingerprint.tap} right
- * after the source; call {@linkcode PrefixFingerprint.at} with increasing
+ * after the source and {@linkcode PrefixFingerprint.stamp} right after the
+ * rechunk stage; or call {@linkcode PrefixFingerprint.at} with increasing
  * offsets (each batch's end) to get the fingerprint of the bytes before it.
  * Chunks are held only between the last offset asked for and what the
  * source has read, so memory stays bounded by the pipeline's queues.
@@ -52,11 +57,11 @@ const CR = 0x0d;
  * const bytes = new TextEncoder().encode("a\nb\nc\n");
  * const first = new PrefixFingerprint();
  * await Array.fromAsync(ReadableStream.from([bytes]).pipeThrough(first.tap));
- * const prefix = first.at(4);
- * assert.equal(prefix.lines, 2);
+ * const fingerprint = first.at(4);
+ * assert.equal(fingerprint.length, 64);
  *
  * // A later run skips the verified prefix and passes on the rest.
- * const again = new PrefixFingerprint({ committed: { byteOffset: 4, ...prefix } });
+ * const again = new PrefixFingerprint({ committed: { byteOffset: 4, fingerprint, lines: 2 } });
  * const rest = await Array.fromAsync(ReadableStream.from([bytes]).pipeThrough(again.tap));
  * assert.equal(new TextDecoder().decode(rest[0]), "c\n");
  * ```
@@ -66,8 +71,7 @@ export class PrefixFingerprint {
   readonly tap: TransformStream<Uint8Array, Uint8Array>;
   readonly #hash: Hash = createHash("sha256");
   #hashed = 0;
-  #lines = 0;
-  #afterCR = false;
+  #lastByte = -1;
   #pending: Uint8Array[] = [];
 
   /** @param options The committed prefix to verify and skip, if any. */
@@ -117,9 +121,9 @@ export class PrefixFingerprint {
    * decrease from call to call, and the tap must have passed them.
    *
    * @param offset A source byte offset.
-   * @returns The prefix's hash and line breaks.
+   * @returns The hex SHA-256 of the source's bytes `[0, offset)`.
    */
-  at(offset: number): PrefixState {
+  at(offset: number): string {
     while (this.#hashed < offset) {
       const chunk = this.#pending[0];
       if (chunk === undefined) {
@@ -132,31 +136,74 @@ export class PrefixFingerprint {
       if (take === chunk.length) this.#pending.shift();
       else this.#pending[0] = chunk.subarray(take);
     }
-    return { fingerprint: this.#hash.copy().digest("hex"), lines: this.#lines };
+    return this.#hash.copy().digest("hex");
+  }
+
+  /**
+   * A stage that stamps each batch with the fingerprint of the source up to
+   * its end, so the hashing happens while the previous batch is written,
+   * not inside a transaction. Queue: one batch (highWaterMark 1).
+   *
+   * @param format The COPY format of the batches (to find the line feeds
+   * inside a record).
+   * @param format The COPY format of the batches (to find the line feeds
+   * inside a record).
+   * @returns The stamping `TransformStream`.
+   */
+  stamp(format: CopyFormat): TransformStream<Batch, Batch> {
+    return new TransformStream<Batch, Batch>(
+      {
+        transform: (batch, controller) => {
+          if (batch.error || rowCount(batch) === 0) {
+            controller.enqueue(batch);
+            return;
+          }
+          const fingerprint = this.at(batch.endOffset);
+          const terminated = this.#lastByte === LF || this.#lastByte === CR;
+          controller.enqueue({
+            ...batch,
+            prefix: {
+              fingerprint,
+              lines: linesThrough(batch, format, terminated),
+            },
+          });
+        },
+      },
+      { highWaterMark: 1 },
+      { highWaterMark: 1 },
+    );
   }
 
   #consume(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
     this.#hash.update(bytes);
     this.#hashed += bytes.length;
-    // A line break is a CR, or an LF not right after a CR.
-    let lines = 0;
-    for (
-      let at = bytes.indexOf(CR);
-      at !== -1;
-      at = bytes.indexOf(CR, at + 1)
-    ) {
-      lines++;
-    }
-    for (
-      let at = bytes.indexOf(LF);
-      at !== -1;
-      at = bytes.indexOf(LF, at + 1)
-    ) {
-      const before = at === 0 ? this.#afterCR : bytes[at - 1] === CR;
-      if (!before) lines++;
-    }
-    this.#lines += lines;
-    this.#afterCR = bytes[bytes.length - 1] === CR;
+    this.#lastByte = bytes[bytes.length - 1];
   }
+}
+
+/**
+ * Line breaks in the source up to the end of a batch's last record: that
+ * record's first line, plus the line feeds inside it (escaped as `\n` in
+ * COPY text, raw in COPY csv), plus its terminator when it has one.
+ */
+function linesThrough(
+  batch: Batch,
+  format: CopyFormat,
+  terminated: boolean,
+): number {
+  const last = rowCount(batch) - 1;
+  const data = batch.data;
+  const end = batch.rowEnds[last] - 1;
+  let inner = 0;
+  if (format === "csv") {
+    for (let k = rowStart(batch, last); k < end; k++) {
+      if (data[k] === LF) inner++;
+    }
+  } else {
+    for (let k = rowStart(batch, last); k < end; k++) {
+      if (data[k] === BACKSLASH && data[++k] === 0x6e) inner++;
+    }
+  }
+  return batch.lines[last] - 1 + inner + (terminated ? 1 : 0);
 }

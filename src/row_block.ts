@@ -42,6 +42,11 @@ export interface Batch extends RowBlock {
   readonly startOffset: number;
   /** Source byte offset just after the batch's last record. */
   readonly endOffset: number;
+  /**
+   * The fingerprint of the source's bytes before `endOffset`, stamped
+   * before the batch reaches the writer (see `PrefixFingerprint.stamp`).
+   */
+  readonly prefix?: { fingerprint: string; lines: number };
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 
 import type { CopyFormat } from "./copy_row.ts";
-import { type RowBlock, rowCount } from "./row_block.ts";
+import { type RowBlock, rowCount, rowStart, sliceRows } from "./row_block.ts";
 
 const LF = 0x0a;
 
@@ -107,6 +107,54 @@ export function spliceSeqs(
     if (shift > 0) out.copyWithin(start + shift, start, end - 1);
   }
   return out;
+}
+
+/**
+ * {@linkcode spliceSeqs} a slice of rows at a time, lazily: each slice is
+ * spliced as the consumer asks for it, so writing the first bytes need not
+ * wait for the whole batch.
+ *
+ * @param block The encoded rows.
+ * @param seqs One seq per row.
+ * @param format The rows' COPY format.
+ * @param sliceBytes About how many input bytes each slice covers. Default 64 KiB.
+ * @returns The spliced rows, slice by slice.
+ *
+ * @example Usage
+ * ```ts
+ * import { spliceSeqChunks } from "./seq_splice.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const block = {
+ *   data: new TextEncoder().encode("a\nb\nc\n"),
+ *   rowEnds: Uint32Array.of(2, 4, 6),
+ *   lines: Float64Array.of(1, 2, 3),
+ *   endOffsets: Float64Array.of(2, 4, 6),
+ * };
+ * const chunks = [...spliceSeqChunks(block, Float64Array.of(1, 2, 3), "text", 4)];
+ * assert.equal(chunks.length, 2);
+ * assert.equal(chunks.map((c) => new TextDecoder().decode(c)).join(""), "a\t1\nb\t2\nc\t3\n");
+ * ```
+ */
+export function* spliceSeqChunks(
+  block: RowBlock,
+  seqs: Float64Array,
+  format: CopyFormat,
+  sliceBytes: number = 64 * 1024,
+): Generator<Uint8Array> {
+  const rows = rowCount(block);
+  let from = 0;
+  while (from < rows) {
+    const base = rowStart(block, from);
+    let to = from + 1;
+    while (to < rows && block.rowEnds[to] - base <= sliceBytes) to++;
+    yield spliceSeqs(
+      sliceRows(block, from, to),
+      seqs.subarray(from, to),
+      format,
+    );
+    from = to;
+  }
 }
 
 /** Decimal digits of a non-negative integer. */

@@ -45,10 +45,13 @@ export interface Session {
    * COPYs `data` (whole rows in `spec.format`) into `spec.table`.
    *
    * @param spec Table, columns and format.
-   * @param data The rows' bytes.
+   * @param data The rows' bytes, at once or as chunks made as they are sent.
    * @returns The number of rows the server stored.
    */
-  copyFrom(spec: CopySpec, data: Uint8Array): Promise<number>;
+  copyFrom(
+    spec: CopySpec,
+    data: Uint8Array | Iterable<Uint8Array>,
+  ): Promise<number>;
 }
 
 /** Callbacks at points of a transaction's life. */
