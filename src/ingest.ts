@@ -7,7 +7,6 @@
 import { type BatchEvent, BatchWriter } from "./batch_writer.ts";
 import { DEFAULT_META_SCHEMA, ensureBookkeeping } from "./bookkeeping.ts";
 import { ExitCode, UsageError } from "./errors.ts";
-import { PrefixFingerprint } from "./prefix_fingerprint.ts";
 import {
   defaultSourceId,
   lockSource,
@@ -18,12 +17,16 @@ import {
   type SourceState,
 } from "./source_state.ts";
 import type { CopyFormat } from "./copy_row.ts";
-import { CsvDecodeStream } from "./decode_stream.ts";
-import { RechunkStream } from "./rechunk_stream.ts";
+import {
+  type BatchPipeline,
+  batchPipeline,
+  type BatchPipelineOptions,
+} from "./batch_pipeline.ts";
 import { type Batch, rowCount } from "./row_block.ts";
 import { openSource, type Source } from "./source.ts";
 import { formatTableName, parseTableName } from "./table_name.ts";
 import { openTarget, type Target } from "./target.ts";
+import { workerBatchPipeline } from "./worker_batch_pipeline.ts";
 
 /** Rows per batch (one transaction each) when none is given. */
 export const DEFAULT_BATCH_SIZE = 10_000;
@@ -71,6 +74,11 @@ export interface IngestOptions {
   cwd?: string;
   /** An already open database to use (and leave open) instead of `db`. */
   target?: Target;
+  /**
+   * Fingerprint, decode and batch on a worker thread, so the next batch is
+   * made on one core while this one is written on another. Default `true`.
+   */
+  decodeThread?: boolean;
   /** Called after each batch commits. */
   onProgress?: (progress: IngestProgress) => void;
   /** Called as each batch goes through its transaction. */
@@ -212,22 +220,39 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     }
     const startOffset = resume?.progress.byteOffset ?? 0;
     progress.bytes = startOffset;
-    const fingerprint = new PrefixFingerprint({
+    const columns = resume?.options.columns ?? options.columns;
+    const pipelineOptions: BatchPipelineOptions = {
+      decode: {
+        source: source.name,
+        delimiter: options.delimiter,
+        nullString: options.nullString,
+        header: resume === undefined && (options.header ?? true),
+        columns,
+        laneColumn: options.lane,
+        copyFormat: INGEST_COPY_FORMAT,
+        startOffset,
+        startLine: (resume?.progress.lines ?? 0) + 1,
+      },
+      batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
       committed: resume?.progress,
       sourceId,
-    });
-    const columns = resume?.options.columns ?? options.columns;
-    const decode = new CsvDecodeStream({
-      source: source.name,
-      delimiter: options.delimiter,
-      nullString: options.nullString,
-      header: resume === undefined && (options.header ?? true),
-      columns,
-      laneColumn: options.lane,
-      copyFormat: INGEST_COPY_FORMAT,
-      startOffset,
-      startLine: (resume?.progress.lines ?? 0) + 1,
-    });
+    };
+    let pipeline: BatchPipeline;
+    if (options.decodeThread === false) {
+      pipeline = batchPipeline(source.readable, pipelineOptions);
+    } else if (source.realPath !== undefined) {
+      // The worker reads the file itself: no bytes cross threads.
+      await source.readable.cancel();
+      pipeline = workerBatchPipeline(
+        { path: source.realPath },
+        pipelineOptions,
+      );
+    } else {
+      pipeline = workerBatchPipeline(
+        { readable: source.readable },
+        pipelineOptions,
+      );
+    }
     const onCommit = (batch: Batch) => {
       progress.rows += rowCount(batch);
       progress.batches++;
@@ -235,22 +260,13 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       progress.seconds = (performance.now() - started) / 1000;
       options.onProgress?.({ ...progress });
     };
-    await source.readable
-      .pipeThrough(fingerprint.tap)
-      .pipeThrough(decode)
-      .pipeThrough(
-        new RechunkStream({
-          batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
-          startOffset,
-        }),
-      )
-      .pipeThrough(fingerprint.stamp(INGEST_COPY_FORMAT))
+    await pipeline.batches
       .pipeTo(
         new BatchWriter({
           target,
           table,
           columns,
-          header: decode.header,
+          header: pipeline.header,
           create: options.create,
           format: INGEST_COPY_FORMAT,
           source: source.name,

@@ -1,0 +1,278 @@
+/**
+ * {@linkcode batchPipeline} on a worker thread: the same batches and header,
+ * with fingerprinting, decoding and batching on one core while the main
+ * thread writes the previous batch to the database on another.
+ *
+ * @module
+ */
+
+import type { BatchPipeline, BatchPipelineOptions } from "./batch_pipeline.ts";
+import { InputSyntaxError, UsageError } from "./errors.ts";
+import type { Batch } from "./row_block.ts";
+
+/** Chunks forwarded to the worker and not yet taken in, at most. */
+const CHUNKS_IN_FLIGHT = 4;
+
+/** Messages to the worker. */
+export type WorkerRequest =
+  | { kind: "start"; options: BatchPipelineOptions; path?: string }
+  | { kind: "chunk"; bytes: Uint8Array }
+  | { kind: "end" }
+  | { kind: "abort"; reason: string }
+  | { kind: "pull" };
+
+/** Messages from the worker. */
+export type WorkerReply =
+  | { kind: "ack" }
+  | { kind: "header"; names: string[] | undefined }
+  | { kind: "batch"; batch: Batch; error?: SerializedError }
+  | { kind: "fail"; error: SerializedError }
+  | { kind: "done" };
+
+/** An error as it crosses threads: its class's name and its fields. */
+export interface SerializedError {
+  /** The class: `InputSyntaxError`, `UsageError`, or another. */
+  name: string;
+  /** The message (for `InputSyntaxError`, the reason alone). */
+  message: string;
+  /** The class's own fields. */
+  fields?: Record<string, unknown>;
+}
+
+/**
+ * An error as plain data, for `postMessage`.
+ *
+ * @param error An error.
+ * @returns Its name, message and (for lanecopy's errors) fields.
+ *
+ * @example Usage
+ * ```ts
+ * import { deserializeError, serializeError } from "./worker_batch_pipeline.ts";
+ * import { InputSyntaxError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new InputSyntaxError("Bad", { source: "f", line: 2, column: 3, offset: 9 });
+ * const copy = deserializeError(structuredClone(serializeError(error)));
+ * assert.ok(copy instanceof InputSyntaxError);
+ * assert.equal(copy.message, "f:2:3: Bad");
+ * ```
+ */
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof InputSyntaxError) {
+    return {
+      name: error.name,
+      message: error.reason,
+      fields: {
+        source: error.source,
+        line: error.line,
+        column: error.column,
+        offset: error.offset,
+      },
+    };
+  }
+  if (error instanceof UsageError) {
+    return {
+      name: error.name,
+      message: error.message,
+      fields: { exitCode: error.exitCode },
+    };
+  }
+  if (error instanceof Error) {
+    return { name: error.name, message: error.message };
+  }
+  return { name: "Error", message: String(error) };
+}
+
+/**
+ * The error {@linkcode serializeError} described, as its own class again.
+ *
+ * @param data What crossed the thread boundary.
+ * @returns The error.
+ *
+ * @example Usage
+ * ```ts
+ * import { deserializeError } from "./worker_batch_pipeline.ts";
+ * import { UsageError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const error = deserializeError({ name: "UsageError", message: "x", fields: { exitCode: 4 } });
+ * assert.ok(error instanceof UsageError && error.exitCode === 4);
+ * ```
+ */
+export function deserializeError(data: SerializedError): Error {
+  const fields = data.fields ?? {};
+  if (data.name === "InputSyntaxError") {
+    return new InputSyntaxError(data.message, {
+      source: String(fields.source),
+      line: Number(fields.line),
+      column: Number(fields.column),
+      offset: Number(fields.offset),
+    });
+  }
+  if (data.name === "UsageError") {
+    return new UsageError(data.message, Number(fields.exitCode));
+  }
+  const error = new Error(data.message);
+  error.name = data.name;
+  return error;
+}
+
+/** Where the worker's bytes come from. */
+export type WorkerInput =
+  /** A file the worker opens and reads itself. */
+  | { path: string }
+  /** A stream this thread reads and forwards, chunk by chunk. */
+  | { readable: ReadableStream<Uint8Array> };
+
+/**
+ * Runs {@linkcode batchPipeline} on a worker thread. Batches come one per
+ * read (the worker holds at most the pipeline's own one-batch queues), and
+ * at most four forwarded chunks are in flight. Cancelling the batches, or
+ * a failure, terminates the worker.
+ *
+ * @param input A file path for the worker to read, or a stream to forward.
+ * @param options How to decode and batch.
+ * @returns The batches and the header.
+ *
+ * @example Usage
+ * ```ts
+ * import { workerBatchPipeline } from "./worker_batch_pipeline.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const readable = ReadableStream.from([new TextEncoder().encode("a,b\n1,\n2,x\n")]);
+ * const { batches, header } = workerBatchPipeline({ readable }, {
+ *   decode: { copyFormat: "text" },
+ *   batchSize: 10,
+ * });
+ * const all = await Array.fromAsync(batches);
+ * assert.deepEqual(await header, ["a", "b"]);
+ * assert.equal(new TextDecoder().decode(all[0].data), "1\t\\N\n2\tx\n");
+ * ```
+ */
+export function workerBatchPipeline(
+  input: WorkerInput,
+  options: BatchPipelineOptions,
+): BatchPipeline {
+  const worker = new Worker(
+    new URL("./batch_worker.ts", import.meta.url).href,
+    { type: "module" },
+  );
+  const header = quietResolvers<string[] | undefined>();
+  let reply = quietResolvers<WorkerReply>();
+  let credit = quietResolvers<void>();
+  let inFlight = 0;
+  let stopped = false;
+  const stop = (error?: Error) => {
+    if (stopped) return;
+    stopped = true;
+    worker.terminate();
+    if (error) {
+      header.reject(error);
+      reply.reject(error);
+      credit.reject(error);
+    }
+  };
+  worker.onmessage = (event: MessageEvent<WorkerReply>) => {
+    const message = event.data;
+    switch (message.kind) {
+      case "ack":
+        inFlight--;
+        credit.resolve();
+        return;
+      case "header":
+        header.resolve(message.names);
+        return;
+      default:
+        reply.resolve(message);
+    }
+  };
+  worker.onerror = (event) => {
+    event.preventDefault();
+    stop(
+      new Error(`Cannot decode: the decode worker failed: ${event.message}`),
+    );
+  };
+  const send = (request: WorkerRequest) => worker.postMessage(request);
+
+  send({
+    kind: "start",
+    options,
+    path: "path" in input ? input.path : undefined,
+  });
+  if ("readable" in input) forward(input.readable);
+
+  /** Feeds the stream's chunks to the worker, a few at a time. */
+  async function forward(readable: ReadableStream<Uint8Array>) {
+    const reader = readable.getReader();
+    try {
+      while (!stopped) {
+        while (inFlight >= CHUNKS_IN_FLIGHT && !stopped) {
+          credit = quietResolvers<void>();
+          await credit.promise;
+        }
+        const { value, done } = await reader.read();
+        if (done) {
+          send({ kind: "end" });
+          return;
+        }
+        inFlight++;
+        send({ kind: "chunk", bytes: value });
+      }
+      await reader.cancel();
+    } catch (error) {
+      if (!stopped) {
+        send({
+          kind: "abort",
+          reason: (error as Error)?.message ?? String(error),
+        });
+      }
+      await reader.cancel().catch(() => {});
+    }
+  }
+
+  const batches = new ReadableStream<Batch>({
+    async pull(controller) {
+      reply = quietResolvers<WorkerReply>();
+      send({ kind: "pull" });
+      const message = await reply.promise;
+      switch (message.kind) {
+        case "batch":
+          if (message.error === undefined) {
+            controller.enqueue(message.batch);
+            return;
+          }
+          header.resolve(undefined);
+          controller.enqueue({
+            ...message.batch,
+            error: deserializeError(message.error),
+          });
+          controller.close();
+          stop();
+          return;
+        case "done":
+          header.resolve(undefined);
+          controller.close();
+          stop();
+          return;
+        case "fail":
+          throw stopWith(deserializeError(message.error));
+      }
+    },
+    cancel() {
+      stop();
+    },
+  }, { highWaterMark: 0 });
+
+  /** Resolvers whose rejection nobody need observe. */
+  function quietResolvers<T>(): PromiseWithResolvers<T> {
+    const resolvers = Promise.withResolvers<T>();
+    resolvers.promise.catch(() => {});
+    return resolvers;
+  }
+
+  function stopWith(error: Error): Error {
+    stop(error);
+    return error;
+  }
+  return { batches, header: header.promise };
+}
