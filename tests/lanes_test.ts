@@ -239,3 +239,23 @@ Deno.test("a record without a lane key is bad input at its line and column", asy
     /:3:3: Cannot read lane key: column "lane" is NULL/,
   );
 });
+
+Deno.test("two first runs at once create the bookkeeping schema safely", async () => {
+  const meta = scratchTable("meta_race");
+  const loads = [1, 2, 3].map(async (n) => {
+    const table = scratchTable(`race${n}`);
+    const path = await writeTemp(csv([[n, "a", "x"]]));
+    return ingest({
+      source: path,
+      table,
+      create: true,
+      lane: "lane",
+      metaSchema: meta,
+      db: databaseUrl(),
+    });
+  });
+  const summaries = await Promise.all(loads);
+  assert.deepEqual(summaries.map((s) => s.rows), [1, 1, 1]);
+  const [lanes] = await sql(`select count(*)::int as n from ${meta}.lanes`);
+  assert.equal(lanes.n, 3);
+});
