@@ -12,6 +12,7 @@
 import { batchPipeline } from "./batch_pipeline.ts";
 import type { Batch } from "./row_block.ts";
 import {
+  packBatch,
   serializeError,
   type WorkerReply,
   type WorkerRequest,
@@ -61,11 +62,15 @@ async function pull(): Promise<void> {
       post({ kind: "done" });
       return;
     }
-    post({
-      kind: "batch",
-      batch: { ...value, error: undefined },
-      error: value.error ? serializeError(value.error) : undefined,
-    });
+    const { batch, transfer } = packBatch(value);
+    self.postMessage(
+      {
+        kind: "batch",
+        batch,
+        error: value.error ? serializeError(value.error) : undefined,
+      } satisfies WorkerReply,
+      transfer,
+    );
   } catch (error) {
     post({ kind: "fail", error: serializeError(error) });
   }

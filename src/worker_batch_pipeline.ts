@@ -25,7 +25,7 @@ export type WorkerRequest =
 export type WorkerReply =
   | { kind: "ack" }
   | { kind: "header"; names: string[] | undefined }
-  | { kind: "batch"; batch: Batch; error?: SerializedError }
+  | { kind: "batch"; batch: PackedBatch; error?: SerializedError }
   | { kind: "fail"; error: SerializedError }
   | { kind: "done" };
 
@@ -115,6 +115,105 @@ export function deserializeError(data: SerializedError): Error {
   const error = new Error(data.message);
   error.name = data.name;
   return error;
+}
+
+/**
+ * A batch as it crosses threads: lane keys as indexes into the batch's
+ * distinct lanes (cheaper to clone than one string per row).
+ */
+export interface PackedBatch extends Omit<Batch, "laneKeys" | "error"> {
+  /** Each row's lane, as an index into `laneNames`. */
+  laneIndexes?: Uint32Array;
+  /** The batch's distinct lanes. */
+  laneNames?: string[];
+}
+
+/**
+ * A batch ready for `postMessage`: packed lane keys, and the buffers it can
+ * hand over without copying (those its arrays own whole).
+ *
+ * @param batch A batch.
+ * @returns The packed batch and the buffers to transfer.
+ *
+ * @example Usage
+ * ```ts
+ * import { packBatch, unpackBatch } from "./worker_batch_pipeline.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const batch = {
+ *   data: new TextEncoder().encode("a\nb\nc\n"), rowEnds: Uint32Array.of(2, 4, 6),
+ *   lines: Float64Array.of(1, 2, 3), endOffsets: Float64Array.of(2, 4, 6),
+ *   laneKeys: ["x", "y", "x"], startOffset: 0, endOffset: 6,
+ * };
+ * const { batch: packed, transfer } = packBatch(batch);
+ * assert.deepEqual(packed.laneNames, ["x", "y"]);
+ * assert.equal(transfer.length, 5);
+ * assert.deepEqual(unpackBatch(packed).laneKeys, ["x", "y", "x"]);
+ * ```
+ */
+export function packBatch(
+  batch: Batch,
+): { batch: PackedBatch; transfer: ArrayBuffer[] } {
+  const { laneKeys, error: _error, ...rest } = batch;
+  const packed: PackedBatch = { ...rest };
+  if (laneKeys !== undefined) {
+    const ids = new Map<string, number>();
+    const indexes = new Uint32Array(laneKeys.length);
+    for (let i = 0; i < laneKeys.length; i++) {
+      let id = ids.get(laneKeys[i]);
+      if (id === undefined) ids.set(laneKeys[i], id = ids.size);
+      indexes[i] = id;
+    }
+    packed.laneIndexes = indexes;
+    packed.laneNames = [...ids.keys()];
+  }
+  const transfer: ArrayBuffer[] = [];
+  for (
+    const array of [
+      packed.data,
+      packed.rowEnds,
+      packed.lines,
+      packed.endOffsets,
+      packed.laneIndexes,
+    ]
+  ) {
+    const buffer = array?.buffer;
+    if (
+      buffer instanceof ArrayBuffer && array!.byteOffset === 0 &&
+      array!.byteLength === buffer.byteLength && !transfer.includes(buffer)
+    ) {
+      transfer.push(buffer);
+    }
+  }
+  return { batch: packed, transfer };
+}
+
+/**
+ * The batch {@linkcode packBatch} packed, with its lane keys again.
+ *
+ * @param packed A packed batch.
+ * @returns The batch.
+ *
+ * @example Usage
+ * ```ts
+ * import { unpackBatch } from "./worker_batch_pipeline.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const batch = unpackBatch({
+ *   data: new Uint8Array(0), rowEnds: new Uint32Array(0), lines: new Float64Array(0),
+ *   endOffsets: new Float64Array(0), startOffset: 0, endOffset: 0,
+ * });
+ * assert.equal(batch.laneKeys, undefined);
+ * ```
+ */
+export function unpackBatch(packed: PackedBatch): Batch {
+  const { laneIndexes, laneNames, ...rest } = packed;
+  if (laneIndexes === undefined || laneNames === undefined) return rest;
+  const laneKeys = new Array<string>(laneIndexes.length);
+  for (let i = 0; i < laneIndexes.length; i++) {
+    laneKeys[i] = laneNames[laneIndexes[i]];
+  }
+  return { ...rest, laneKeys };
 }
 
 /** Where the worker's bytes come from. */
@@ -238,12 +337,12 @@ export function workerBatchPipeline(
       switch (message.kind) {
         case "batch":
           if (message.error === undefined) {
-            controller.enqueue(message.batch);
+            controller.enqueue(unpackBatch(message.batch));
             return;
           }
           header.resolve(undefined);
           controller.enqueue({
-            ...message.batch,
+            ...unpackBatch(message.batch),
             error: deserializeError(message.error),
           });
           controller.close();
