@@ -360,7 +360,7 @@ export function workerBatchPipeline(
     cancel() {
       stop();
     },
-  }, { highWaterMark: 0 });
+  }, { highWaterMark: 1 });
 
   /** Resolvers whose rejection nobody need observe. */
   function quietResolvers<T>(): PromiseWithResolvers<T> {
