@@ -6,6 +6,7 @@
  */
 
 import { PGlite, type Transaction } from "@electric-sql/pglite";
+import { ExitCode, UsageError } from "./errors.ts";
 import {
   type CopySpec,
   copyStatement,
@@ -38,23 +39,35 @@ export class EmbeddedTarget implements Target {
   readonly kind = "embedded";
   readonly description: string;
   readonly #db: PGlite;
+  readonly #lock: Deno.FsFile;
   #closed = false;
 
-  private constructor(db: PGlite, dataDir: string) {
+  private constructor(db: PGlite, dataDir: string, lock: Deno.FsFile) {
     this.#db = db;
+    this.#lock = lock;
     this.description = `embedded database at ${dataDir}`;
   }
 
   /**
-   * Opens (or creates) the database in `dataDir`.
+   * Opens (or creates) the database in `dataDir`. PGlite does not lock its
+   * directory, so this does: a second process (or a second open in this
+   * one) is refused with exit code 4, naming the holder's pid, rather than
+   * corrupting the database. The lock is `DATADIR.lock`, released on close
+   * or when the process ends.
    *
    * @param dataDir The database's directory.
    * @returns The open target.
    */
   static async open(dataDir: string): Promise<EmbeddedTarget> {
     await Deno.mkdir(dataDir, { recursive: true });
-    const db = await PGlite.create(dataDir);
-    return new EmbeddedTarget(db, dataDir);
+    const lock = await lockDirectory(dataDir);
+    try {
+      const db = await PGlite.create(dataDir);
+      return new EmbeddedTarget(db, dataDir, lock);
+    } catch (error) {
+      lock.close();
+      throw error;
+    }
   }
 
   query(sql: string, params?: unknown[]): Promise<QueryResult> {
@@ -85,8 +98,31 @@ export class EmbeddedTarget implements Target {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#db.close();
+    try {
+      await this.#db.close();
+    } finally {
+      this.#lock.close(); // closing the file releases the lock
+    }
   }
+}
+
+/** Takes `DATADIR.lock` exclusively, or refuses naming the holder. */
+async function lockDirectory(dataDir: string): Promise<Deno.FsFile> {
+  const path = `${dataDir.replace(/\/+$/, "")}.lock`;
+  const file = await Deno.open(path, { read: true, write: true, create: true });
+  if (!await file.tryLock(true)) {
+    const holder = (await Deno.readTextFile(path).catch(() => "")).trim();
+    file.close();
+    throw new UsageError(
+      `Cannot open the embedded database at ${dataDir}: ${
+        holder ? `lanecopy pid ${holder}` : "another lanecopy process"
+      } is using it (the embedded database serves one process at a time; wait for it, or load into a server with --db)`,
+      ExitCode.Refused,
+    );
+  }
+  await file.truncate(0);
+  await file.write(new TextEncoder().encode(`${Deno.pid}\n`));
+  return file;
 }
 
 async function runQuery(
