@@ -1,0 +1,365 @@
+/**
+ * The ingest configuration: `lanecopy ingest --config FILE` reads JSON or
+ * JSONC (comments, trailing commas) and validates it against
+ * `schemas/ingest.schema.json` (draft 2020-12), composed from the
+ * `batchable`, `streamable`, `connection` and `csv` fragments. The schemas
+ * hold every default, once; {@linkcode DEFAULTS} reads them from there.
+ *
+ * @module
+ */
+
+import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
+import {
+  findNodeAtLocation,
+  type Node,
+  type ParseError,
+  parseTree,
+  printParseErrorCode,
+} from "jsonc-parser";
+import batchableSchema from "../schemas/batchable.schema.json" with {
+  type: "json",
+};
+import connectionSchema from "../schemas/connection.schema.json" with {
+  type: "json",
+};
+import csvSchema from "../schemas/csv.schema.json" with { type: "json" };
+import ingestSchema from "../schemas/ingest.schema.json" with { type: "json" };
+import streamableSchema from "../schemas/streamable.schema.json" with {
+  type: "json",
+};
+import { ExitCode, UsageError } from "./errors.ts";
+
+/** The options a config file may set, named as the library names them. */
+export interface IngestConfig {
+  /** Target table, `table` or `schema.table`. */
+  table?: string;
+  /** Create the table when it is missing. */
+  create?: boolean;
+  /** Rows per batch. */
+  batchSize?: number;
+  /** Milliseconds a partial batch may hold a record before it commits. */
+  flushMs?: number;
+  /** The lane column. */
+  lane?: string;
+  /** The column receiving each row's lane seq. */
+  seqColumn?: string;
+  /** The name progress is kept under. */
+  sourceId?: string;
+  /** Wait for another run of the same source instead of refusing. */
+  wait?: boolean;
+  /** PostgreSQL URL. */
+  db?: string;
+  /** The embedded database's directory. */
+  dataDir?: string;
+  /** Schema of the bookkeeping tables. */
+  metaSchema?: string;
+  /** CSV field delimiter. */
+  delimiter?: string;
+  /** The CSV NULL string. */
+  nullString?: string;
+  /** Whether the first record is a header. */
+  header?: boolean;
+  /** Target columns in file order. */
+  columns?: string[];
+}
+
+/** Every schema by its `$id`, for `$ref`s and for naming allowed keys. */
+const SCHEMAS: Record<string, JsonSchema> = Object.fromEntries(
+  [
+    batchableSchema,
+    streamableSchema,
+    connectionSchema,
+    csvSchema,
+    ingestSchema,
+  ].map((schema) => [schema.$id, schema as JsonSchema]),
+);
+
+/** The parts of a JSON Schema this module walks. */
+interface JsonSchema {
+  $id?: string;
+  $ref?: string;
+  allOf?: JsonSchema[];
+  properties?: Record<string, JsonSchema>;
+  default?: unknown;
+}
+
+/** Where each config key sits (a JSON pointer) and what it is called here. */
+const KEYS: [pointer: string, option: keyof IngestConfig][] = [
+  ["/table", "table"],
+  ["/create", "create"],
+  ["/batch_size", "batchSize"],
+  ["/flush_ms", "flushMs"],
+  ["/lane", "lane"],
+  ["/seq_column", "seqColumn"],
+  ["/source_id", "sourceId"],
+  ["/wait", "wait"],
+  ["/connection/db", "db"],
+  ["/connection/data_dir", "dataDir"],
+  ["/connection/meta_schema", "metaSchema"],
+  ["/csv/delimiter", "delimiter"],
+  ["/csv/null", "nullString"],
+  ["/csv/header", "header"],
+  ["/csv/columns", "columns"],
+];
+
+/**
+ * The default of the option at a JSON pointer, read from the schemas.
+ *
+ * @param pointer The option's JSON pointer in a config file.
+ * @returns Its default.
+ */
+function schemaDefault<T>(pointer: string): T {
+  const schema = schemaAt(SCHEMAS["ingest.schema.json"], segments(pointer));
+  if (schema?.default === undefined) {
+    throw new Error(`The schema gives ${pointer} no default`);
+  }
+  return schema.default as T;
+}
+
+/**
+ * The defaults of every option that has one, as the schemas state them.
+ *
+ * @example Usage
+ * ```ts
+ * import { DEFAULTS } from "./config.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(DEFAULTS.batchSize, 10_000);
+ * assert.equal(DEFAULTS.metaSchema, "lanecopy");
+ * ```
+ */
+export const DEFAULTS = {
+  /** Rows per batch. */
+  batchSize: schemaDefault<number>("/batch_size"),
+  /** Milliseconds a partial batch may hold a record. */
+  flushMs: schemaDefault<number>("/flush_ms"),
+  /** The seq column. */
+  seqColumn: schemaDefault<string>("/seq_column"),
+  /** The bookkeeping schema. */
+  metaSchema: schemaDefault<string>("/connection/meta_schema"),
+  /** The embedded database's directory. */
+  dataDir: schemaDefault<string>("/connection/data_dir"),
+  /** The CSV delimiter. */
+  delimiter: schemaDefault<string>("/csv/delimiter"),
+} as const;
+
+const ajv = new Ajv2020({
+  allErrors: true,
+  strict: true,
+  schemas: Object.values(SCHEMAS),
+});
+const validate = ajv.getSchema("ingest.schema.json")!;
+
+/**
+ * Parses and validates a config file's text. Errors name the file, the
+ * line and column, the option's JSON pointer and, for an unknown option,
+ * the names allowed there.
+ *
+ * @param text The file's text (JSON, or JSONC with comments and trailing commas).
+ * @param name The file's name, for messages.
+ * @returns The options it sets.
+ * @throws {UsageError} When the text is not JSON or breaks the schema.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseConfig } from "./config.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const config = parseConfig(
+ *   `{ "table": "orders", // the target
+ *      "csv": { "delimiter": ";" }, }`,
+ *   "load.jsonc",
+ * );
+ * assert.deepEqual(config, { table: "orders", delimiter: ";" });
+ * assert.throws(
+ *   () => parseConfig(`{ "csv": { "delimeter": ";" } }`, "load.json"),
+ *   /load.json:1:12: \/csv\/delimeter is not an option \(allowed there: delimiter, null, header, columns\)/,
+ * );
+ * ```
+ */
+export function parseConfig(text: string, name: string): IngestConfig {
+  const errors: ParseError[] = [];
+  const tree = parseTree(text, errors, { allowTrailingComma: true });
+  if (errors.length > 0 || tree === undefined) {
+    const first = errors[0];
+    throw configError(
+      name,
+      text,
+      first?.offset ?? 0,
+      `Cannot read the config: ${
+        first ? describeParseError(first) : "it is empty"
+      }`,
+    );
+  }
+  const value = treeValue(tree);
+  if (!validate(value)) {
+    const error = pickError(validate.errors ?? []);
+    const [offset, reason] = explain(error, tree);
+    throw configError(name, text, offset, reason);
+  }
+  const config: IngestConfig = {};
+  for (const [pointer, option] of KEYS) {
+    const node = findNodeAtLocation(tree, segments(pointer));
+    if (node !== undefined) {
+      (config as Record<string, unknown>)[option] = treeValue(node);
+    }
+  }
+  return config;
+}
+
+/**
+ * Reads and validates a config file; see {@linkcode parseConfig}.
+ *
+ * @param path The file's path.
+ * @returns The options it sets.
+ *
+ * @example Usage
+ * ```ts
+ * import { readConfig } from "./config.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const path = await Deno.makeTempFile({ suffix: ".json" });
+ * await Deno.writeTextFile(path, '{ "batch_size": 500 }');
+ * assert.deepEqual(await readConfig(path), { batchSize: 500 });
+ * await Deno.remove(path);
+ * ```
+ */
+export async function readConfig(path: string): Promise<IngestConfig> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new UsageError(
+      `Cannot read config ${path}: ${(error as Error).message}`,
+    );
+  }
+  return parseConfig(text, path);
+}
+
+/** The JSON value of a parse tree node (jsonc-parser keeps it on leaves). */
+function treeValue(node: Node): unknown {
+  switch (node.type) {
+    case "object":
+      return Object.fromEntries(
+        (node.children ?? []).map((property) => {
+          const [key, value] = property.children!;
+          return [key.value as string, treeValue(value)];
+        }),
+      );
+    case "array":
+      return (node.children ?? []).map(treeValue);
+    default:
+      return node.value;
+  }
+}
+
+/** The most useful of ajv's errors: an unknown key first, else the deepest. */
+function pickError(errors: ErrorObject[]): ErrorObject {
+  const unknown = errors.find((error) =>
+    error.keyword === "unevaluatedProperties"
+  );
+  if (unknown) return unknown;
+  return errors.reduce((deepest, error) =>
+    error.instancePath.length > deepest.instancePath.length ? error : deepest
+  );
+}
+
+/** Where an ajv error points in the file, and what to say about it. */
+function explain(error: ErrorObject, tree: Node): [number, string] {
+  const path = segments(error.instancePath);
+  if (error.keyword === "unevaluatedProperties") {
+    const key = (error.params as { unevaluatedProperty: string })
+      .unevaluatedProperty;
+    const node = findNodeAtLocation(tree, [...path, key]);
+    const allowed = namesAt(path);
+    return [
+      node?.parent?.offset ?? 0,
+      `${pointerOf([...path, key])} is not an option (allowed there: ${
+        allowed.join(", ")
+      })`,
+    ];
+  }
+  const node = path.length === 0 ? tree : findNodeAtLocation(tree, path);
+  const where = path.length === 0 ? "The config" : pointerOf(path);
+  let message = error.message ?? "is not valid";
+  if (error.keyword === "type") {
+    message = `must be ${
+      /^[aeiou]/.test(String(error.params.type)) ? "an" : "a"
+    } ${error.params.type}`;
+  }
+  return [node?.offset ?? 0, `${where} ${message}`];
+}
+
+/** The option names allowed in the object at `path`. */
+function namesAt(path: string[]): string[] {
+  const schema = schemaAt(SCHEMAS["ingest.schema.json"], path);
+  return schema
+    ? propertyNames(schema).filter((name) => name !== "$schema")
+    : [];
+}
+
+/** A schema's property names, through `allOf` and `$ref`. */
+function propertyNames(schema: JsonSchema): string[] {
+  const resolved = resolve(schema);
+  return [
+    ...(resolved.allOf ?? []).flatMap(propertyNames),
+    ...Object.keys(resolved.properties ?? {}),
+  ];
+}
+
+/** The schema of the value at `path`, through `allOf` and `$ref`. */
+function schemaAt(
+  schema: JsonSchema,
+  path: string[],
+): JsonSchema | undefined {
+  if (path.length === 0) return resolve(schema);
+  const [key, ...rest] = path;
+  const resolved = resolve(schema);
+  const own = resolved.properties?.[key];
+  if (own) return schemaAt(own, rest);
+  for (const part of resolved.allOf ?? []) {
+    const found = schemaAt(part, path);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function resolve(schema: JsonSchema): JsonSchema {
+  return schema.$ref === undefined ? schema : resolve(SCHEMAS[schema.$ref]);
+}
+
+function segments(pointer: string): string[] {
+  return pointer === ""
+    ? []
+    : pointer.slice(1).split("/").map((part) =>
+      part.replaceAll("~1", "/").replaceAll("~0", "~")
+    );
+}
+
+function pointerOf(path: string[]): string {
+  return path.map((part) =>
+    "/" + part.replaceAll("~", "~0").replaceAll("/", "~1")
+  ).join("");
+}
+
+function describeParseError(error: ParseError): string {
+  const words = printParseErrorCode(error.error)
+    .replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
+  return words;
+}
+
+/** A config error at a byte offset of the text, as `file:line:column`. */
+function configError(
+  name: string,
+  text: string,
+  offset: number,
+  reason: string,
+): UsageError {
+  const before = text.slice(0, offset);
+  const line = before.split("\n").length;
+  const column = [...before.slice(before.lastIndexOf("\n") + 1)].length + 1;
+  return new UsageError(
+    `${name}:${line}:${column}: ${reason}`,
+    ExitCode.Failure,
+  );
+}

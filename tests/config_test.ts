@@ -1,0 +1,147 @@
+import assert from "node:assert/strict";
+import { DEFAULTS, parseConfig, readConfig } from "../src/config.ts";
+import { UsageError } from "../src/errors.ts";
+
+/** Every option the schema documents, set. */
+const EVERY_OPTION = `{
+  // JSONC: comments and trailing commas are fine
+  "$schema": "../schemas/ingest.schema.json",
+  "table": "sales.orders",
+  "create": true,
+  "batch_size": 5000,
+  "flush_ms": 250,
+  "lane": "region",
+  "seq_column": "seq",
+  "source_id": "orders-feed",
+  "wait": true,
+  "connection": {
+    "db": "postgres://app@db/shop",
+    "data_dir": "state/db",
+    "meta_schema": "bookkeeping",
+  },
+  "csv": {
+    "delimiter": ";",
+    "null": "NA",
+    "header": false,
+    "columns": ["id", "region", "amount"],
+  },
+}`;
+
+Deno.test("parseConfig() accepts every documented option of the composed schema", () => {
+  assert.deepEqual(parseConfig(EVERY_OPTION, "every.jsonc"), {
+    table: "sales.orders",
+    create: true,
+    batchSize: 5000,
+    flushMs: 250,
+    lane: "region",
+    seqColumn: "seq",
+    sourceId: "orders-feed",
+    wait: true,
+    db: "postgres://app@db/shop",
+    dataDir: "state/db",
+    metaSchema: "bookkeeping",
+    delimiter: ";",
+    nullString: "NA",
+    header: false,
+    columns: ["id", "region", "amount"],
+  });
+});
+
+Deno.test("parseConfig() fails a typo at any depth with its line, column, JSON pointer and the allowed names", async (t) => {
+  const cases: [string, string, RegExp][] = [
+    [
+      `{ "tabel": "t" }`,
+      "top level",
+      /^c\.json:1:3: \/tabel is not an option \(allowed there: batch_size, flush_ms, table, create, lane, seq_column, source_id, wait, connection, csv\)$/,
+    ],
+    [
+      `{\n  "csv": {\n    "delimeter": ";"\n  }\n}`,
+      "inside csv",
+      /^c\.json:3:5: \/csv\/delimeter is not an option \(allowed there: delimiter, null, header, columns\)$/,
+    ],
+    [
+      `{ "connection": { "url": "postgres://x" } }`,
+      "inside connection",
+      /^c\.json:1:19: \/connection\/url is not an option \(allowed there: db, data_dir, meta_schema\)$/,
+    ],
+  ];
+  for (const [text, name, expected] of cases) {
+    await t.step(name, () => {
+      assert.throws(() => parseConfig(text, "c.json"), (error: unknown) => {
+        assert.ok(error instanceof UsageError);
+        assert.match(error.message, expected);
+        return true;
+      });
+    });
+  }
+});
+
+Deno.test("parseConfig() names the option and the rule a wrong value breaks", async (t) => {
+  const cases: [string, RegExp][] = [
+    [
+      `{ "batch_size": "10k" }`,
+      /c\.json:1:17: \/batch_size must be an integer$/,
+    ],
+    [`{ "batch_size": 0 }`, /c\.json:1:17: \/batch_size must be >= 1$/],
+    [
+      `{ "csv": { "delimiter": ";;" } }`,
+      /\/csv\/delimiter must NOT have more than 1 character/,
+    ],
+    [
+      `{ "csv": { "columns": ["a", "a"] } }`,
+      /\/csv\/columns must NOT have duplicate items/,
+    ],
+    [`{ "csv": [] }`, /\/csv must be an object/],
+    [`[1]`, /c\.json:1:1: The config must be an object$/],
+  ];
+  for (const [text, expected] of cases) {
+    await t.step(text, () => {
+      assert.throws(() => parseConfig(text, "c.json"), expected);
+    });
+  }
+});
+
+Deno.test("parseConfig() names where text that is not JSON goes wrong", () => {
+  assert.throws(
+    () => parseConfig(`{\n  "table": "t"\n  "lane": "x"\n}`, "c.json"),
+    /c\.json:3:3: Cannot read the config: comma expected$/,
+  );
+  assert.throws(
+    () => parseConfig("", "c.json"),
+    /c\.json:1:1: Cannot read the config/,
+  );
+});
+
+Deno.test("parseConfig() never prints the value of an option, so a password in a URL stays out of errors", () => {
+  assert.throws(
+    () =>
+      parseConfig(
+        `{ "connection": { "db": "postgres://u:s3cret@h/d", "x": 1 } }`,
+        "c.json",
+      ),
+    (error: unknown) => {
+      assert.ok(error instanceof UsageError);
+      assert.doesNotMatch(error.message, /s3cret/);
+      return true;
+    },
+  );
+});
+
+Deno.test("DEFAULTS come from the schema files", async () => {
+  const read = async (name: string) =>
+    JSON.parse(
+      await Deno.readTextFile(new URL(`../schemas/${name}`, import.meta.url)),
+    );
+  const batchable = await read("batchable.schema.json");
+  const connection = await read("connection.schema.json");
+  assert.equal(DEFAULTS.batchSize, batchable.properties.batch_size.default);
+  assert.equal(DEFAULTS.metaSchema, connection.properties.meta_schema.default);
+  assert.equal(DEFAULTS.dataDir, connection.properties.data_dir.default);
+});
+
+Deno.test("readConfig() says which file it cannot read", async () => {
+  await assert.rejects(
+    readConfig("/nonexistent/lanecopy.json"),
+    /Cannot read config \/nonexistent\/lanecopy\.json/,
+  );
+});
