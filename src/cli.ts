@@ -4,7 +4,9 @@
  * @module
  */
 
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { readConfig } from "./config.ts";
 import { type CopyFormat, decodeCopyRow } from "./copy_row.ts";
 import { CsvDecodeStream } from "./decode_stream.ts";
 import { ExitCode, exitCodeFor, UsageError } from "./errors.ts";
@@ -56,7 +58,10 @@ committed batch: it re-reads that prefix to check it is unchanged (a file
 that only grew loads just the new records), then loads the rest.
 
 Options:
-  -t, --table T       target table, "table" or "schema.table" (required)
+  -t, --table T       target table, "table" or "schema.table" (required, here
+                      or in the config file)
+  --config FILE       options from a JSON or JSONC file (schema:
+                      schemas/ingest.schema.json); flags override it
   --create            create the table when missing, one text column per name
   --batch-size N      rows per batch/transaction (default ${
   DEFAULT_BATCH_SIZE.toLocaleString("en-US")
@@ -145,6 +150,9 @@ const DATABASE_OPTIONS = {
 /** The caller's directory: under `deno task`, where the task was started. */
 const callerCwd = Deno.env.get("LANECOPY_CWD") || Deno.cwd();
 
+/** Connection strings read from a config file: masked like --db's. */
+const configSecrets: string[] = [];
+
 async function runIngest(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -155,6 +163,7 @@ async function runIngest(args: string[]): Promise<number> {
       table: { type: "string", short: "t" },
       create: { type: "boolean" },
       "batch-size": { type: "string" },
+      config: { type: "string" },
       lane: { type: "string" },
       "seq-column": { type: "string" },
       "source-id": { type: "string" },
@@ -168,32 +177,42 @@ async function runIngest(args: string[]): Promise<number> {
   });
   if (values.help) return help(INGEST_HELP);
   const file = onePositional(positionals, "FILE (or - for stdin)", INGEST_HELP);
-  if (!values.table) throw new UsageError("Cannot ingest without --table");
-  const columns = splitColumns(values.columns);
-  if (values["no-header"] && !columns) {
+  // Flags override the config file.
+  const config = values.config === undefined
+    ? {}
+    : await readConfig(resolve(callerCwd, values.config));
+  if (config.db) configSecrets.push(config.db);
+  const table = values.table ?? config.table;
+  if (!table) {
+    throw new UsageError("Cannot ingest without --table (or a config's table)");
+  }
+  const columns = splitColumns(values.columns) ?? config.columns;
+  const header = values["no-header"] ? false : config.header ?? true;
+  if (!header && !columns) {
     throw new UsageError("Cannot ingest with --no-header without --columns");
   }
-  const batchSize = positiveInteger(values["batch-size"], "--batch-size");
+  const batchSize = positiveInteger(values["batch-size"], "--batch-size") ??
+    config.batchSize;
   const source = await openSource(file, callerCwd);
   const display = values.quiet ? undefined : progressDisplay(source.size);
   try {
     const summary = await ingest({
       source,
-      sourceId: values["source-id"],
-      table: values.table,
-      lane: values.lane,
-      seqColumn: values["seq-column"],
-      metaSchema: values["meta-schema"],
+      sourceId: values["source-id"] ?? config.sourceId,
+      table,
+      lane: values.lane ?? config.lane,
+      seqColumn: values["seq-column"] ?? config.seqColumn,
+      metaSchema: values["meta-schema"] ?? config.metaSchema,
       restart: values.restart,
-      wait: values.wait,
+      wait: values.wait ?? config.wait,
       columns,
-      header: !values["no-header"],
-      delimiter: delimiter(values.delimiter),
-      nullString: values.null,
+      header,
+      delimiter: delimiter(values.delimiter) ?? config.delimiter,
+      nullString: values.null ?? config.nullString,
       batchSize,
-      create: values.create,
-      db: values.db,
-      dataDir: values["data-dir"],
+      create: values.create ?? config.create,
+      db: values.db ?? config.db,
+      dataDir: values["data-dir"] ?? config.dataDir,
       cwd: callerCwd,
       onProgress: display?.update,
       onEvent: values.verbose ? logBatchEvent : undefined,
@@ -448,11 +467,6 @@ export async function main(args: string[]): Promise<number> {
     return help(MAIN_HELP);
   }
   const run = COMMANDS[command];
-  const secrets = [
-    ...args.filter((arg) => arg.includes("://")),
-    Deno.env.get("DATABASE_URL") ?? "",
-    Deno.env.get("PGPASSWORD") ?? "",
-  ].filter((secret) => secret.length > 0);
   try {
     if (!run) {
       throw new UsageError(
@@ -463,6 +477,12 @@ export async function main(args: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof Deno.errors.BrokenPipe) return ExitCode.Ok;
     const message = error instanceof Error ? error.message : String(error);
+    const secrets = [
+      ...configSecrets,
+      ...args.filter((arg) => arg.includes("://")),
+      Deno.env.get("DATABASE_URL") ?? "",
+      Deno.env.get("PGPASSWORD") ?? "",
+    ].filter((secret) => secret.length > 0);
     console.error(`lanecopy: ${redact(message, secrets)}`);
     if ((error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       console.error(`Run "lanecopy ${command} --help" for the options.`);
