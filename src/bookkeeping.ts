@@ -21,11 +21,12 @@
  * @module
  */
 
+import { DEFAULTS } from "./config.ts";
 import { quoteIdentifier } from "./table_name.ts";
 import type { Target } from "./target.ts";
 
-/** The bookkeeping schema when none is given. */
-export const DEFAULT_META_SCHEMA = "lanecopy";
+/** The bookkeeping schema when none is given (from the config schema). */
+export const DEFAULT_META_SCHEMA: string = DEFAULTS.metaSchema;
 
 /** The channel `pg_notify` announces committed lane seqs on. */
 export const NOTIFY_CHANNEL = "lanecopy";

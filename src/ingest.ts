@@ -4,6 +4,7 @@
  * @module
  */
 
+import { DEFAULTS } from "./config.ts";
 import { type BatchEvent, BatchWriter } from "./batch_writer.ts";
 import { DEFAULT_META_SCHEMA, ensureBookkeeping } from "./bookkeeping.ts";
 import { ExitCode, UsageError } from "./errors.ts";
@@ -28,8 +29,8 @@ import { formatTableName, parseTableName } from "./table_name.ts";
 import { openTarget, type Target } from "./target.ts";
 import { workerBatchPipeline } from "./worker_batch_pipeline.ts";
 
-/** Rows per batch (one transaction each) when none is given. */
-export const DEFAULT_BATCH_SIZE = 10_000;
+/** Rows per batch (one transaction each) when none is given (from the config schema). */
+export const DEFAULT_BATCH_SIZE: number = DEFAULTS.batchSize;
 
 /** What to load, from where, into where. */
 export interface IngestOptions {

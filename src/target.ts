@@ -6,6 +6,7 @@
  * @module
  */
 
+import { DEFAULTS } from "./config.ts";
 import { resolve } from "node:path";
 import type { CopyFormat } from "./copy_row.ts";
 import {
@@ -91,8 +92,8 @@ export interface TargetOptions {
   cwd?: string;
 }
 
-/** The embedded database's directory when none is given. */
-export const DEFAULT_DATA_DIR = ".lanecopy/db";
+/** The embedded database's directory when none is given (from the config schema). */
+export const DEFAULT_DATA_DIR: string = DEFAULTS.dataDir;
 
 /**
  * Opens the database the options name: `db`, else `DATABASE_URL`, else the
