@@ -13,12 +13,23 @@ export interface RechunkStreamOptions {
   batchSize: number;
   /** Source byte offset where the first batch starts. Default 0. */
   startOffset?: number;
+  /**
+   * Milliseconds a record may wait in a partial batch: once the oldest
+   * pending record has waited this long, the partial batch goes out (like
+   * Kafka's `linger.ms`), so a trickling stream is not held back until
+   * `batchSize` rows arrive. Default: no limit (a partial batch waits for
+   * the end of input).
+   */
+  flushMs?: number;
 }
 
 /**
  * A `TransformStream` that joins and splits {@linkcode RowBlock}s into
  * {@linkcode Batch}es of exactly `batchSize` rows (the last one may be
  * smaller). It holds at most one batch ahead (readable highWaterMark 1).
+ *
+ * With `flushMs`, a partial batch also goes out once its oldest row has
+ * waited that long.
  *
  * A block carrying an `error` ends the stream: its rows still fill and emit
  * complete batches, the rows of the unfinished batch are dropped (their
@@ -51,10 +62,39 @@ export class RechunkStream extends TransformStream<RowBlock, Batch> {
         `Cannot use batch size ${batchSize}: it must be a positive integer`,
       );
     }
+    const { flushMs } = options;
+    if (flushMs !== undefined && (!Number.isFinite(flushMs) || flushMs < 1)) {
+      throw new RangeError(
+        `Cannot use flush interval ${flushMs} ms: it must be at least 1`,
+      );
+    }
     let pieces: RowBlock[] = [];
     let pendingRows = 0;
     let nextStart = options.startOffset ?? 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stopTimer = () => {
+      clearTimeout(timer);
+      timer = undefined;
+    };
+    /** Starts the clock when the first row of a batch arrives. */
+    const startTimer = (
+      controller: TransformStreamDefaultController<Batch>,
+    ) => {
+      if (flushMs === undefined || timer !== undefined || pendingRows === 0) {
+        return;
+      }
+      timer = setTimeout(() => {
+        timer = undefined;
+        if (pendingRows === 0) return;
+        try {
+          emit(controller);
+        } catch {
+          // The readable side was cancelled: nothing waits for the batch.
+        }
+      }, flushMs);
+    };
     const emit = (controller: TransformStreamDefaultController<Batch>) => {
+      stopTimer();
       const batch = joinBlocks(pieces, nextStart);
       nextStart = batch.endOffset;
       pieces = [];
@@ -74,16 +114,23 @@ export class RechunkStream extends TransformStream<RowBlock, Batch> {
             if (pendingRows === batchSize) emit(controller);
           }
           if (block.error) {
+            stopTimer();
             controller.enqueue({
               ...joinBlocks([], nextStart),
               endOffset: nextStart,
               error: block.error,
             });
             controller.terminate();
+            return;
           }
+          startTimer(controller);
         },
         flush(controller) {
+          stopTimer();
           if (pendingRows > 0) emit(controller);
+        },
+        cancel() {
+          stopTimer();
         },
       },
       { highWaterMark: 1 },

@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { RechunkStream } from "../src/rechunk_stream.ts";
+import type { Batch, RowBlock } from "../src/row_block.ts";
+
+/** A block of one row `text\n`, ending at source offset `end`. */
+function row(text: string, line: number, end: number): RowBlock {
+  const data = new TextEncoder().encode(`${text}\n`);
+  return {
+    data,
+    rowEnds: Uint32Array.of(data.length),
+    lines: Float64Array.of(line),
+    endOffsets: Float64Array.of(end),
+  };
+}
+
+Deno.test("RechunkStream cuts blocks into batches of batchSize rows over contiguous byte ranges", async () => {
+  const blocks = [row("a", 1, 2), row("b", 2, 4), row("c", 3, 6)];
+  const batches = await Array.fromAsync(
+    ReadableStream.from(blocks).pipeThrough(
+      new RechunkStream({ batchSize: 2, startOffset: 0 }),
+    ),
+  );
+  assert.deepEqual(
+    batches.map((b) => [b.startOffset, b.endOffset, b.rowEnds.length]),
+    [[0, 4, 2], [4, 6, 1]],
+  );
+});
+
+Deno.test("RechunkStream with flushMs sends a partial batch once its oldest row has waited, while the input stays open", async () => {
+  const input = new TransformStream<RowBlock, RowBlock>();
+  const writer = input.writable.getWriter();
+  const batches = input.readable
+    .pipeThrough(new RechunkStream({ batchSize: 100, flushMs: 50 }))
+    .getReader();
+  const started = performance.now();
+  await writer.write(row("a", 1, 2));
+  await writer.write(row("b", 2, 4));
+  const first = await batches.read();
+  const waited = performance.now() - started;
+  assert.equal(first.done, false);
+  assert.equal((first.value as Batch).rowEnds.length, 2);
+  assert.ok(waited >= 45, `flushed after ${waited} ms, before flushMs`);
+  // The clock starts again with the next row.
+  await writer.write(row("c", 3, 6));
+  const second = await batches.read();
+  assert.deepEqual(
+    [second.value?.startOffset, second.value?.endOffset],
+    [4, 6],
+  );
+  await writer.close();
+  assert.equal((await batches.read()).done, true);
+});
+
+Deno.test("RechunkStream without flushMs holds a partial batch until the input ends", async () => {
+  const input = new TransformStream<RowBlock, RowBlock>();
+  const writer = input.writable.getWriter();
+  const batches = input.readable
+    .pipeThrough(new RechunkStream({ batchSize: 100 }))
+    .getReader();
+  await writer.write(row("a", 1, 2));
+  const pending = batches.read();
+  const early = await Promise.race([
+    pending.then(() => "batch"),
+    new Promise((resolve) => setTimeout(() => resolve("nothing"), 100)),
+  ]);
+  assert.equal(early, "nothing");
+  await writer.close();
+  assert.equal((await pending).value?.rowEnds.length, 1);
+});
+
+Deno.test("RechunkStream refuses a batch size or flush interval below 1", () => {
+  assert.throws(() => new RechunkStream({ batchSize: 0 }), RangeError);
+  assert.throws(
+    () => new RechunkStream({ batchSize: 1, flushMs: 0 }),
+    /Cannot use flush interval 0 ms/,
+  );
+});
