@@ -211,6 +211,7 @@ export function parseConfig(text: string, name: string): IngestConfig {
  * Reads and validates a config file; see {@linkcode parseConfig}.
  *
  * @param path The file's path.
+ * @param name The file's name in messages. Default: `path`.
  * @returns The options it sets.
  *
  * @example Usage
@@ -224,16 +225,20 @@ export function parseConfig(text: string, name: string): IngestConfig {
  * await Deno.remove(path);
  * ```
  */
-export async function readConfig(path: string): Promise<IngestConfig> {
+export async function readConfig(
+  path: string,
+  name: string = path,
+): Promise<IngestConfig> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
   } catch (error) {
-    throw new UsageError(
-      `Cannot read config ${path}: ${(error as Error).message}`,
-    );
+    const why = error instanceof Deno.errors.NotFound
+      ? "no such file"
+      : (error as Error).message;
+    throw new UsageError(`Cannot read config ${name}: ${why}`);
   }
-  return parseConfig(text, path);
+  return parseConfig(text, name);
 }
 
 /** The JSON value of a parse tree node (jsonc-parser keeps it on leaves). */
