@@ -8,8 +8,7 @@
  */
 
 import type { CopyFormat } from "./copy_row.ts";
-import type { CsvCopyCodecOptions } from "./csv_codec.ts";
-import { CsvDecodeStream } from "./decode_stream.ts";
+import { CsvDecodeStream, type DecodeOptions } from "./decode_stream.ts";
 import {
   type CommittedPrefix,
   PrefixFingerprint,
@@ -20,7 +19,7 @@ import type { Batch } from "./row_block.ts";
 /** Options for {@linkcode batchPipeline}. */
 export interface BatchPipelineOptions {
   /** How to decode; `startOffset` and `startLine` say where decoding begins. */
-  decode: CsvCopyCodecOptions & { copyFormat: CopyFormat };
+  decode: DecodeOptions & { copyFormat: CopyFormat };
   /** Rows per batch, at most. */
   batchSize: number;
   /** The prefix an earlier run committed: verified, then skipped. */
@@ -78,6 +77,8 @@ export function batchPipeline(
         startOffset: options.decode.startOffset ?? 0,
       }),
     )
-    .pipeThrough(fingerprint.stamp(options.decode.copyFormat));
+    .pipeThrough(
+      fingerprint.stamp(options.decode.copyFormat, options.decode.format),
+    );
   return { batches, header: decode.header };
 }

@@ -377,7 +377,11 @@ export async function tableColumns(
   return rows[0].columns as string[];
 }
 
-const COPY_LINE = /, line (\d+)(?:, column ([^:]+))?/;
+/**
+ * The COPY line in a server error's context, which may follow other context
+ * (a json value's own `JSON data, line 1: …`).
+ */
+const COPY_LINE = /^COPY .*?, line (\d+)(?:, column ([^:]+))?/m;
 
 /**
  * A server error as a {@linkcode DatabaseLoadError}, placed at the source

@@ -16,10 +16,12 @@ import { DEFAULT_BATCH_SIZE, ingest } from "./ingest.ts";
 import { loadStatus } from "./status.ts";
 import { progressDisplay, summaryLine } from "./progress.ts";
 import { redact } from "./redact.ts";
+import { parseInputFormat, resolveFormat } from "./input_format.ts";
 import { openSource } from "./source.ts";
 import { DEFAULT_DATA_DIR, openTarget } from "./target.ts";
 
-const MAIN_HELP = `lanecopy: stream CSV records into PostgreSQL at COPY speed.
+const MAIN_HELP =
+  `lanecopy: stream CSV or NDJSON records into PostgreSQL at COPY speed.
 
 Usage:
   lanecopy ingest FILE|- --table T [options]   load records, one transaction per batch
@@ -32,6 +34,18 @@ Where rows go: --db URL, else $DATABASE_URL, else the embedded database
 
 Run "lanecopy COMMAND --help" for a command's options.
 `;
+
+const FORMAT_HELP = `Input format:
+  --format F          csv or ndjson. Default: from the file's extension (.csv
+                      and .tsv are CSV; .ndjson, .jsonl and .json are NDJSON;
+                      a .gz suffix is looked past), else sniffed from the first
+                      non-blank byte ("{" is NDJSON), standard input included
+  NDJSON is one JSON object per line. Keys name the columns: --columns, else the
+  target table's columns (its seq column excepted); a key that is not a column,
+  or a repeated key, is bad input. Strings are unescaped; numbers, true, false,
+  objects and arrays load as their JSON text, byte for byte (numeric, boolean,
+  json and jsonb columns); null or a missing key is NULL. The CSV options
+  below do not apply to it, except --columns.`;
 
 const CSV_HELP = `CSV options:
   --columns a,b,c     target columns in file order; replaces the header's names
@@ -49,6 +63,7 @@ Loads CSV (RFC 4180: quoted fields, doubled quotes, line breaks inside quotes,
 LF or CRLF, UTF-8 with or without BOM) from FILE, or standard input for -,
 into table T by COPY, in batches of --batch-size rows, each batch its own
 transaction. The header names the target columns (as written: case matters).
+NDJSON (one JSON object per line) loads the same way: see --format below.
 
 Exactly once: each batch's transaction also claims the batch's byte range of
 the source, advances the source's committed prefix, reserves its lanes' seqs
@@ -91,6 +106,8 @@ Lanes and resuming:
   --wait              if another run is loading the same source, wait for it,
                       then resume (default: refuse with exit code 4)
   --meta-schema NAME  schema of the bookkeeping tables (default lanecopy)
+${FORMAT_HELP}
+
 ${CSV_HELP}
 
 Exit codes:
@@ -114,6 +131,8 @@ goes to stdout.
 
 Options:
   --copy-format F     text (default, what ingest sends) or csv
+${FORMAT_HELP}
+
 ${CSV_HELP}
 
 Example:
@@ -139,6 +158,7 @@ const CSV_OPTIONS = {
   "no-header": { type: "boolean" },
   delimiter: { type: "string" },
   null: { type: "string" },
+  format: { type: "string" },
 } as const;
 
 const DATABASE_OPTIONS = {
@@ -193,6 +213,7 @@ async function runIngest(args: string[]): Promise<number> {
   }
   const batchSize = positiveInteger(values["batch-size"], "--batch-size") ??
     config.batchSize;
+  const format = parseInputFormat(values.format);
   const source = await openSource(file, callerCwd);
   const display = values.quiet ? undefined : progressDisplay(source.size);
   try {
@@ -207,6 +228,7 @@ async function runIngest(args: string[]): Promise<number> {
       wait: values.wait ?? config.wait,
       columns,
       header,
+      format,
       delimiter: delimiter(values.delimiter) ?? config.delimiter,
       nullString: values.null ?? config.nullString,
       batchSize,
@@ -256,10 +278,20 @@ async function runEncode(args: string[]): Promise<number> {
     );
   }
   const columns = splitColumns(values.columns);
-  const source = await openSource(file, callerCwd);
+  const given = parseInputFormat(values.format);
+  const input = await resolveFormat(await openSource(file, callerCwd), given);
+  const source = input.source;
+  if (input.format === "ndjson" && columns === undefined) {
+    await source.readable.cancel();
+    throw new UsageError(
+      "Cannot encode NDJSON without --columns: name the columns in the order the COPY rows should have them",
+    );
+  }
   const blocks = source.readable.pipeThrough(
     new CsvDecodeStream({
       source: source.name,
+      format: input.format,
+      columns: input.format === "ndjson" ? columns : undefined,
       delimiter: delimiter(values.delimiter),
       nullString: values.null,
       header: !values["no-header"],

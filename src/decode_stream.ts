@@ -1,17 +1,39 @@
 /**
- * The decode stage: CSV bytes in, encoded COPY row blocks out.
+ * The decode stage: CSV or NDJSON bytes in, encoded COPY row blocks out.
  *
  * @module
  */
 
 import { CsvCopyCodec, type CsvCopyCodecOptions } from "./csv_codec.ts";
-import { InputSyntaxError } from "./errors.ts";
+import { InputSyntaxError, UsageError } from "./errors.ts";
+import type { InputFormat } from "./input_format.ts";
+import { NdjsonCopyCodec } from "./ndjson_codec.ts";
 import type { RowBlock } from "./row_block.ts";
 
+/** Options for {@linkcode CsvDecodeStream}: the format, and the codec options. */
+export interface DecodeOptions extends CsvCopyCodecOptions {
+  /**
+   * The input format. Default `csv`. NDJSON needs `columns` (its rows'
+   * fields in their order) and ignores the CSV-only options.
+   */
+  format?: InputFormat;
+}
+
+/** The codec for the input's format. */
+function openCodec(options: DecodeOptions): CsvCopyCodec | NdjsonCopyCodec {
+  if (options.format !== "ndjson") return new CsvCopyCodec(options);
+  if (options.columns === undefined) {
+    throw new UsageError(
+      "Cannot read NDJSON without column names: pass --columns (ingest reads them from the target table)",
+    );
+  }
+  return new NdjsonCopyCodec({ ...options, columns: options.columns });
+}
+
 /**
- * A `TransformStream` from CSV bytes to {@linkcode RowBlock}s, one block
- * per input chunk that completes at least one record. It holds at most one
- * block ahead (readable highWaterMark 1).
+ * A `TransformStream` from CSV or NDJSON bytes to {@linkcode RowBlock}s,
+ * one block per input chunk that completes at least one record. It holds at
+ * most one block ahead (readable highWaterMark 1).
  *
  * Malformed input does not error the stream: the rows before the bad record
  * come out in a last block whose `error` says what is wrong and where, the
@@ -37,9 +59,9 @@ export class CsvDecodeStream extends TransformStream<Uint8Array, RowBlock> {
    */
   readonly header: Promise<string[] | undefined>;
 
-  /** @param options How to read the CSV; see {@linkcode CsvCopyCodecOptions}. */
-  constructor(options: CsvCopyCodecOptions = {}) {
-    const codec = new CsvCopyCodec(options);
+  /** @param options How to read the input; see {@linkcode DecodeOptions}. */
+  constructor(options: DecodeOptions = {}) {
+    const codec = openCodec(options);
     const wantsHeader = options.header ?? true;
     const { promise, resolve, reject } = Promise.withResolvers<
       string[] | undefined

@@ -5,7 +5,12 @@
  */
 
 import { DEFAULTS } from "./config.ts";
-import { type BatchEvent, BatchWriter } from "./batch_writer.ts";
+import {
+  type BatchEvent,
+  BatchWriter,
+  DEFAULT_SEQ_COLUMN,
+  tableColumns,
+} from "./batch_writer.ts";
 import { DEFAULT_META_SCHEMA, ensureBookkeeping } from "./bookkeeping.ts";
 import { ExitCode, UsageError } from "./errors.ts";
 import {
@@ -24,8 +29,13 @@ import {
   type BatchPipelineOptions,
 } from "./batch_pipeline.ts";
 import { type Batch, rowCount } from "./row_block.ts";
+import { type InputFormat, resolveFormat } from "./input_format.ts";
 import { openSource, type Source } from "./source.ts";
-import { formatTableName, parseTableName } from "./table_name.ts";
+import {
+  formatTableName,
+  parseTableName,
+  type TableName,
+} from "./table_name.ts";
 import { openTarget, type Target } from "./target.ts";
 import { workerBatchPipeline } from "./worker_batch_pipeline.ts";
 
@@ -49,6 +59,13 @@ export interface IngestOptions {
   columns?: string[];
   /** Whether the first line is a header. Default `true`. */
   header?: boolean;
+  /**
+   * The input format. Default: from the file's extension (`.ndjson`,
+   * `.jsonl` and `.json` are NDJSON), else sniffed from the first non-blank
+   * byte (`{` is NDJSON). NDJSON's keys name columns: `columns`, else the
+   * target table's (its seq column excepted).
+   */
+  format?: InputFormat;
   /** Field delimiter. Default `,`. */
   delimiter?: string;
   /** An unquoted field equal to this is NULL. Default: the unquoted empty field. */
@@ -122,12 +139,12 @@ export interface IngestSummary extends IngestProgress {
 const INGEST_COPY_FORMAT: CopyFormat = "text";
 
 /**
- * Loads CSV records into a table exactly once: one transaction per batch,
- * by COPY, with the batch's claim, lane seqs and counters committed in the
- * same transaction. A re-run of the same source resumes after its committed
- * prefix (verified by fingerprint). Resolves when every row is committed;
- * rejects with the reason otherwise (batches before the failing one stay
- * committed and resumable).
+ * Loads CSV or NDJSON records into a table exactly once: one transaction
+ * per batch, by COPY, with the batch's claim, lane seqs and counters
+ * committed in the same transaction. A re-run of the same source resumes
+ * after its committed prefix (verified by fingerprint). Resolves when every
+ * row is committed; rejects with the reason otherwise (batches before the
+ * failing one stay committed and resumable).
  *
  * @param options What to load and where.
  * @returns A summary of the load.
@@ -154,7 +171,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
   const table = parseTableName(options.table);
   const targetName = formatTableName(table);
   const started = performance.now();
-  const source: Source = typeof options.source === "string"
+  let source: Source = typeof options.source === "string"
     ? await openSource(options.source, options.cwd)
     : options.source instanceof ReadableStream
     ? { name: options.sourceName ?? "<stream>", readable: options.source }
@@ -180,16 +197,19 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
   };
   let lock: SourceLock | undefined;
   try {
+    const input = await resolveFormat(source, options.format);
+    source = input.source;
+    const format = input.format;
     await ensureBookkeeping(target, metaSchema);
     lock = await lockSource(target, sourceId, options.wait ?? false);
     const state = await readSourceState(target, metaSchema, sourceId);
     const runOptions: Omit<SourceOptions, "columns"> = {
       target: targetName,
-      format: "csv",
+      format,
       delimiter: options.delimiter ?? ",",
       quote: '"',
       nullString: options.nullString ?? null,
-      header: options.header ?? true,
+      header: format === "csv" && (options.header ?? true),
       lane: options.lane ?? null,
       encoding: "utf-8",
     };
@@ -221,10 +241,14 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     }
     const startOffset = resume?.progress.byteOffset ?? 0;
     progress.bytes = startOffset;
-    const columns = resume?.options.columns ?? options.columns;
+    const columns = resume?.options.columns ?? options.columns ??
+      (format === "ndjson"
+        ? await ndjsonColumns(target, table, options.seqColumn)
+        : undefined);
     const pipelineOptions: BatchPipelineOptions = {
       decode: {
         source: source.name,
+        format,
         delimiter: options.delimiter,
         nullString: options.nullString,
         header: resume === undefined && (options.header ?? true),
@@ -306,4 +330,24 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     await lock?.release();
     if (options.target === undefined) await target.close();
   }
+}
+
+/**
+ * NDJSON's columns when none are named: the target table's, its seq column
+ * excepted (lanecopy fills that one).
+ */
+async function ndjsonColumns(
+  target: Target,
+  table: TableName,
+  seqColumn: string = DEFAULT_SEQ_COLUMN,
+): Promise<string[]> {
+  const columns = await tableColumns(target, table);
+  if (columns === undefined) {
+    throw new UsageError(
+      `Cannot load NDJSON into ${
+        formatTableName(table)
+      }: the table does not exist, so its columns cannot name the keys (create it, or pass --columns and --create)`,
+    );
+  }
+  return columns.filter((column) => column !== seqColumn);
 }

@@ -10,6 +10,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { ExitCode, UsageError } from "./errors.ts";
 import type { CopyFormat } from "./copy_row.ts";
+import type { InputFormat } from "./input_format.ts";
 import { type Batch, rowCount, rowStart } from "./row_block.ts";
 
 /** A prefix of the source: its hash and its lines. */
@@ -148,9 +149,13 @@ export class PrefixFingerprint {
    * inside a record).
    * @param format The COPY format of the batches (to find the line feeds
    * inside a record).
+   * @param input The input format: an NDJSON record is always one line.
    * @returns The stamping `TransformStream`.
    */
-  stamp(format: CopyFormat): TransformStream<Batch, Batch> {
+  stamp(
+    format: CopyFormat,
+    input: InputFormat = "csv",
+  ): TransformStream<Batch, Batch> {
     return new TransformStream<Batch, Batch>(
       {
         transform: (batch, controller) => {
@@ -159,12 +164,15 @@ export class PrefixFingerprint {
             return;
           }
           const fingerprint = this.at(batch.endOffset);
-          const terminated = this.#lastByte === LF || this.#lastByte === CR;
+          const terminated = this.#lastByte === LF ||
+            (this.#lastByte === CR && input === "csv");
           controller.enqueue({
             ...batch,
             prefix: {
               fingerprint,
-              lines: linesThrough(batch, format, terminated),
+              lines: input === "ndjson"
+                ? batch.lines[rowCount(batch) - 1] - 1 + (terminated ? 1 : 0)
+                : linesThrough(batch, format, terminated),
             },
           });
         },

@@ -7,6 +7,7 @@
 
 import { ExitCode, UsageError } from "./errors.ts";
 import { metaTables } from "./bookkeeping.ts";
+import type { InputFormat } from "./input_format.ts";
 import type { CommittedPrefix } from "./prefix_fingerprint.ts";
 import type { Target } from "./target.ts";
 
@@ -15,7 +16,7 @@ export interface SourceOptions {
   /** The target, as `schema.table`. */
   target: string;
   /** The input format. */
-  format: "csv";
+  format: InputFormat;
   /** Field delimiter. */
   delimiter: string;
   /** Quote character. */
