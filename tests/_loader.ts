@@ -53,6 +53,19 @@ export interface Loader {
   stdout(): Promise<string>;
   /** How many stderr lines so far match `pattern`. */
   count(pattern: RegExp): number;
+  /** Kills it (SIGKILL) unless it has exited, and waits for its exit. */
+  stop(): Promise<void>;
+}
+
+/** Loaders started and not yet exited. */
+const running = new Set<Loader>();
+
+/**
+ * Kills (SIGKILL) every loader {@linkcode startCli} started that is still
+ * running, and waits for them: a failed test leaves no load behind.
+ */
+export async function stopLoaders(): Promise<void> {
+  await Promise.all([...running].map((loader) => loader.stop()));
 }
 
 /**
@@ -83,9 +96,10 @@ export function startCli(args: string[]): Loader {
   })();
   const status = Promise.all([child.status, read]).then(([status]) => {
     exited = true;
+    running.delete(loader);
     return status;
   });
-  return {
+  const loader: Loader = {
     child,
     status,
     get exited() {
@@ -96,8 +110,18 @@ export function startCli(args: string[]): Loader {
     },
     stdout: () => stdout,
     count: (pattern) =>
-      stderr.split("\n").filter((l) => pattern.test(l)).length,
+      stderr.split("\n").filter((line) => pattern.test(line)).length,
+    async stop() {
+      if (!exited) {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* it has just exited */ }
+      }
+      await status;
+    },
   };
+  running.add(loader);
+  return loader;
 }
 
 /**
@@ -157,6 +181,9 @@ export async function query(
   params: unknown[] = [],
 ): Promise<Record<string, unknown>[]> {
   const client = new pg.Client({ connectionString: url });
+  // A connection the server ends (a restart, a crash) fails the query;
+  // the client's own error event must not also end the test process.
+  client.on("error", () => {});
   await client.connect();
   try {
     return (await client.query(text, params)).rows;
@@ -211,28 +238,40 @@ export async function sessionsGone(url: string, pid: number): Promise<void> {
 }
 
 /**
- * A table with the generated records' columns and a lane seq, and a
- * statement trigger that sleeps `sleepSeconds` after each COPY while
- * `${table}_slow` exists (drop it to speed the table up).
+ * A table with the generated records' columns and a lane seq, made slow
+ * by a trigger named `${table}_slow` (drop it with {@linkcode makeFast}):
+ * each COPY sleeps `sleepSeconds` at its end or, with `rowsAfter`, each
+ * row with an id above it sleeps `sleepSeconds` as it arrives (so the
+ * server reads a batch slower than it is sent).
  */
 export async function createSlowTable(
   url: string,
   table: string,
   sleepSeconds: number,
+  options: { rowsAfter?: number } = {},
 ): Promise<void> {
   await query(
     url,
     `create table ${table} (id int, lane text, v text, lane_seq bigint)`,
   );
+  const perRow = options.rowsAfter !== undefined;
+  const body = perRow
+    ? `if new.id > ${options.rowsAfter} then perform pg_sleep(${sleepSeconds}); end if;
+       return new;`
+    : `perform pg_sleep(${sleepSeconds});
+       return null;`;
   await query(
     url,
     `create function ${table}_sleep() returns trigger language plpgsql as
-       $$ begin perform pg_sleep(${sleepSeconds}); return null; end $$`,
+       $$ begin ${body} end $$`,
   );
   await query(
     url,
-    `create trigger ${table}_slow after insert on ${table}
-       for each statement execute function ${table}_sleep()`,
+    perRow
+      ? `create trigger ${table}_slow before insert on ${table}
+           for each row execute function ${table}_sleep()`
+      : `create trigger ${table}_slow after insert on ${table}
+           for each statement execute function ${table}_sleep()`,
   );
 }
 
