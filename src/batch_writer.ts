@@ -386,7 +386,9 @@ const COPY_LINE = /^COPY .*?, line (\d+)(?:, column ([^:]+))?/m;
 /**
  * A server error as a {@linkcode DatabaseLoadError}, placed at the source
  * line of the record the server named (its `where`: `COPY t, line 2,
- * column q: "…"`). Other errors pass through.
+ * column q: "…"`). A session's end (FATAL, PANIC: a terminated backend, a
+ * server shutting down) is no record's fault, so it is not placed. Other
+ * errors pass through.
  */
 function locateServerError(
   error: unknown,
@@ -394,6 +396,9 @@ function locateServerError(
   source: string,
 ): unknown {
   if (!isServerError(error)) return error;
+  if (error.severity === "FATAL" || error.severity === "PANIC") {
+    return new DatabaseLoadError(error);
+  }
   const match = error.where ? COPY_LINE.exec(error.where) : null;
   const row = match ? Number(match[1]) - 1 : -1;
   if (row < 0 || row >= rowCount(batch)) return new DatabaseLoadError(error);

@@ -41,7 +41,7 @@ export class PostgresTarget implements Target {
   readonly description: string;
   readonly #client: pg.Client;
   #closed = false;
-  #lastError: Error | undefined;
+  #lastError: unknown;
 
   private constructor(client: pg.Client, description: string) {
     this.#client = client;
@@ -49,8 +49,31 @@ export class PostgresTarget implements Target {
     // An idle connection that fails must not crash the process; the next
     // statement reports it.
     client.on("error", (error: Error) => {
-      this.#lastError = error;
+      this.#lastError ??= this.#lost(error);
     });
+  }
+
+  /**
+   * A failure of the connection itself (a reset socket, an end without a
+   * word from the server) as an error naming the database; the server's
+   * own errors, and failures while the connection is fine, pass through.
+   */
+  #lost(error: unknown): unknown {
+    if (
+      this.#lastError === error || !(error instanceof Error) ||
+      "severity" in error
+    ) {
+      return error;
+    }
+    return new Error(
+      `Lost the connection to ${this.description}: ${error.message}`,
+      { cause: error },
+    );
+  }
+
+  /** `error`, as {@linkcode PostgresTarget.#lost} says once the connection failed. */
+  #failure(error: unknown): unknown {
+    return this.#lastError === undefined ? error : this.#lost(error);
   }
 
   /**
@@ -93,7 +116,12 @@ export class PostgresTarget implements Target {
 
   async query(sql: string, params?: unknown[]): Promise<QueryResult> {
     if (this.#lastError) throw this.#lastError;
-    const result = await this.#client.query({ text: sql, values: params });
+    let result;
+    try {
+      result = await this.#client.query({ text: sql, values: params });
+    } catch (error) {
+      throw this.#failure(error);
+    }
     return {
       rows: result.rows ?? [],
       fields: (result.fields ?? []).map((field) => field.name),
@@ -116,7 +144,7 @@ export class PostgresTarget implements Target {
       await writer.close();
     } catch (error) {
       await writer.abort(error).catch(() => {});
-      throw error;
+      throw this.#failure(error);
     }
     return stream.rowCount;
   }
