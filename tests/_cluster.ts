@@ -17,6 +17,13 @@ export interface ThrowawayCluster {
   dataDir: string;
   /** The directory of initdb, pg_ctl and postgres. */
   binDir: string;
+  /**
+   * Stops the server (`mode` as in `pg_ctl stop -m`: `fast` ends sessions
+   * with an error, `immediate` without a shutdown checkpoint) and starts it
+   * again on the same port and data directory. Resolves once it accepts
+   * connections.
+   */
+  restart(mode?: "fast" | "immediate"): Promise<void>;
   /** Stops the server and removes its files. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -112,6 +119,26 @@ export async function startThrowawayCluster(
       }
       await Deno.remove(root, { recursive: true }).catch(() => {});
     })();
+  // The server's output goes to its log: a piped stdout would be inherited
+  // by the server and never reach end of file.
+  const start = () =>
+    pg("pg_ctl", [
+      "start",
+      "-D",
+      dataDir,
+      "-w",
+      "-l",
+      log,
+      "-o",
+      `-p ${port} -k '${root}' -c listen_addresses=127.0.0.1 ${
+        options.durable ? "" : "-c fsync=off "
+      }-c max_connections=100`,
+    ]);
+  const restart = async (mode: "fast" | "immediate" = "fast") => {
+    if (stopping) throw new Error("Cannot restart a stopped cluster");
+    await pg("pg_ctl", ["stop", "-D", dataDir, "-m", mode, "-w"]);
+    await start();
+  };
   try {
     await pg("initdb", [
       "-D",
@@ -124,18 +151,7 @@ export async function startThrowawayCluster(
       "postgres",
     ]);
     started = true;
-    await pg("pg_ctl", [
-      "start",
-      "-D",
-      dataDir,
-      "-w",
-      "-l",
-      log,
-      "-o",
-      `-p ${port} -k '${root}' -c listen_addresses=127.0.0.1 ${
-        options.durable ? "" : "-c fsync=off "
-      }-c max_connections=100`,
-    ]);
+    await start();
   } catch (error) {
     const tail = await Deno.readTextFile(log).then((text) => text.slice(-2000))
       .catch(() => "");
@@ -151,6 +167,7 @@ export async function startThrowawayCluster(
     port,
     dataDir,
     binDir,
+    restart,
     stop,
   };
 }
