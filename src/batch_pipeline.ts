@@ -22,6 +22,8 @@ export interface BatchPipelineOptions {
   decode: DecodeOptions & { copyFormat: CopyFormat };
   /** Rows per batch, at most. */
   batchSize: number;
+  /** Milliseconds a partial batch may hold a record; see {@linkcode RechunkStream}. */
+  flushMs?: number;
   /** The prefix an earlier run committed: verified, then skipped. */
   committed?: CommittedPrefix;
   /** The source id, for a refusal. */
@@ -74,6 +76,7 @@ export function batchPipeline(
     .pipeThrough(
       new RechunkStream({
         batchSize: options.batchSize,
+        flushMs: options.flushMs,
         startOffset: options.decode.startOffset ?? 0,
       }),
     )

@@ -6,7 +6,7 @@
 
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { readConfig } from "./config.ts";
+import { DEFAULTS, readConfig } from "./config.ts";
 import { type CopyFormat, decodeCopyRow } from "./copy_row.ts";
 import { CsvDecodeStream } from "./decode_stream.ts";
 import { ExitCode, exitCodeFor, UsageError } from "./errors.ts";
@@ -81,6 +81,8 @@ Options:
   --batch-size N      rows per batch/transaction (default ${
   DEFAULT_BATCH_SIZE.toLocaleString("en-US")
 })
+  --flush-ms N        commit a partial batch once its oldest record has waited
+                      N ms (default ${DEFAULTS.flushMs}): a live stream loads as it comes
   --db URL            PostgreSQL URL (default $DATABASE_URL; libpq variables
                       such as PGPASSWORD and PGSSLMODE fill in the rest)
   --data-dir DIR      embedded database directory (default ${DEFAULT_DATA_DIR})
@@ -183,6 +185,7 @@ async function runIngest(args: string[]): Promise<number> {
       table: { type: "string", short: "t" },
       create: { type: "boolean" },
       "batch-size": { type: "string" },
+      "flush-ms": { type: "string" },
       config: { type: "string" },
       lane: { type: "string" },
       "seq-column": { type: "string" },
@@ -200,7 +203,7 @@ async function runIngest(args: string[]): Promise<number> {
   // Flags override the config file.
   const config = values.config === undefined
     ? {}
-    : await readConfig(resolve(callerCwd, values.config));
+    : await readConfig(resolve(callerCwd, values.config), values.config);
   if (config.db) configSecrets.push(config.db);
   const table = values.table ?? config.table;
   if (!table) {
@@ -213,6 +216,8 @@ async function runIngest(args: string[]): Promise<number> {
   }
   const batchSize = positiveInteger(values["batch-size"], "--batch-size") ??
     config.batchSize;
+  const flushMs = positiveInteger(values["flush-ms"], "--flush-ms") ??
+    config.flushMs;
   const format = parseInputFormat(values.format);
   const source = await openSource(file, callerCwd);
   const display = values.quiet ? undefined : progressDisplay(source.size);
@@ -232,6 +237,7 @@ async function runIngest(args: string[]): Promise<number> {
       delimiter: delimiter(values.delimiter) ?? config.delimiter,
       nullString: values.null ?? config.nullString,
       batchSize,
+      flushMs,
       create: values.create ?? config.create,
       db: values.db ?? config.db,
       dataDir: values["data-dir"] ?? config.dataDir,

@@ -76,6 +76,12 @@ export interface IngestOptions {
   seqColumn?: string;
   /** Rows per batch (one transaction each). Default 10,000. */
   batchSize?: number;
+  /**
+   * Milliseconds a record may wait in a partial batch before the batch
+   * commits, so a live stream (stdin that trickles) is loaded as it comes.
+   * Default 1,000.
+   */
+  flushMs?: number;
   /** Create the table (text columns) when it is missing. */
   create?: boolean;
   /** The bookkeeping schema. Default `lanecopy`. */
@@ -259,6 +265,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
         startLine: (resume?.progress.lines ?? 0) + 1,
       },
       batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
+      flushMs: options.flushMs ?? DEFAULTS.flushMs,
       committed: resume?.progress,
       sourceId,
     };

@@ -1,0 +1,94 @@
+import assert from "node:assert/strict";
+// @ts-types="@types/pg"
+import pg from "pg";
+import { databaseUrl, REPO_ROOT, scratchTable, sql } from "./_helpers.ts";
+
+Deno.test({
+  name:
+    "a trickling stdin stream is committed as it comes: each record within flush_ms + 1 s of being written, long before the stream ends",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const RECORDS = 20;
+    const EVERY_MS = 200;
+    const FLUSH_MS = 1000;
+    const table = scratchTable("trickle");
+    await sql(`create table ${table} (id int, lane text, lane_seq bigint)`);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        `${REPO_ROOT}src/cli.ts`,
+        "ingest",
+        "-",
+        "--table",
+        table,
+        "--lane",
+        "lane",
+        "--flush-ms",
+        String(FLUSH_MS),
+        "--db",
+        databaseUrl(),
+        "--meta-schema",
+        `${table}_meta`,
+        "--quiet",
+      ],
+      stdin: "piped",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const stderr = new Response(child.stderr).text();
+    const reader = new pg.Client({ connectionString: databaseUrl() });
+    await reader.connect();
+    const written = new Map<number, number>();
+    const seen = new Map<number, number>();
+    let writing = true;
+    const poll = (async () => {
+      while (writing || seen.size < RECORDS) {
+        const { rows } = await reader.query(`select id from ${table}`);
+        const now = performance.now();
+        for (const { id } of rows) if (!seen.has(id)) seen.set(id, now);
+        if (!writing && seen.size >= RECORDS) break;
+        if (performance.now() - (written.get(RECORDS) ?? now) > 5000) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    const stdin = child.stdin.getWriter();
+    const encoder = new TextEncoder();
+    await stdin.write(encoder.encode("id,lane\n"));
+    for (let id = 1; id <= RECORDS; id++) {
+      await stdin.write(encoder.encode(`${id},lane${id % 3}\n`));
+      written.set(id, performance.now());
+      await new Promise((resolve) => setTimeout(resolve, EVERY_MS));
+    }
+    const seenBeforeEnd = seen.size;
+    await stdin.close();
+    writing = false;
+    const status = await child.status;
+    await poll;
+    await reader.end();
+    assert.equal(status.code, 0, await stderr);
+    // Most records were committed while the stream was still open.
+    assert.ok(
+      seenBeforeEnd >= RECORDS - Math.ceil((FLUSH_MS + 1000) / EVERY_MS),
+      `only ${seenBeforeEnd} of ${RECORDS} records committed before the stream ended`,
+    );
+    for (let id = 1; id <= RECORDS; id++) {
+      const delay = seen.get(id)! - written.get(id)!;
+      assert.ok(
+        delay <= FLUSH_MS + 1000,
+        `record ${id} committed ${delay.toFixed(0)} ms after it was written`,
+      );
+    }
+    const lanes = await sql(
+      `select lane, array_agg(lane_seq order by id) as seqs from ${table} group by lane order by lane`,
+    );
+    for (const { seqs } of lanes) {
+      assert.deepEqual(
+        (seqs as string[]).map(Number),
+        (seqs as string[]).map((_, i) => i + 1),
+      );
+    }
+    await sql(`drop schema ${table}_meta cascade`);
+  },
+});
