@@ -9,6 +9,8 @@ import { InputSyntaxError, UsageError } from "./errors.ts";
 import type { InputFormat } from "./input_format.ts";
 import { NdjsonCopyCodec } from "./ndjson_codec.ts";
 import type { RowBlock } from "./row_block.ts";
+import { WasmCsvCopyCodec } from "./wasm_csv_codec.ts";
+import { WasmNdjsonCopyCodec } from "./wasm_ndjson_codec.ts";
 
 /** Options for {@linkcode CsvDecodeStream}: the format, and the codec options. */
 export interface DecodeOptions extends CsvCopyCodecOptions {
@@ -17,17 +19,35 @@ export interface DecodeOptions extends CsvCopyCodecOptions {
    * fields in their order) and ignores the CSV-only options.
    */
   format?: InputFormat;
+  /**
+   * Which codec: the WebAssembly module (default) or its TypeScript twin.
+   * Both give the same bytes and the same errors.
+   */
+  codec?: "wasm" | "ts";
 }
 
 /** The codec for the input's format. */
-function openCodec(options: DecodeOptions): CsvCopyCodec | NdjsonCopyCodec {
-  if (options.format !== "ndjson") return new CsvCopyCodec(options);
+function openCodec(
+  options: DecodeOptions,
+):
+  | CsvCopyCodec
+  | WasmCsvCopyCodec
+  | NdjsonCopyCodec
+  | WasmNdjsonCopyCodec {
+  if (options.format !== "ndjson") {
+    return options.codec === "ts"
+      ? new CsvCopyCodec(options)
+      : new WasmCsvCopyCodec(options);
+  }
   if (options.columns === undefined) {
     throw new UsageError(
       "Cannot read NDJSON without column names: pass --columns (ingest reads them from the target table)",
     );
   }
-  return new NdjsonCopyCodec({ ...options, columns: options.columns });
+  const ndjson = { ...options, columns: options.columns };
+  return options.codec === "ts"
+    ? new NdjsonCopyCodec(ndjson)
+    : new WasmNdjsonCopyCodec(ndjson);
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   type NdjsonCopyCodecOptions,
 } from "../src/ndjson_codec.ts";
 import { type RowBlock, rowStart } from "../src/row_block.ts";
+import { WasmNdjsonCopyCodec } from "../src/wasm_ndjson_codec.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -20,15 +21,43 @@ interface Encoded {
   laneKeys?: string[];
 }
 
-/** Everything the codec produced for `chunks`, joined and decoded. */
+type Codec = NdjsonCopyCodec | WasmNdjsonCopyCodec;
+
+/** Both codecs: the WASM module and its TypeScript twin. */
+const CODECS: [string, (options: NdjsonCopyCodecOptions) => Codec][] = [
+  ["ts", (options) => new NdjsonCopyCodec(options)],
+  ["wasm", (options) => new WasmNdjsonCopyCodec(options)],
+];
+
+/**
+ * Everything each codec produced for `chunks`, joined and decoded; the two
+ * must agree byte for byte, error for error (the error is thrown).
+ */
 function encode(
   chunks: Uint8Array[],
   options: NdjsonCopyCodecOptions,
 ): Encoded {
-  const codec = new NdjsonCopyCodec(options);
-  const blocks: RowBlock[] = chunks.map((chunk) => codec.push(chunk));
-  blocks.push(codec.finish());
-  return joined(blocks, options.copyFormat ?? "text");
+  const results = CODECS.map(([, make]) => {
+    try {
+      const codec = make(options);
+      const blocks: RowBlock[] = chunks.map((chunk) => codec.push(chunk));
+      blocks.push(codec.finish());
+      return { encoded: joined(blocks, options.copyFormat ?? "text") };
+    } catch (error) {
+      return { error };
+    }
+  });
+  const [ts, wasm] = results;
+  if (ts.error !== undefined || wasm.error !== undefined) {
+    const describe = (error: unknown) =>
+      error instanceof InputSyntaxError
+        ? [error.message, error.offset]
+        : String(error);
+    assert.deepEqual(describe(wasm.error), describe(ts.error), "WASM == TS");
+    throw ts.error;
+  }
+  assert.deepEqual(wasm.encoded, ts.encoded, "WASM == TS");
+  return ts.encoded!;
 }
 
 function joined(blocks: RowBlock[], format: CopyFormat): Encoded {
@@ -261,7 +290,7 @@ function expectedRow(
 
 const compactNested: NestedWriter = JSON.stringify;
 
-Deno.test("NdjsonCopyCodec reads JSON.stringify's records in both COPY formats, any chunk split", () => {
+Deno.test("NdjsonCopyCodec and the WASM codec read JSON.stringify's records in both COPY formats, any chunk split", () => {
   fc.assert(
     fc.property(
       columnNames.chain((columns) =>
@@ -293,7 +322,7 @@ Deno.test("NdjsonCopyCodec reads JSON.stringify's records in both COPY formats, 
   );
 });
 
-Deno.test("NdjsonCopyCodec reads hand-written records: whitespace, \\u escapes, blank lines, CRLF, no final line feed", () => {
+Deno.test("NdjsonCopyCodec and the WASM codec read hand-written records: whitespace, \\u escapes, blank lines, CRLF, no final line feed", () => {
   fc.assert(
     fc.property(
       columnNames.chain((columns) =>
@@ -649,7 +678,7 @@ function bytesOf(before: string, bytes: number[], after: string): Uint8Array {
   ]);
 }
 
-Deno.test("NdjsonCopyCodec names line and column of malformed input, for every chunk split", async (t) => {
+Deno.test("NdjsonCopyCodec and the WASM codec name line and column of malformed input, for every chunk split", async (t) => {
   for (const [name, input, line, column, reason] of ERRORS) {
     await t.step(name, () => {
       const bytes = typeof input === "string" ? encoder.encode(input) : input;
@@ -688,15 +717,19 @@ Deno.test("NdjsonCopyCodec fails a record whose lane key is null or missing", as
   });
 });
 
-Deno.test("NdjsonCopyCodec hands out the rows before a malformed record", () => {
-  const codec = new NdjsonCopyCodec({ columns: ["a"] });
-  assert.throws(
-    () => codec.push(encoder.encode('{"a":1}\n{"a":2}\n{"a":}\n')),
-    InputSyntaxError,
-  );
-  const before = codec.rowsBeforeError();
-  assert.equal(decoder.decode(before.data), "1\n2\n");
-  assert.deepEqual([...before.lines], [1, 2]);
+Deno.test("NdjsonCopyCodec hands out the rows before a malformed record", async (t) => {
+  for (const [name, make] of CODECS) {
+    await t.step(name, () => {
+      const codec = make({ columns: ["a"] });
+      assert.throws(
+        () => codec.push(encoder.encode('{"a":1}\n{"a":2}\n{"a":}\n')),
+        InputSyntaxError,
+      );
+      const before = codec.rowsBeforeError();
+      assert.equal(decoder.decode(before.data), "1\n2\n");
+      assert.deepEqual([...before.lines], [1, 2]);
+    });
+  }
 });
 
 Deno.test("NdjsonCopyCodec refuses columns it cannot map", () => {
@@ -715,4 +748,20 @@ Deno.test("NdjsonCopyCodec reads deep nesting", () => {
   const deep = "[".repeat(500) + "]".repeat(500);
   const out = encode([encoder.encode(`{"a":${deep}}`)], { columns: ["a"] });
   assert.deepEqual(out.rows, [[deep]]);
+});
+
+Deno.test("WasmNdjsonCopyCodec grows its memory for long values, many columns and many rows", () => {
+  const columns = Array.from({ length: 300 }, (_, c) => `c${c}`);
+  const long = "é\\u00e9\\t".repeat(100_000);
+  const lines = [
+    JSON.stringify({ c0: "x" }),
+    `{"c299": "${long}", "c1": [${"[".repeat(2000)}${"]".repeat(2000)}]}`,
+    ...Array.from({ length: 20_000 }, (_, k) => `{"c5": ${k}}`),
+  ];
+  const bytes = encoder.encode(lines.join("\n"));
+  const chunks = split(bytes, [65536, 65536 * 3, 1_000_000]);
+  const out = encode(chunks, { columns, copyFormat: "csv" });
+  assert.equal(out.rows.length, 20_002);
+  assert.equal(out.rows[1][299], "éé\t".repeat(100_000));
+  assert.equal(out.rows[20_001][5], "19999");
 });

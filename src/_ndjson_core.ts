@@ -1,0 +1,1052 @@
+/**
+ * The NDJSON scan core: the byte state machine that reads one chunk's JSON
+ * objects and encodes each as a COPY row, its fields in column order, with
+ * per-row metadata. This file holds the contract ({@linkcode NdjsonCore})
+ * and the TypeScript implementation, {@linkcode TsNdjsonCore};
+ * `wasm/ndjson_codec.ts` is the same algorithm in AssemblyScript, function
+ * for function (only memory differs: there the caller lays out and grows
+ * the regions). `_ndjson_codec_base.ts` drives either.
+ *
+ * Per call the core reports through registers (`REG_*`) and, for each row
+ * completed, six metadata entries (`META_*`, each an array of
+ * {@linkcode ROW_CAPACITY} i32): positions are relative to the output (row
+ * ends, lane key ranges) or to the chunk (source lines and offsets); the
+ * caller keeps the totals, as Numbers. Errors are a code and its details
+ * (`E_*`, `REG_ERROR_*`); the caller words them.
+ *
+ * @module
+ */
+
+/** Rows one {@linkcode NdjsonCore.scan} call completes at most. */
+export const ROW_CAPACITY = 8192;
+
+/** Register: output bytes written (whole rows only). */
+export const REG_POS = 0;
+/** Register: rows completed by the last call. */
+export const REG_ROWS = 1;
+/** Register: the error code of the last call, 0 for none. */
+export const REG_ERROR = 2;
+/** Register: the error's line, relative to the chunk's first line. */
+export const REG_ERROR_LINE = 3;
+/** Register: the error's 1-based column (code points). */
+export const REG_ERROR_COLUMN = 4;
+/** Register: the error's byte offset, relative to the chunk. */
+export const REG_ERROR_OFFSET = 5;
+/** Register: the error's first detail (a byte, or a UTF-16 unit). */
+export const REG_ERROR_ARG1 = 6;
+/** Register: the error's second detail (which literal). */
+export const REG_ERROR_ARG2 = 7;
+/** Register: lines the last chunk advanced (set by `endChunk`). */
+export const REG_LINES = 8;
+/** Register: bytes of the key being read (for an error about it). */
+export const REG_KEY_LENGTH = 9;
+/** Register: bytes of the record in progress (its values so far). */
+export const REG_VAL_POS = 10;
+/** Register: nesting depth (1 inside a record's object). */
+export const REG_DEPTH = 11;
+/** Register: output bytes a stopped call needs (WASM only; 0 if none). */
+export const REG_NEED = 12;
+
+/** Metadata array: the row's end in the output (exclusive). */
+export const META_ROW_END = 0;
+/** Metadata array: the record's line, relative to the chunk. */
+export const META_LINE = 1;
+/** Metadata array: the record's end offset, relative to the chunk. */
+export const META_END = 2;
+/** Metadata array: the lane value's content start in the output. */
+export const META_LANE_START = 3;
+/** Metadata array: the lane value's content end in the output. */
+export const META_LANE_END = 4;
+/** Metadata array: FNV-1a hash of the lane value's encoded bytes. */
+export const META_LANE_HASH = 5;
+
+/** Error: a line starts with something other than `{` (arg1: the byte). */
+export const E_EXPECTED_OBJECT = 1;
+/** Error: expected a key or `}` (arg1: the byte). */
+export const E_EXPECTED_KEY_OR_END = 2;
+/** Error: expected a key after `,` (arg1: the byte). */
+export const E_EXPECTED_KEY = 3;
+/** Error: expected `:` after a key (arg1: the byte). */
+export const E_EXPECTED_COLON = 4;
+/** Error: expected a value (arg1: the byte). */
+export const E_EXPECTED_VALUE = 5;
+/** Error: expected a value or `]` (arg1: the byte). */
+export const E_EXPECTED_VALUE_OR_END = 6;
+/** Error: expected `,` or `}` (arg1: the byte). */
+export const E_EXPECTED_COMMA_OR_BRACE = 7;
+/** Error: expected `,` or `]` (arg1: the byte). */
+export const E_EXPECTED_COMMA_OR_BRACKET = 8;
+/** Error: something after the record's object (arg1: the byte). */
+export const E_EXPECTED_LINE_END = 9;
+/** Error: `\u` without four hex digits (arg1: the byte). */
+export const E_EXPECTED_HEX = 10;
+/** Error: a misspelt literal (arg1: the byte; arg2: the literal's end). */
+export const E_EXPECTED_LITERAL = 11;
+/** Error: a number lacks a digit (arg1: the byte). */
+export const E_EXPECTED_DIGIT = 12;
+/** Error: an exponent lacks a digit or sign (arg1: the byte). */
+export const E_EXPECTED_EXPONENT = 13;
+/** Error: a number starts with 0 and another digit. */
+export const E_LEADING_ZERO = 14;
+/** Error: the line ends inside the record. */
+export const E_LINE_ENDS = 15;
+/** Error: the input ends inside the record. */
+export const E_INPUT_ENDS = 16;
+/** Error: a raw control character in a string (arg1: the byte). */
+export const E_CONTROL_CHARACTER = 17;
+/** Error: an unknown escape (arg1: the byte after the backslash). */
+export const E_BAD_ESCAPE = 18;
+/** Error: half a surrogate pair (arg1: the UTF-16 unit). */
+export const E_UNPAIRED_SURROGATE = 19;
+/** Error: invalid UTF-8 (arg1: the byte). */
+export const E_INVALID_UTF8 = 20;
+/** Error: a key that is no column (the key buffer holds it). */
+export const E_UNKNOWN_KEY = 21;
+/** Error: a key given twice (the key buffer holds it). */
+export const E_DUPLICATE_KEY = 22;
+/** Error: the lane value is null. */
+export const E_NULL_LANE = 23;
+/** Error: the lane key is missing. */
+export const E_MISSING_LANE = 24;
+
+/** `true`, `false` and `null`, back to back: a literal is a range of it. */
+export const LITERALS: Uint8Array = new TextEncoder().encode("truefalsenull");
+/** Where `null` starts in {@linkcode LITERALS}. */
+export const NULL_AT = 9;
+
+/** The columns a core maps keys to, and what it writes. */
+export interface NdjsonLayout {
+  /** Column names as UTF-8, back to back. */
+  names: Uint8Array;
+  /** Name `c` is `names[nameStarts[c], nameStarts[c + 1])`. */
+  nameStarts: Uint32Array;
+  /** Write COPY csv (else COPY text). */
+  csvOut: boolean;
+  /** The lane column's index, or -1. */
+  laneField: number;
+}
+
+/** The scan core's interface: {@linkcode TsNdjsonCore}, or the WASM module's. */
+export interface NdjsonCore {
+  /** Registers after the last call (a view: take it again after each call). */
+  registers(): Int32Array;
+  /** The output bytes, `registers()[REG_POS]` of them valid. */
+  output(): Uint8Array;
+  /** The metadata arrays, `ROW_CAPACITY` entries each. */
+  metadata(): Int32Array;
+  /** The key buffer, `registers()[REG_KEY_LENGTH]` bytes valid. */
+  key(): Uint8Array;
+  /** Takes the next chunk. */
+  begin(chunk: Uint8Array): void;
+  /**
+   * Scans the chunk from byte `from` until its end or `maxRows` rows.
+   * Returns where it stopped, or -1 on an error.
+   */
+  scan(from: number, maxRows: number): number;
+  /** The chunk is done: rebases positions onto the next one. */
+  endChunk(): void;
+  /** Ends the input. Returns 0, or -1 on an error. */
+  finish(): number;
+  /** The rows were taken: empties the output. */
+  clearOutput(): void;
+}
+
+// Between tokens (whitespace allowed).
+const LINE_START = 0;
+const KEY_OR_END = 1;
+const KEY = 2;
+const COLON = 3;
+const VALUE = 4;
+const VALUE_OR_END = 5;
+const AFTER_VALUE = 6;
+const AFTER_RECORD = 7;
+// Inside a token.
+const STRING = 8;
+const ESCAPE = 9;
+const HEX = 10;
+const LOW_BACKSLASH = 11;
+const LOW_U = 12;
+const LITERAL = 13;
+const NUM_MINUS = 14;
+const NUM_ZERO = 15;
+const NUM_INT = 16;
+const NUM_DOT = 17;
+const NUM_FRAC = 18;
+const NUM_E = 19;
+const NUM_E_SIGN = 20;
+const NUM_E_DIGITS = 21;
+
+// What a string is: a record key, a record value (both unescaped), or part
+// of a nested value (copied as written).
+const KEY_STRING = 0;
+const VALUE_STRING = 1;
+const RAW_KEY = 2;
+const RAW_VALUE = 3;
+
+const OBJECT = 0;
+const ARRAY = 1;
+
+const LF = 0x0a;
+const CR = 0x0d;
+const TAB = 0x09;
+const SPACE = 0x20;
+const BACKSLASH = 0x5c;
+const DQUOTE = 0x22;
+
+/**
+ * The scan core in TypeScript: the reference and fallback for the WASM
+ * module, and its twin in every state and transition.
+ *
+ * @example Scan one chunk
+ * ```ts
+ * import { REG_POS, REG_ROWS, ROW_CAPACITY, TsNdjsonCore } from "./_ndjson_core.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const encoder = new TextEncoder();
+ * const core = new TsNdjsonCore({
+ *   names: encoder.encode("ab"), nameStarts: Uint32Array.of(0, 1, 2),
+ *   csvOut: false, laneField: -1,
+ * });
+ * const chunk = encoder.encode('{"b": [1, 2], "a": "x\\ty"}\n');
+ * core.begin(chunk);
+ * assert.equal(core.scan(0, ROW_CAPACITY), chunk.length);
+ * assert.equal(core.registers()[REG_ROWS], 1);
+ * const out = core.output().subarray(0, core.registers()[REG_POS]);
+ * assert.equal(new TextDecoder().decode(out), "x\\ty\t[1, 2]\n");
+ * ```
+ */
+export class TsNdjsonCore implements NdjsonCore {
+  readonly #names: Uint8Array;
+  readonly #nameStarts: Uint32Array;
+  readonly #count: number;
+  readonly #csvOut: boolean;
+  readonly #outDelimiter: number;
+  readonly #laneField: number;
+
+  readonly #regs = new Int32Array(16);
+  readonly #meta = new Int32Array(6 * ROW_CAPACITY);
+
+  // Output: whole rows. Per call: `#rows` rows.
+  #out = new Uint8Array(1 << 16);
+  #pos = 0;
+  #rows = 0;
+
+  // The record in progress: each column's encoded value lies in
+  // `#vals[#colStart[c], #colEnd[c])` (-1: NULL) when `#seen[c]` is the
+  // record's stamp; otherwise the record has no such key.
+  #vals = new Uint8Array(1 << 16);
+  #valPos = 0;
+  #valStart = 0;
+  readonly #colStart: Int32Array;
+  readonly #colEnd: Int32Array;
+  readonly #seen: Uint32Array;
+  #stamp = 0;
+  #col = -1;
+
+  // The key being read, unescaped.
+  #key = new Uint8Array(256);
+  #keyLen = 0;
+
+  // Scanning state.
+  #state = LINE_START;
+  #depth = 0;
+  #stack = new Uint8Array(64);
+  #mode = KEY_STRING;
+  #hex = 0;
+  #hexDigits = 0;
+  #high = 0;
+  #literal = 0;
+  #literalEnd = 0;
+  #utf8Need = 0;
+  #utf8Low = 0x80;
+  #utf8High = 0xbf;
+  /** Lines begun in this chunk. */
+  #line = 0;
+
+  // The current key's start, for errors about it: its chunk index while
+  // its chunk is being scanned (-1 after), then its column; its offset is
+  // relative to the current chunk.
+  #markIndex = -1;
+  #markColumn = 0;
+  #markOffset = 0;
+
+  // Column cursor: `#colCount` code points of the current line precede
+  // `chunk[#colIndex]` of the chunk being scanned.
+  #colIndex = 0;
+  #colCount = 0;
+  #chunk: Uint8Array = new Uint8Array(0);
+
+  /** @param layout The columns, and which COPY format to write. */
+  constructor(layout: NdjsonLayout) {
+    this.#names = layout.names;
+    this.#nameStarts = layout.nameStarts;
+    this.#count = layout.nameStarts.length - 1;
+    this.#csvOut = layout.csvOut;
+    this.#outDelimiter = layout.csvOut ? 0x2c : TAB;
+    this.#laneField = layout.laneField;
+    this.#colStart = new Int32Array(this.#count);
+    this.#colEnd = new Int32Array(this.#count);
+    this.#seen = new Uint32Array(this.#count);
+  }
+
+  /** @returns The registers. */
+  registers(): Int32Array {
+    const regs = this.#regs;
+    regs[REG_POS] = this.#pos;
+    regs[REG_ROWS] = this.#rows;
+    regs[REG_KEY_LENGTH] = this.#keyLen;
+    regs[REG_VAL_POS] = this.#valPos;
+    regs[REG_DEPTH] = this.#depth;
+    return regs;
+  }
+
+  /** @returns The output. */
+  output(): Uint8Array {
+    return this.#out;
+  }
+
+  /** @returns The metadata arrays. */
+  metadata(): Int32Array {
+    return this.#meta;
+  }
+
+  /** @returns The key buffer. */
+  key(): Uint8Array {
+    return this.#key;
+  }
+
+  /** @param chunk The next chunk. */
+  begin(chunk: Uint8Array): void {
+    const n = chunk.length;
+    // A value grows by at most 2 bytes per source byte, plus a character
+    // completed by this chunk and a field's quotes.
+    if (this.#vals.length < this.#valPos + 3 * n + 16) {
+      this.#vals = grown(this.#vals, this.#valPos + 3 * n + 16, this.#valPos);
+    }
+    if (this.#key.length < this.#keyLen + n + 16) {
+      this.#key = grown(this.#key, this.#keyLen + n + 16, this.#keyLen);
+    }
+    if (this.#stack.length < this.#depth + n + 2) {
+      this.#stack = grown(this.#stack, this.#depth + n + 2, this.#depth + 1);
+    }
+    this.#chunk = chunk;
+    this.#colIndex = 0;
+    this.#line = 0;
+    this.#regs[REG_ERROR] = 0;
+  }
+
+  /**
+   * @param from The chunk byte to start at.
+   * @param maxRows Stop after this many rows.
+   * @returns Where it stopped, or -1 on an error.
+   */
+  scan(from: number, maxRows: number): number {
+    const chunk = this.#chunk;
+    const n = chunk.length;
+    let state = this.#state;
+    let i = from;
+    this.#rows = 0;
+    while (i < n) {
+      const b = chunk[i];
+      if (state <= AFTER_RECORD && (b === SPACE || b === TAB || b === CR)) {
+        if (this.#depth >= 2) this.#putEscaped(b);
+        i++;
+        continue;
+      }
+      switch (state) {
+        case LINE_START: {
+          if (b === LF) {
+            this.#newLine(i + 1);
+          } else if (b === 0x7b) { // {
+            this.#depth = 1;
+            this.#stack[1] = OBJECT;
+            this.#stamp++;
+            if (this.#stamp === 0x100000000) {
+              this.#seen.fill(0);
+              this.#stamp = 1;
+            }
+            this.#col = -1;
+            this.#valPos = 0;
+            state = KEY_OR_END;
+          } else {
+            return this.#unexpected(E_EXPECTED_OBJECT, b, i);
+          }
+          i++;
+          continue;
+        }
+        case KEY_OR_END:
+        case KEY: {
+          if (b === DQUOTE) {
+            if (this.#depth === 1) {
+              this.#mode = KEY_STRING;
+              this.#keyLen = 0;
+              this.#markIndex = i;
+              this.#markOffset = i;
+            } else {
+              this.#mode = RAW_KEY;
+              this.#putEscaped(DQUOTE);
+            }
+            state = STRING;
+          } else if (b === 0x7d && state === KEY_OR_END) { // }
+            state = this.#close(i);
+            if (state < 0) return -1;
+          } else {
+            return this.#unexpected(
+              state === KEY ? E_EXPECTED_KEY : E_EXPECTED_KEY_OR_END,
+              b,
+              i,
+            );
+          }
+          i++;
+          continue;
+        }
+        case COLON: {
+          if (b !== 0x3a) return this.#unexpected(E_EXPECTED_COLON, b, i);
+          if (this.#depth >= 2) this.#vals[this.#valPos++] = b;
+          state = VALUE;
+          i++;
+          continue;
+        }
+        case VALUE:
+        case VALUE_OR_END: {
+          if (b === 0x5d && state === VALUE_OR_END) { // ]
+            state = this.#close(i);
+            i++;
+            continue;
+          }
+          if (this.#depth === 1) {
+            this.#valStart = this.#valPos;
+            if (this.#csvOut) this.#vals[this.#valPos++] = DQUOTE;
+          }
+          if (b === DQUOTE) {
+            if (this.#depth === 1) {
+              this.#mode = VALUE_STRING;
+            } else {
+              this.#mode = RAW_VALUE;
+              this.#putEscaped(DQUOTE);
+            }
+            state = STRING;
+          } else if (b === 0x7b || b === 0x5b) { // { [
+            this.#vals[this.#valPos++] = b;
+            this.#depth++;
+            this.#stack[this.#depth] = b === 0x7b ? OBJECT : ARRAY;
+            state = b === 0x7b ? KEY_OR_END : VALUE_OR_END;
+          } else if (b === 0x2d) { // -
+            this.#vals[this.#valPos++] = b;
+            state = NUM_MINUS;
+          } else if (b === 0x30) { // 0
+            this.#vals[this.#valPos++] = b;
+            state = NUM_ZERO;
+          } else if (b >= 0x31 && b <= 0x39) {
+            this.#vals[this.#valPos++] = b;
+            state = NUM_INT;
+          } else if (b === 0x74 || b === 0x66 || b === 0x6e) { // t f n
+            this.#vals[this.#valPos++] = b;
+            this.#literal = b === 0x74 ? 1 : b === 0x66 ? 5 : NULL_AT + 1;
+            this.#literalEnd = b === 0x74 ? 4 : b === 0x66 ? 9 : NULL_AT + 4;
+            state = LITERAL;
+          } else {
+            return this.#unexpected(
+              state === VALUE ? E_EXPECTED_VALUE : E_EXPECTED_VALUE_OR_END,
+              b,
+              i,
+            );
+          }
+          i++;
+          continue;
+        }
+        case AFTER_VALUE: {
+          const inObject = this.#stack[this.#depth] === OBJECT;
+          if (b === 0x2c) { // ,
+            if (this.#depth >= 2) this.#vals[this.#valPos++] = b;
+            state = inObject ? KEY : VALUE;
+          } else if (b === (inObject ? 0x7d : 0x5d)) {
+            state = this.#close(i);
+            if (state < 0) return -1;
+          } else {
+            return this.#unexpected(
+              inObject
+                ? E_EXPECTED_COMMA_OR_BRACE
+                : E_EXPECTED_COMMA_OR_BRACKET,
+              b,
+              i,
+            );
+          }
+          i++;
+          continue;
+        }
+        case AFTER_RECORD: {
+          if (b !== LF) return this.#unexpected(E_EXPECTED_LINE_END, b, i);
+          if (this.#rows === maxRows) {
+            this.#state = state;
+            return i;
+          }
+          this.#endRecord(i + 1);
+          this.#newLine(i + 1);
+          state = LINE_START;
+          i++;
+          continue;
+        }
+        case STRING: {
+          if (this.#utf8Need > 0) {
+            if (!this.#utf8Continue(b, i)) return -1;
+            i++;
+            continue;
+          }
+          // Copy the plain run in one tight loop.
+          let c = b;
+          if (this.#mode === KEY_STRING) {
+            const key = this.#key;
+            let k = this.#keyLen;
+            while (c >= SPACE && c < 0x80 && c !== DQUOTE && c !== BACKSLASH) {
+              key[k++] = c;
+              if (++i === n) break;
+              c = chunk[i];
+            }
+            this.#keyLen = k;
+          } else {
+            const vals = this.#vals;
+            let p = this.#valPos;
+            while (c >= SPACE && c < 0x80 && c !== DQUOTE && c !== BACKSLASH) {
+              vals[p++] = c;
+              if (++i === n) break;
+              c = chunk[i];
+            }
+            this.#valPos = p;
+          }
+          if (i === n) continue;
+          if (c === DQUOTE) {
+            state = this.#endString(i);
+            if (state < 0) return -1;
+          } else if (c === BACKSLASH) {
+            if (this.#mode >= RAW_KEY) this.#putEscaped(c);
+            state = ESCAPE;
+          } else if (c < SPACE) {
+            return this.#fail(
+              c === LF ? E_LINE_ENDS : E_CONTROL_CHARACTER,
+              i,
+              c,
+              0,
+            );
+          } else if (!this.#utf8Lead(c, i)) {
+            return -1;
+          }
+          i++;
+          continue;
+        }
+        case ESCAPE: {
+          if (b === 0x75) { // u
+            if (this.#mode >= RAW_KEY) this.#vals[this.#valPos++] = b;
+            this.#hex = 0;
+            this.#hexDigits = 0;
+            state = HEX;
+          } else {
+            const unescaped = unescape(b);
+            if (unescaped < 0) {
+              return this.#fail(b === LF ? E_LINE_ENDS : E_BAD_ESCAPE, i, b, 0);
+            }
+            if (this.#mode >= RAW_KEY) this.#putEscaped(b);
+            else this.#putString(unescaped);
+            state = STRING;
+          }
+          i++;
+          continue;
+        }
+        case HEX: {
+          const digit = hexValue(b);
+          if (digit < 0) return this.#unexpected(E_EXPECTED_HEX, b, i);
+          this.#hex = this.#hex * 16 + digit;
+          this.#hexDigits++;
+          if (this.#mode >= RAW_KEY) this.#vals[this.#valPos++] = b;
+          state = this.#hexDigits < 4 ? HEX : this.#endHex(i);
+          if (state < 0) return -1;
+          i++;
+          continue;
+        }
+        case LOW_BACKSLASH:
+        case LOW_U: {
+          if (b !== (state === LOW_BACKSLASH ? BACKSLASH : 0x75)) {
+            return this.#fail(E_UNPAIRED_SURROGATE, i, this.#high, 0);
+          }
+          if (state === LOW_U) {
+            this.#hex = 0;
+            this.#hexDigits = 0;
+          }
+          state = state === LOW_BACKSLASH ? LOW_U : HEX;
+          i++;
+          continue;
+        }
+        case LITERAL: {
+          if (b !== LITERALS[this.#literal]) {
+            return b === LF
+              ? this.#fail(E_LINE_ENDS, i, b, 0)
+              : this.#fail(E_EXPECTED_LITERAL, i, b, this.#literalEnd);
+          }
+          this.#vals[this.#valPos++] = b;
+          this.#literal++;
+          if (this.#literal === this.#literalEnd) {
+            if (
+              this.#depth === 1 &&
+              !this.#endValue(this.#literalEnd === NULL_AT + 4, i)
+            ) {
+              return -1;
+            }
+            state = AFTER_VALUE;
+          }
+          i++;
+          continue;
+        }
+        case NUM_MINUS:
+        case NUM_DOT:
+        case NUM_E_SIGN: {
+          if (b < 0x30 || b > 0x39) {
+            return this.#unexpected(E_EXPECTED_DIGIT, b, i);
+          }
+          this.#vals[this.#valPos++] = b;
+          state = state === NUM_MINUS
+            ? (b === 0x30 ? NUM_ZERO : NUM_INT)
+            : state === NUM_DOT
+            ? NUM_FRAC
+            : NUM_E_DIGITS;
+          i++;
+          continue;
+        }
+        case NUM_E: {
+          if (b === 0x2b || b === 0x2d) { // + -
+            state = NUM_E_SIGN;
+          } else if (b >= 0x30 && b <= 0x39) {
+            state = NUM_E_DIGITS;
+          } else {
+            return this.#unexpected(E_EXPECTED_EXPONENT, b, i);
+          }
+          this.#vals[this.#valPos++] = b;
+          i++;
+          continue;
+        }
+        case NUM_ZERO:
+        case NUM_INT:
+        case NUM_FRAC:
+        case NUM_E_DIGITS: {
+          // Copy the digit run in one tight loop.
+          const vals = this.#vals;
+          let p = this.#valPos;
+          let c = b;
+          if (state !== NUM_ZERO) {
+            while (c >= 0x30 && c <= 0x39) {
+              vals[p++] = c;
+              if (++i === n) break;
+              c = chunk[i];
+            }
+          }
+          this.#valPos = p;
+          if (i === n) continue;
+          if (c === 0x2e && state <= NUM_INT) { // .
+            vals[this.#valPos++] = c;
+            state = NUM_DOT;
+            i++;
+          } else if ((c === 0x65 || c === 0x45) && state !== NUM_E_DIGITS) {
+            vals[this.#valPos++] = c;
+            state = NUM_E;
+            i++;
+          } else if (c >= 0x30 && c <= 0x39) {
+            return this.#fail(E_LEADING_ZERO, i, c, 0);
+          } else {
+            // The number ended: `c` is read again after it.
+            if (this.#depth === 1 && !this.#endValue(false, i)) return -1;
+            state = AFTER_VALUE;
+          }
+          continue;
+        }
+      }
+    }
+    this.#state = state;
+    return i;
+  }
+
+  /** Rebases positions that outlive the chunk onto the next one. */
+  endChunk(): void {
+    const n = this.#chunk.length;
+    if (this.#markIndex >= 0) {
+      this.#markColumn = this.#columnAt(this.#markIndex);
+      this.#markIndex = -1;
+    }
+    this.#markOffset -= n;
+    this.#advanceColumn(n);
+    this.#regs[REG_LINES] = this.#line;
+    this.#chunk = new Uint8Array(0);
+    this.#colIndex = 0;
+    this.#line = 0;
+  }
+
+  /** @returns 0, or -1 on an error. */
+  finish(): number {
+    this.#rows = 0;
+    this.#regs[REG_ERROR] = 0;
+    if (this.#state === AFTER_RECORD) {
+      this.#endRecord(0);
+      this.#state = LINE_START;
+    } else if (this.#state !== LINE_START) {
+      return this.#fail(E_INPUT_ENDS, 0, 0, 0);
+    }
+    return 0;
+  }
+
+  /** Empties the output. */
+  clearOutput(): void {
+    this.#pos = 0;
+  }
+
+  /**
+   * Closes the innermost object or array (its closing byte is at chunk
+   * index `i`). Returns the state after it, or -1 on an error.
+   */
+  #close(i: number): number {
+    if (this.#depth === 1) {
+      if (this.#laneField >= 0 && this.#seen[this.#laneField] !== this.#stamp) {
+        return this.#fail(E_MISSING_LANE, i, 0, 0);
+      }
+      this.#depth = 0;
+      return AFTER_RECORD;
+    }
+    this.#vals[this.#valPos++] = this.#stack[this.#depth] === OBJECT
+      ? 0x7d
+      : 0x5d;
+    this.#depth--;
+    if (this.#depth === 1) this.#endValue(false, i);
+    return AFTER_VALUE;
+  }
+
+  /**
+   * The string's closing quote is at chunk index `i`. Returns the state
+   * after it, or -1 on an error.
+   */
+  #endString(i: number): number {
+    const mode = this.#mode;
+    if (mode === KEY_STRING) return this.#endKey() ? COLON : -1;
+    if (mode === VALUE_STRING) {
+      this.#endValue(false, i);
+      return AFTER_VALUE;
+    }
+    this.#putEscaped(DQUOTE);
+    return mode === RAW_KEY ? COLON : AFTER_VALUE;
+  }
+
+  /** The record's key is read: finds its column. False on an error. */
+  #endKey(): boolean {
+    const key = this.#key;
+    const length = this.#keyLen;
+    const names = this.#names;
+    const starts = this.#nameStarts;
+    const count = this.#count;
+    // Keys usually come in column order: try the next column first.
+    let col = this.#col + 1 < count ? this.#col + 1 : 0;
+    let tried = 0;
+    for (; tried < count; tried++) {
+      const start = starts[col];
+      if (starts[col + 1] - start === length) {
+        let k = 0;
+        while (k < length && names[start + k] === key[k]) k++;
+        if (k === length) break;
+      }
+      col = col + 1 < count ? col + 1 : 0;
+    }
+    if (tried === count) return this.#failAtKey(E_UNKNOWN_KEY);
+    if (this.#seen[col] === this.#stamp) {
+      return this.#failAtKey(E_DUPLICATE_KEY);
+    }
+    this.#seen[col] = this.#stamp;
+    this.#col = col;
+    return true;
+  }
+
+  /**
+   * The current record value ends (its last byte at chunk index `i`): NULL
+   * rule, closing quote, lane check. False on an error.
+   */
+  #endValue(isNull: boolean, i: number): boolean {
+    const col = this.#col;
+    if (isNull) {
+      if (col === this.#laneField) {
+        this.#fail(E_NULL_LANE, i, 0, 0);
+        this.#regs[REG_ERROR_COLUMN] -= 3; // at the n of null
+        return false;
+      }
+      this.#valPos = this.#valStart;
+      this.#colStart[col] = -1;
+      return true;
+    }
+    if (this.#csvOut) this.#vals[this.#valPos++] = DQUOTE;
+    this.#colStart[col] = this.#valStart;
+    this.#colEnd[col] = this.#valPos;
+    return true;
+  }
+
+  /**
+   * Ends the record, which ends at chunk offset `end`: its row goes to the
+   * output in column order, its metadata to the arrays.
+   */
+  #endRecord(end: number): void {
+    const count = this.#count;
+    if (this.#out.length < this.#pos + this.#valPos + 3 * count + 1) {
+      this.#out = grown(
+        this.#out,
+        this.#pos + this.#valPos + 3 * count + 1,
+        this.#pos,
+      );
+    }
+    const out = this.#out;
+    const vals = this.#vals;
+    const stamp = this.#stamp;
+    const meta = this.#meta;
+    const row = this.#rows;
+    const laneField = this.#laneField;
+    let pos = this.#pos;
+    for (let c = 0; c < count; c++) {
+      if (c > 0) out[pos++] = this.#outDelimiter;
+      const start = this.#seen[c] === stamp ? this.#colStart[c] : -1;
+      if (start >= 0) {
+        const stop = this.#colEnd[c];
+        if (c === laneField) {
+          const skip = this.#csvOut ? 1 : 0;
+          meta[META_LANE_START * ROW_CAPACITY + row] = pos + skip;
+          meta[META_LANE_END * ROW_CAPACITY + row] = pos + stop - start - skip;
+          meta[META_LANE_HASH * ROW_CAPACITY + row] = fnv1a(
+            vals,
+            start + skip,
+            stop - skip,
+          );
+        }
+        for (let k = start; k < stop; k++) out[pos++] = vals[k];
+      } else if (!this.#csvOut) {
+        out[pos++] = BACKSLASH;
+        out[pos++] = 0x4e; // N
+      }
+    }
+    out[pos++] = LF;
+    this.#pos = pos;
+    this.#valPos = 0;
+    meta[META_ROW_END * ROW_CAPACITY + row] = pos;
+    meta[META_LINE * ROW_CAPACITY + row] = this.#line;
+    meta[META_END * ROW_CAPACITY + row] = end;
+    this.#rows = row + 1;
+  }
+
+  /** A lead byte of a multibyte character, inside a string. */
+  #utf8Lead(b: number, i: number): boolean {
+    if (b >= 0xc2 && b <= 0xdf) {
+      this.#utf8Need = 1;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      this.#utf8Need = 2;
+      if (b === 0xe0) this.#utf8Low = 0xa0;
+      if (b === 0xed) this.#utf8High = 0x9f;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      this.#utf8Need = 3;
+      if (b === 0xf0) this.#utf8Low = 0x90;
+      if (b === 0xf4) this.#utf8High = 0x8f;
+    } else {
+      this.#fail(E_INVALID_UTF8, i, b, 0);
+      return false;
+    }
+    this.#putString(b);
+    return true;
+  }
+
+  /** A byte that must continue a multibyte character. */
+  #utf8Continue(b: number, i: number): boolean {
+    if (b < this.#utf8Low || b > this.#utf8High) {
+      this.#fail(E_INVALID_UTF8, i, b, 0);
+      return false;
+    }
+    this.#utf8Need--;
+    this.#utf8Low = 0x80;
+    this.#utf8High = 0xbf;
+    this.#putString(b);
+    return true;
+  }
+
+  /**
+   * The fourth hex digit of `\uXXXX` is at chunk index `i`. Returns the
+   * state after it, or -1 on an error.
+   */
+  #endHex(i: number): number {
+    const unit = this.#hex;
+    if (this.#mode >= RAW_KEY) return STRING;
+    if (this.#high !== 0) {
+      const high = this.#high;
+      this.#high = 0;
+      if (unit < 0xdc00 || unit > 0xdfff) {
+        return this.#fail(E_UNPAIRED_SURROGATE, i, high, 0);
+      }
+      this.#putCodePoint(0x10000 + ((high - 0xd800) << 10) + (unit - 0xdc00));
+      return STRING;
+    }
+    if (unit >= 0xd800 && unit <= 0xdbff) {
+      this.#high = unit;
+      return LOW_BACKSLASH;
+    }
+    if (unit >= 0xdc00 && unit <= 0xdfff) {
+      return this.#fail(E_UNPAIRED_SURROGATE, i, unit, 0);
+    }
+    this.#putCodePoint(unit);
+    return STRING;
+  }
+
+  #putCodePoint(cp: number): void {
+    if (cp < 0x80) {
+      this.#putString(cp);
+    } else if (cp < 0x800) {
+      this.#putString(0xc0 | (cp >> 6));
+      this.#putString(0x80 | (cp & 0x3f));
+    } else if (cp < 0x10000) {
+      this.#putString(0xe0 | (cp >> 12));
+      this.#putString(0x80 | ((cp >> 6) & 0x3f));
+      this.#putString(0x80 | (cp & 0x3f));
+    } else {
+      this.#putString(0xf0 | (cp >> 18));
+      this.#putString(0x80 | ((cp >> 12) & 0x3f));
+      this.#putString(0x80 | ((cp >> 6) & 0x3f));
+      this.#putString(0x80 | (cp & 0x3f));
+    }
+  }
+
+  /** A string's byte: a key's as is, a value's in COPY form. */
+  #putString(b: number): void {
+    if (this.#mode === KEY_STRING) {
+      this.#key[this.#keyLen++] = b;
+    } else {
+      this.#putEscaped(b);
+    }
+  }
+
+  #putEscaped(b: number): void {
+    const vals = this.#vals;
+    if (this.#csvOut) {
+      if (b === DQUOTE) vals[this.#valPos++] = DQUOTE;
+      vals[this.#valPos++] = b;
+      return;
+    }
+    switch (b) {
+      case BACKSLASH:
+        vals[this.#valPos++] = BACKSLASH;
+        vals[this.#valPos++] = BACKSLASH;
+        return;
+      case TAB:
+        vals[this.#valPos++] = BACKSLASH;
+        vals[this.#valPos++] = 0x74; // t
+        return;
+      case LF:
+        vals[this.#valPos++] = BACKSLASH;
+        vals[this.#valPos++] = 0x6e; // n
+        return;
+      case CR:
+        vals[this.#valPos++] = BACKSLASH;
+        vals[this.#valPos++] = 0x72; // r
+        return;
+      default:
+        vals[this.#valPos++] = b;
+    }
+  }
+
+  /** A new line starts at chunk index `i`. */
+  #newLine(i: number): void {
+    this.#line++;
+    this.#colIndex = i;
+    this.#colCount = 0;
+  }
+
+  #advanceColumn(to: number): void {
+    const chunk = this.#chunk;
+    let count = this.#colCount;
+    for (let k = this.#colIndex; k < to; k++) {
+      if ((chunk[k] & 0xc0) !== 0x80) count++;
+    }
+    this.#colCount = count;
+    if (to > this.#colIndex) this.#colIndex = to;
+  }
+
+  /** 1-based column of chunk index `i` on the current line. */
+  #columnAt(i: number): number {
+    this.#advanceColumn(i);
+    return this.#colCount + 1;
+  }
+
+  /** Byte `b` at chunk index `i` is not what the grammar allows there. */
+  #unexpected(code: number, b: number, i: number): number {
+    return this.#fail(b === LF ? E_LINE_ENDS : code, i, b, 0);
+  }
+
+  /** Reports error `code` at chunk index `i`. Returns -1. */
+  #fail(code: number, i: number, arg1: number, arg2: number): number {
+    const regs = this.#regs;
+    regs[REG_ERROR] = code;
+    regs[REG_ERROR_LINE] = this.#line;
+    regs[REG_ERROR_COLUMN] = this.#columnAt(i);
+    regs[REG_ERROR_OFFSET] = i;
+    regs[REG_ERROR_ARG1] = arg1;
+    regs[REG_ERROR_ARG2] = arg2;
+    return -1;
+  }
+
+  /** Reports error `code` at the current key's opening quote. */
+  #failAtKey(code: number): boolean {
+    const regs = this.#regs;
+    regs[REG_ERROR] = code;
+    regs[REG_ERROR_LINE] = this.#line;
+    regs[REG_ERROR_COLUMN] = this.#markIndex >= 0
+      ? this.#columnAt(this.#markIndex)
+      : this.#markColumn;
+    regs[REG_ERROR_OFFSET] = this.#markOffset;
+    regs[REG_ERROR_ARG1] = 0;
+    regs[REG_ERROR_ARG2] = 0;
+    return false;
+  }
+}
+
+/** The byte a one-character JSON escape stands for, or -1. */
+function unescape(b: number): number {
+  switch (b) {
+    case DQUOTE:
+    case BACKSLASH:
+    case 0x2f: // /
+      return b;
+    case 0x62: // b
+      return 0x08;
+    case 0x66: // f
+      return 0x0c;
+    case 0x6e: // n
+      return LF;
+    case 0x72: // r
+      return CR;
+    case 0x74: // t
+      return TAB;
+    default:
+      return -1;
+  }
+}
+
+function hexValue(b: number): number {
+  if (b >= 0x30 && b <= 0x39) return b - 0x30;
+  if (b >= 0x61 && b <= 0x66) return b - 0x57;
+  if (b >= 0x41 && b <= 0x46) return b - 0x37;
+  return -1;
+}
+
+/** FNV-1a over `bytes[start, end)`, as a signed 32-bit integer. */
+function fnv1a(bytes: Uint8Array, start: number, end: number): number {
+  let hash = 0x811c9dc5 | 0;
+  for (let k = start; k < end; k++) {
+    hash = Math.imul(hash ^ bytes[k], 0x01000193);
+  }
+  return hash;
+}
+
+/** `bytes` in a buffer of at least `size` bytes, its first `keep` kept. */
+function grown(
+  bytes: Uint8Array,
+  size: number,
+  keep: number,
+): Uint8Array<ArrayBuffer> {
+  const next = new Uint8Array(Math.max(size, bytes.length * 2));
+  next.set(bytes.subarray(0, keep));
+  return next;
+}
