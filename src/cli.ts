@@ -9,7 +9,12 @@ import { parseArgs } from "node:util";
 import { DEFAULTS, readConfig } from "./config.ts";
 import { type CopyFormat, decodeCopyRow } from "./copy_row.ts";
 import { CsvDecodeStream } from "./decode_stream.ts";
-import { ExitCode, exitCodeFor, UsageError } from "./errors.ts";
+import {
+  ExitCode,
+  exitCodeFor,
+  InterruptedError,
+  UsageError,
+} from "./errors.ts";
 import type { BatchEvent } from "./batch_writer.ts";
 import { DEFAULT_META_SCHEMA } from "./bookkeeping.ts";
 import { DEFAULT_BATCH_SIZE, ingest } from "./ingest.ts";
@@ -221,8 +226,10 @@ async function runIngest(args: string[]): Promise<number> {
   const format = parseInputFormat(values.format);
   const source = await openSource(file, callerCwd);
   const display = values.quiet ? undefined : progressDisplay(source.size);
+  const stop = stopOnSignals(() => display?.stop());
   try {
     const summary = await ingest({
+      signal: stop.signal,
       source,
       sourceId: values["source-id"] ?? config.sourceId,
       table,
@@ -254,8 +261,47 @@ async function runIngest(args: string[]): Promise<number> {
     if (!values.quiet) console.error(summaryLine(summary));
     return ExitCode.Ok;
   } finally {
+    stop.release();
     display?.stop();
   }
+}
+
+/**
+ * SIGINT and SIGTERM stop a load cleanly: the first lets the batch in flight
+ * finish and aborts the returned signal (ingest then exits 130 or 143 saying
+ * how to resume); a second stops at once, and the server rolls that batch
+ * back.
+ */
+function stopOnSignals(
+  beforeMessage: () => void,
+): { signal: AbortSignal; release: () => void } {
+  const controller = new AbortController();
+  const listeners = (["SIGINT", "SIGTERM"] as const).map((name) => {
+    const listener = () => {
+      beforeMessage();
+      const error = new InterruptedError(name);
+      if (controller.signal.aborted) {
+        console.error(
+          `lanecopy: ${name} again: stopping now; the batch in flight rolls back, and a re-run resumes before it`,
+        );
+        Deno.exit(error.exitCode);
+      }
+      console.error(
+        `lanecopy: ${name}: stopping after the batch in flight (send it again to stop at once)`,
+      );
+      controller.abort(error);
+    };
+    Deno.addSignalListener(name, listener);
+    return [name, listener] as const;
+  });
+  return {
+    signal: controller.signal,
+    release: () => {
+      for (const [name, listener] of listeners) {
+        Deno.removeSignalListener(name, listener);
+      }
+    },
+  };
 }
 
 /** One line per batch step on stderr (`--verbose`). */

@@ -22,6 +22,39 @@ export const ExitCode = {
   Terminated: 143,
 } as const;
 
+/**
+ * A load stopped by SIGINT or SIGTERM: the batch in flight finished (or
+ * rolled back), nothing is half-committed, and a re-run resumes.
+ *
+ * @example Usage
+ * ```ts
+ * import { ExitCode, InterruptedError, exitCodeFor } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new InterruptedError("SIGTERM");
+ * assert.equal(exitCodeFor(error), ExitCode.Terminated);
+ * ```
+ */
+export class InterruptedError extends Error {
+  /** The signal that stopped the load. */
+  readonly signal: "SIGINT" | "SIGTERM";
+  /** 130 for SIGINT, 143 for SIGTERM. */
+  readonly exitCode: number;
+
+  /**
+   * @param signal The signal.
+   * @param message What was committed and how to go on. Default: the signal's name.
+   */
+  constructor(signal: "SIGINT" | "SIGTERM", message?: string) {
+    super(message ?? `Interrupted by ${signal}`);
+    this.name = "InterruptedError";
+    this.signal = signal;
+    this.exitCode = signal === "SIGINT"
+      ? ExitCode.Interrupted
+      : ExitCode.Terminated;
+  }
+}
+
 /** Where a problem sits in a source: 1-based line and column (code points). */
 export interface SourcePosition {
   /** The source's name: a path, or `<stdin>`. */
@@ -208,6 +241,7 @@ export class DatabaseLoadError extends Error {
 export function exitCodeFor(error: unknown): number {
   if (error instanceof InputSyntaxError) return ExitCode.BadInput;
   if (error instanceof UsageError) return error.exitCode;
+  if (error instanceof InterruptedError) return error.exitCode;
   if (error instanceof DatabaseLoadError && error.isRejectedRow) {
     return ExitCode.BadInput;
   }

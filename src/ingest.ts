@@ -12,7 +12,7 @@ import {
   tableColumns,
 } from "./batch_writer.ts";
 import { DEFAULT_META_SCHEMA, ensureBookkeeping } from "./bookkeeping.ts";
-import { ExitCode, UsageError } from "./errors.ts";
+import { ExitCode, InterruptedError, UsageError } from "./errors.ts";
 import {
   defaultSourceId,
   lockSource,
@@ -109,6 +109,13 @@ export interface IngestOptions {
   onEvent?: (event: BatchEvent) => void;
   /** Called with messages worth telling the user (a resume, a restart). */
   onNotice?: (message: string) => void;
+  /**
+   * Stops the load: the batch in flight finishes (or, if it fails, rolls
+   * back), no further batch starts, and `ingest()` rejects with an
+   * {@linkcode InterruptedError} (the abort reason, when it is one) that
+   * says what was committed. A re-run resumes after it.
+   */
+  signal?: AbortSignal;
 }
 
 /** How far a load has come. */
@@ -315,6 +322,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
           onEvent: options.onEvent,
           onCommit,
         }),
+        { signal: options.signal },
       );
     const seconds = (performance.now() - started) / 1000;
     progress.bytes = Math.max(progress.bytes, source.size ?? 0);
@@ -332,6 +340,21 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     };
   } catch (error) {
     await source.readable.cancel().catch(() => {});
+    if (options.signal?.aborted && error === options.signal.reason) {
+      const reason = error instanceof InterruptedError
+        ? error
+        : new InterruptedError("SIGINT");
+      const resumable = options.sourceId !== undefined ||
+        source.realPath !== undefined;
+      throw new InterruptedError(
+        reason.signal,
+        `Interrupted by ${reason.signal}: ${progress.rows} rows committed in ${progress.batches} batches by this run, nothing half-committed; ${
+          resumable
+            ? "run the same command again to resume after them"
+            : "standard input resumes only with --source-id"
+        }`,
+      );
+    }
     throw error;
   } finally {
     await lock?.release();
