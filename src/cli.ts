@@ -124,6 +124,9 @@ Exit codes:
      batches before it stay committed
   4  refused before loading: the source is busy, or what was loaded from it
      changed (its bytes or its options; --restart loads it again)
+  130, 143  stopped by SIGINT (Ctrl-C) or SIGTERM: the batch in flight
+     finished, nothing is half-committed; run the same command to resume.
+     A second signal stops at once (the batch in flight rolls back)
 
 Examples:
   lanecopy ingest examples/orders.csv --table orders --create
