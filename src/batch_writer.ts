@@ -4,6 +4,7 @@
  * @module
  */
 
+import { DEFAULTS } from "./config.ts";
 import type { CopyFormat } from "./copy_row.ts";
 import {
   DatabaseLoadError,
@@ -82,8 +83,8 @@ export interface BatchEvent {
   rows: number;
 }
 
-/** The seq column when none is given. */
-export const DEFAULT_SEQ_COLUMN = "lane_seq";
+/** The seq column when none is given (from the config schema). */
+export const DEFAULT_SEQ_COLUMN: string = DEFAULTS.seqColumn;
 
 /** The lane of every row when no lane column is given. */
 export const DEFAULT_LANE = "default";
