@@ -9,6 +9,7 @@ import { InputSyntaxError, UsageError } from "./errors.ts";
 import type { InputFormat } from "./input_format.ts";
 import { NdjsonCopyCodec } from "./ndjson_codec.ts";
 import type { RowBlock } from "./row_block.ts";
+import { WasmCsvCopyCodec } from "./wasm_csv_codec.ts";
 import { WasmNdjsonCopyCodec } from "./wasm_ndjson_codec.ts";
 
 /** Options for {@linkcode CsvDecodeStream}: the format, and the codec options. */
@@ -28,8 +29,16 @@ export interface DecodeOptions extends CsvCopyCodecOptions {
 /** The codec for the input's format. */
 function openCodec(
   options: DecodeOptions,
-): CsvCopyCodec | NdjsonCopyCodec | WasmNdjsonCopyCodec {
-  if (options.format !== "ndjson") return new CsvCopyCodec(options);
+):
+  | CsvCopyCodec
+  | WasmCsvCopyCodec
+  | NdjsonCopyCodec
+  | WasmNdjsonCopyCodec {
+  if (options.format !== "ndjson") {
+    return options.codec === "ts"
+      ? new CsvCopyCodec(options)
+      : new WasmCsvCopyCodec(options);
+  }
   if (options.columns === undefined) {
     throw new UsageError(
       "Cannot read NDJSON without column names: pass --columns (ingest reads them from the target table)",

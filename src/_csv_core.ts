@@ -1,0 +1,939 @@
+/**
+ * The CSV frame core: the state machine that frames one chunk's records and
+ * encodes them as COPY rows, with per-row metadata. This file holds the
+ * contract ({@linkcode CsvCore}) and the TypeScript implementation,
+ * {@linkcode TsCsvCore}; `wasm/csv_codec.ts` is the same algorithm in
+ * AssemblyScript, function for function (it scans plain runs 16 bytes at a
+ * time with SIMD, nothing else differs). `_csv_codec_base.ts` drives either.
+ *
+ * Per call the core reports through registers (`REG_*`) and, for each row
+ * completed, six metadata entries (`META_*`, each an array of
+ * {@linkcode ROW_CAPACITY} i32): positions are relative to the output (row
+ * ends, lane key ranges) or to the chunk (source lines and offsets); the
+ * caller keeps the totals, as Numbers.
+ *
+ * @module
+ */
+
+/** Rows one {@linkcode CsvCore.frame} call completes at most. */
+export const ROW_CAPACITY = 8192;
+
+/** Register: output bytes written. */
+export const REG_POS = 0;
+/** Register: where the record in progress starts in the output. */
+export const REG_RECORD_START = 1;
+/** Register: rows completed by the last call. */
+export const REG_ROWS = 2;
+/** Register: the error code of the last call, 0 for none. */
+export const REG_ERROR = 3;
+/** Register: the error's line, relative to the chunk's first line. */
+export const REG_ERROR_LINE = 4;
+/** Register: the error's 1-based column (code points). */
+export const REG_ERROR_COLUMN = 5;
+/** Register: the error's byte offset, relative to the chunk. */
+export const REG_ERROR_OFFSET = 6;
+/** Register: the error's first detail (fields expected). */
+export const REG_ERROR_ARG1 = 7;
+/** Register: the error's second detail (fields found). */
+export const REG_ERROR_ARG2 = 8;
+/** Register: lines the last chunk advanced (set by `endChunk`). */
+export const REG_LINES = 9;
+
+/** Metadata array: the row's end in the output (exclusive). */
+export const META_ROW_END = 0;
+/** Metadata array: the record's first line, relative to the chunk. */
+export const META_LINE = 1;
+/** Metadata array: the record's end offset, relative to the chunk. */
+export const META_END = 2;
+/** Metadata array: the lane field's content start in the output. */
+export const META_LANE_START = 3;
+/** Metadata array: the lane field's content end in the output. */
+export const META_LANE_END = 4;
+/** Metadata array: FNV-1a hash of the lane field's encoded bytes. */
+export const META_LANE_HASH = 5;
+
+/** Error: a quote inside an unquoted field. */
+export const E_QUOTE_IN_UNQUOTED = 1;
+/** Error: a character after a closing quote. */
+export const E_AFTER_CLOSING_QUOTE = 2;
+/** Error: more fields than expected (args: expected, field number). */
+export const E_TOO_MANY_FIELDS = 3;
+/** Error: fewer fields than expected (args: expected, found). */
+export const E_TOO_FEW_FIELDS = 4;
+/** Error: the lane field is NULL. */
+export const E_NULL_LANE = 5;
+/** Error: the input is not valid UTF-8. */
+export const E_INVALID_UTF8 = 6;
+/** Error: a quoted field is still open at the end of input. */
+export const E_UNCLOSED_QUOTE = 7;
+
+/** The dialect a core frames, as bytes. */
+export interface CsvDialect {
+  /** Field delimiter byte. */
+  delimiter: number;
+  /** Quote byte. */
+  quote: number;
+  /** Escape byte inside quoted fields (the quote byte: doubled quotes). */
+  escape: number;
+  /** Write COPY csv (else COPY text). */
+  csvOut: boolean;
+  /** The null string as the core writes it, or none: the empty field. */
+  nullEncoded: Uint8Array | undefined;
+  /** The null string's length in code points (for error columns). */
+  nullCodePoints: number;
+  /** Fields per record, or 0: as many as the first record. */
+  fieldCount: number;
+  /** The lane field's index, or -1. */
+  laneField: number;
+}
+
+/** The frame core's interface: {@linkcode TsCsvCore}, or the WASM module's. */
+export interface CsvCore {
+  /** Registers after the last call (a view: take it again after each call). */
+  registers(): Int32Array;
+  /** The output bytes, `registers()[REG_POS]` of them valid. */
+  output(): Uint8Array;
+  /** The metadata arrays, `ROW_CAPACITY` entries each. */
+  metadata(): Int32Array;
+  /**
+   * Takes the next chunk and validates it as UTF-8. In the `final` chunk,
+   * a character cut off at the end is invalid too.
+   */
+  begin(chunk: Uint8Array, final: boolean): void;
+  /**
+   * Frames the chunk from byte `from` until its end or `maxRows` rows.
+   * Returns where it stopped, or -1 on an error.
+   */
+  frame(from: number, maxRows: number): number;
+  /** The chunk is done: rebases positions onto the next one. */
+  endChunk(): void;
+  /** Ends the input. Returns 0, or -1 on an error. */
+  finish(): number;
+  /** Drops the output before `end`, a row boundary. */
+  compact(end: number): void;
+  /** Sets the lane field's index, once the header named it. */
+  setLaneField(field: number): void;
+}
+
+// Framing states.
+const FIELD_START = 0;
+const UNQUOTED = 1;
+const QUOTED = 2;
+const QUOTE_SEEN = 3;
+const CR_SEEN = 4;
+const ESCAPE_SEEN = 5;
+
+// Byte classes, per state.
+const PLAIN = 0;
+const DELIMITER = 1;
+const QUOTE = 2;
+const ESCAPE = 3;
+const LINE_FEED = 4;
+const CARRIAGE_RETURN = 5;
+const ENCODE = 6;
+
+const LF = 0x0a;
+const CR = 0x0d;
+const TAB = 0x09;
+const BACKSLASH = 0x5c;
+const DQUOTE = 0x22;
+const COMMA = 0x2c;
+
+/**
+ * The frame core in TypeScript: the reference and fallback for the WASM
+ * module, the same algorithm.
+ *
+ * @example Frame one chunk
+ * ```ts
+ * import { META_LINE, REG_POS, REG_ROWS, ROW_CAPACITY, TsCsvCore } from "./_csv_core.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const core = new TsCsvCore({
+ *   delimiter: 0x2c, quote: 0x22, escape: 0x22, csvOut: false,
+ *   nullEncoded: undefined, nullCodePoints: 0, fieldCount: 0, laneField: -1,
+ * });
+ * const chunk = new TextEncoder().encode('a,"b\nc"\nd,\n');
+ * core.begin(chunk, true);
+ * assert.equal(core.frame(0, ROW_CAPACITY), chunk.length);
+ * assert.equal(core.registers()[REG_ROWS], 2);
+ * assert.equal(core.metadata()[META_LINE * ROW_CAPACITY + 1], 2);
+ * const out = core.output().subarray(0, core.registers()[REG_POS]);
+ * assert.equal(new TextDecoder().decode(out), "a\tb\\nc\nd\t\\N\n");
+ * ```
+ */
+export class TsCsvCore implements CsvCore {
+  // Configuration.
+  readonly #delimiter: number;
+  readonly #quote: number;
+  readonly #escape: number;
+  readonly #csvOut: boolean;
+  readonly #outDelimiter: number;
+  readonly #nulls: Uint8Array;
+  readonly #nullLength: number;
+  readonly #nullCodePoints: number;
+  #expected: number;
+  #laneField: number;
+  // The quote as the output writes it: up to two bytes, little-endian.
+  readonly #quoteCode: number;
+  readonly #quoteLength: number;
+  readonly #unquotedClass = new Uint8Array(256);
+  readonly #quotedClass = new Uint8Array(256);
+
+  readonly #registers = new Int32Array(16);
+  readonly #meta = new Int32Array(6 * ROW_CAPACITY);
+  #out = new Uint8Array(1 << 16);
+
+  // The chunk.
+  #input: Uint8Array = new Uint8Array(0);
+  #size = 0;
+  #limit = 0;
+  #invalid = false;
+  #last = false;
+
+  // UTF-8 validation carried across chunks.
+  #utf8Need = 0;
+  #utf8Low = 0x80;
+  #utf8High = 0xbf;
+  #utf8Back = 0;
+
+  // Output.
+  #pos = 0;
+  #recordStart = 0;
+  #fieldStart = 0;
+  #rows = 0;
+
+  // Framing.
+  #state = FIELD_START;
+  #fieldQuoted = false;
+  #fieldEmpty = false;
+  #fields = 0;
+  #line = 0;
+  #recordLine = 0;
+  #quoteLine = 0;
+  #quoteColumn = 0;
+  #quoteOffset = 0;
+  #quoteColumnIndex = 0;
+  #quoteColumnCount = 0;
+  #laneStart = 0;
+  #laneEnd = 0;
+  #laneHash = 0;
+  #laneNull = false;
+  #laneNullLine = 0;
+  #laneNullColumn = 0;
+  #laneNullOffset = 0;
+
+  // Column cursor: `#colCount` code points of the current line precede
+  // input byte `#colIndex`.
+  #colIndex = 0;
+  #colCount = 0;
+
+  /** @param dialect What to frame and how to encode it. */
+  constructor(dialect: CsvDialect) {
+    this.#delimiter = dialect.delimiter;
+    this.#quote = dialect.quote;
+    this.#escape = dialect.escape;
+    this.#csvOut = dialect.csvOut;
+    this.#outDelimiter = dialect.csvOut ? COMMA : TAB;
+    this.#nulls = dialect.nullEncoded ?? new Uint8Array(0);
+    this.#nullLength = dialect.nullEncoded?.length ?? -1;
+    this.#nullCodePoints = dialect.nullCodePoints;
+    this.#expected = dialect.fieldCount;
+    this.#laneField = dialect.laneField;
+    const q = dialect.quote;
+    const csv = dialect.csvOut;
+    this.#quoteCode = q;
+    this.#quoteLength = 1;
+    if (csv ? q === DQUOTE : q === BACKSLASH) {
+      this.#quoteCode = q | (q << 8);
+      this.#quoteLength = 2;
+    } else if (!csv && q === TAB) {
+      this.#quoteCode = BACKSLASH | (0x74 << 8); // \t
+      this.#quoteLength = 2;
+    }
+    for (let b = 0; b < 256; b++) {
+      this.#unquotedClass[b] = this.#unquotedClassOf(b);
+      this.#quotedClass[b] = this.#quotedClassOf(b);
+    }
+  }
+
+  #needsEncoding(b: number, quoted: boolean): boolean {
+    if (this.#csvOut) return b === DQUOTE;
+    return b === BACKSLASH || b === TAB || (quoted && b === CR);
+  }
+
+  #unquotedClassOf(b: number): number {
+    if (b === this.#delimiter) return DELIMITER;
+    if (b === this.#quote) return QUOTE;
+    if (b === LF) return LINE_FEED;
+    if (b === CR) return CARRIAGE_RETURN;
+    return this.#needsEncoding(b, false) ? ENCODE : PLAIN;
+  }
+
+  #quotedClassOf(b: number): number {
+    if (b === this.#quote) return QUOTE;
+    if (b === this.#escape) return ESCAPE;
+    if (b === LF) return LINE_FEED;
+    return this.#needsEncoding(b, true) ? ENCODE : PLAIN;
+  }
+
+  /** @returns The registers. */
+  registers(): Int32Array {
+    return this.#registers;
+  }
+
+  /** @returns The output buffer. */
+  output(): Uint8Array {
+    return this.#out;
+  }
+
+  /** @returns The metadata arrays. */
+  metadata(): Int32Array {
+    return this.#meta;
+  }
+
+  /** @param field The lane field's index. */
+  setLaneField(field: number): void {
+    this.#laneField = field;
+  }
+
+  /**
+   * @param chunk The next chunk.
+   * @param final Whether it is the last.
+   */
+  begin(chunk: Uint8Array, final: boolean): void {
+    const length = chunk.length;
+    this.#last = final;
+    this.#reserve(this.#pos + 3 * length + 32);
+    this.#input = chunk;
+    this.#size = length;
+    this.#limit = length;
+    this.#invalid = false;
+    this.#colIndex = 0;
+    let i = 0;
+    if (this.#utf8Need > 0) {
+      i = this.#utf8Rest(
+        0,
+        -this.#utf8Back,
+        this.#utf8Need,
+        this.#utf8Low,
+        this.#utf8High,
+      );
+      if (this.#invalid) return;
+    }
+    while (i < length) {
+      const b = chunk[i];
+      if (b < 0x80) {
+        i++;
+        continue;
+      }
+      let need = 0;
+      let low = 0x80;
+      let high = 0xbf;
+      if (b < 0xc2) {
+        this.#fail(i);
+        return;
+      } else if (b < 0xe0) {
+        need = 1;
+      } else if (b < 0xf0) {
+        need = 2;
+        if (b === 0xe0) low = 0xa0;
+        if (b === 0xed) high = 0x9f;
+      } else if (b < 0xf5) {
+        need = 3;
+        if (b === 0xf0) low = 0x90;
+        if (b === 0xf4) high = 0x8f;
+      } else {
+        this.#fail(i);
+        return;
+      }
+      i = this.#utf8Rest(i + 1, i, need, low, high);
+      if (this.#invalid) return;
+    }
+  }
+
+  /**
+   * Checks the continuation bytes from `i` of the character whose lead
+   * byte is at `lead`; keeps what is missing for the next chunk.
+   */
+  #utf8Rest(
+    i: number,
+    lead: number,
+    need: number,
+    low: number,
+    high: number,
+  ): number {
+    const input = this.#input;
+    while (need > 0) {
+      if (i === this.#size) {
+        if (this.#last) {
+          this.#fail(lead);
+          return i;
+        }
+        this.#utf8Need = need;
+        this.#utf8Low = low;
+        this.#utf8High = high;
+        this.#utf8Back = i - lead;
+        return i;
+      }
+      const c = input[i];
+      if (c < low || c > high) {
+        this.#fail(lead);
+        return i;
+      }
+      i++;
+      need--;
+      low = 0x80;
+      high = 0xbf;
+    }
+    this.#utf8Need = 0;
+    return i;
+  }
+
+  #fail(lead: number): void {
+    this.#invalid = true;
+    this.#limit = lead;
+    this.#utf8Need = 0;
+  }
+
+  /**
+   * @param from The chunk byte to start at.
+   * @param maxRows Stop after this many rows.
+   * @returns Where it stopped, or -1 on an error.
+   */
+  frame(from: number, maxRows: number): number {
+    this.#rows = 0;
+    this.#registers[REG_ERROR] = 0;
+    const input = this.#input;
+    const out = this.#out;
+    const unquotedClass = this.#unquotedClass;
+    const quotedClass = this.#quotedClass;
+    const end = this.#limit;
+    const csv = this.#csvOut;
+    const q = this.#quote;
+    const escape = this.#escape;
+    const qCode = this.#quoteCode;
+    const qLength = this.#quoteLength;
+    // The per-field state lives in locals, written back when the call ends.
+    let i = from;
+    let st = this.#state;
+    let p = this.#pos;
+    let start = this.#fieldStart;
+    let quoted = this.#fieldQuoted;
+    let count = this.#fields;
+    let result = -2; // still running
+    while (i < end) {
+      let b = input[i];
+      if (st === FIELD_START) {
+        start = p;
+        if (csv) {
+          out[p] = DQUOTE;
+          p++;
+        }
+        if (b === q) {
+          quoted = true;
+          this.#openQuote(i);
+          st = QUOTED;
+          i++;
+        } else {
+          quoted = false;
+          st = UNQUOTED;
+        }
+      }
+      // The class of the byte that ends the field at `i`, if one does.
+      let term = 0;
+      if (st === QUOTED) {
+        // Copy up to the closing quote; doubled quotes and escapes in place.
+        for (;;) {
+          while (i < end) {
+            const c = input[i];
+            if (quotedClass[c] !== PLAIN) break;
+            out[p] = c;
+            p++;
+            i++;
+          }
+          if (i === end) break;
+          b = input[i];
+          const kind = quotedClass[b];
+          i++;
+          if (kind === QUOTE) {
+            if (i < end && escape === q && input[i] === q) {
+              out[p] = qCode & 0xff; // a doubled quote
+              out[p + 1] = qCode >> 8;
+              p += qLength;
+              i++;
+              continue;
+            }
+            st = QUOTE_SEEN;
+            break;
+          }
+          if (kind === ESCAPE) {
+            if (i === end) {
+              st = ESCAPE_SEEN;
+              break;
+            }
+            const c = input[i];
+            if (c === q || c === escape) {
+              p = this.#putEncoded(c, p);
+              i++;
+            } else {
+              p = this.#putEncoded(escape, p);
+            }
+            continue;
+          }
+          p = this.#putEncoded(b, p);
+          if (kind === LINE_FEED) this.#newLine(i);
+        }
+        if (i === end) continue;
+      }
+      if (st === QUOTE_SEEN) {
+        b = input[i];
+        if (b === q && escape === q) {
+          p = this.#putEncoded(b, p); // a doubled quote split between chunks
+          st = QUOTED;
+          i++;
+          continue;
+        }
+        if (b === this.#delimiter) {
+          term = DELIMITER;
+        } else if (b === LF) {
+          term = LINE_FEED;
+        } else if (b === CR) {
+          term = CARRIAGE_RETURN;
+        } else {
+          this.#error(
+            E_AFTER_CLOSING_QUOTE,
+            this.#line,
+            this.#columnAt(i),
+            i,
+          );
+          result = -1;
+          break;
+        }
+      } else if (st === ESCAPE_SEEN) {
+        b = input[i];
+        st = QUOTED;
+        if (b === q || b === escape) {
+          p = this.#putEncoded(b, p);
+          i++;
+        } else {
+          p = this.#putEncoded(escape, p);
+        }
+        continue;
+      } else if (st === UNQUOTED) {
+        // Copy up to the delimiter or line break; encode in place.
+        let kind = 0;
+        for (;;) {
+          while (i < end) {
+            const c = input[i];
+            if (unquotedClass[c] !== PLAIN) break;
+            out[p] = c;
+            p++;
+            i++;
+          }
+          if (i === end) break;
+          b = input[i];
+          kind = unquotedClass[b];
+          if (kind !== ENCODE && kind !== PLAIN) break;
+          p = this.#putEncoded(b, p);
+          i++;
+        }
+        if (i === end) continue;
+        if (kind === QUOTE) {
+          this.#error(E_QUOTE_IN_UNQUOTED, this.#line, this.#columnAt(i), i);
+          result = -1;
+          break;
+        }
+        term = kind;
+      }
+      // A field or a record ends here. A record ends at a line feed, or at
+      // the byte after a carriage return (CR_SEEN).
+      let next = i + 1;
+      let at = i;
+      if (st === CR_SEEN) {
+        at = i - 1; // the carriage return, perhaps in the chunk before
+        if (b !== LF) next = i;
+      } else {
+        p = this.#endField(i, p, start, quoted, count);
+        if (term === DELIMITER) {
+          count++;
+          const expected = this.#expected;
+          if (expected !== 0 && count >= expected) {
+            this.#error(
+              E_TOO_MANY_FIELDS,
+              this.#line,
+              this.#columnAt(i + 1),
+              i + 1,
+              expected,
+              count + 1,
+            );
+            result = -1;
+            break;
+          }
+          out[p] = this.#outDelimiter;
+          p++;
+          st = FIELD_START;
+          i++;
+          continue;
+        }
+        if (term === CARRIAGE_RETURN) {
+          st = CR_SEEN;
+          i++;
+          continue;
+        }
+      }
+      this.#pos = p;
+      const ok = this.#endRecord(next, at, quoted, count);
+      p = this.#pos;
+      count = 0;
+      if (!ok) {
+        result = -1;
+        break;
+      }
+      this.#nextRecord(next);
+      st = FIELD_START;
+      i = next;
+      if (this.#rows === maxRows) {
+        result = i;
+        break;
+      }
+    }
+    if (result === -2) {
+      result = i;
+      const limit = this.#limit;
+      if (this.#invalid && i >= limit) {
+        this.#error(E_INVALID_UTF8, this.#line, this.#columnOf(limit), limit);
+        result = -1;
+      }
+    }
+    this.#state = st;
+    this.#pos = p;
+    this.#fieldStart = start;
+    this.#fieldQuoted = quoted;
+    this.#fields = count;
+    this.#sync();
+    return result;
+  }
+
+  /** A quoted field opens at byte `i`: remember where, for an error. */
+  #openQuote(i: number): void {
+    this.#quoteLine = this.#line;
+    this.#quoteOffset = i;
+    this.#quoteColumn = 0; // worked out when the chunk ends with the quote open
+    this.#quoteColumnIndex = this.#colIndex;
+    this.#quoteColumnCount = this.#colCount;
+  }
+
+  /** Appends byte `b` at `p` as the COPY format needs; returns the new end. */
+  #putEncoded(b: number, p: number): number {
+    const out = this.#out;
+    if (this.#csvOut) {
+      if (b === DQUOTE) {
+        out[p] = DQUOTE;
+        p++;
+      }
+      out[p] = b;
+      return p + 1;
+    }
+    let escaped = 0;
+    if (b === BACKSLASH) escaped = BACKSLASH;
+    else if (b === TAB) escaped = 0x74; // t
+    else if (b === LF) escaped = 0x6e; // n
+    else if (b === CR) escaped = 0x72; // r
+    if (escaped === 0) {
+      out[p] = b;
+      return p + 1;
+    }
+    out[p] = BACKSLASH;
+    out[p + 1] = escaped;
+    return p + 2;
+  }
+
+  /**
+   * Closes field number `field` (0-based), written from `start` to `p` and
+   * ended by the byte at `i`: NULL rule, closing quote, lane key. Returns
+   * the new end of the output.
+   */
+  #endField(
+    i: number,
+    p: number,
+    start: number,
+    quoted: boolean,
+    field: number,
+  ): number {
+    const out = this.#out;
+    const contentStart = start + (this.#csvOut ? 1 : 0);
+    this.#fieldEmpty = p === contentStart;
+    let isNull = false;
+    if (!quoted) {
+      const nullLength = this.#nullLength;
+      if (nullLength < 0) {
+        isNull = p === contentStart;
+      } else if (p - contentStart === nullLength) {
+        isNull = true;
+        for (let k = 0; k < nullLength; k++) {
+          if (out[contentStart + k] !== this.#nulls[k]) {
+            isNull = false;
+            break;
+          }
+        }
+      }
+    }
+    if (field === this.#laneField) this.#laneKey(i, contentStart, p, isNull);
+    if (isNull) {
+      if (this.#csvOut) return start;
+      out[start] = BACKSLASH;
+      out[start + 1] = 0x4e; // N
+      return start + 2;
+    }
+    if (this.#csvOut) {
+      out[p] = DQUOTE;
+      return p + 1;
+    }
+    return p;
+  }
+
+  /**
+   * The lane field, ended at byte `i`, is `[start, end)` of the output:
+   * keep its range and hash. A NULL lane key fails the record, unless the
+   * line turns out blank.
+   */
+  #laneKey(i: number, start: number, end: number, isNull: boolean): void {
+    this.#laneNull = isNull;
+    if (isNull) {
+      this.#laneNullLine = this.#line;
+      this.#laneNullColumn = Math.max(
+        1,
+        this.#columnAt(i) - this.#nullCodePoints,
+      );
+      this.#laneNullOffset = i;
+      return;
+    }
+    const out = this.#out;
+    this.#laneStart = start;
+    this.#laneEnd = end;
+    let hash = 0x811c9dc5 | 0;
+    for (let k = start; k < end; k++) {
+      hash = Math.imul(hash ^ out[k], 0x01000193);
+    }
+    this.#laneHash = hash;
+  }
+
+  /**
+   * Ends the record (its last field closed, `fieldsBefore` fields before
+   * it) whose terminator starts at byte `at` and which ends at chunk offset
+   * `endOffset`. Returns false on an error.
+   */
+  #endRecord(
+    endOffset: number,
+    at: number,
+    lastQuoted: boolean,
+    fieldsBefore: number,
+  ): boolean {
+    const count = fieldsBefore + 1;
+    if (count === 1 && !lastQuoted && this.#fieldEmpty) {
+      // A blank line: not a record.
+      this.#pos = this.#recordStart;
+      this.#laneNull = false;
+      return true;
+    }
+    if (this.#expected === 0) this.#expected = count;
+    if (count < this.#expected) {
+      this.#error(
+        E_TOO_FEW_FIELDS,
+        this.#line,
+        this.#columnOf(at),
+        at,
+        this.#expected,
+        count,
+      );
+      return false;
+    }
+    this.#out[this.#pos] = LF;
+    this.#pos++;
+    if (this.#laneNull) {
+      this.#error(
+        E_NULL_LANE,
+        this.#laneNullLine,
+        this.#laneNullColumn,
+        this.#laneNullOffset,
+      );
+      return false;
+    }
+    const meta = this.#meta;
+    const row = this.#rows;
+    meta[META_ROW_END * ROW_CAPACITY + row] = this.#pos;
+    meta[META_LINE * ROW_CAPACITY + row] = this.#recordLine;
+    meta[META_END * ROW_CAPACITY + row] = endOffset;
+    meta[META_LANE_START * ROW_CAPACITY + row] = this.#laneStart;
+    meta[META_LANE_END * ROW_CAPACITY + row] = this.#laneEnd;
+    meta[META_LANE_HASH * ROW_CAPACITY + row] = this.#laneHash;
+    this.#rows++;
+    this.#recordStart = this.#pos;
+    return true;
+  }
+
+  /** A new physical line starts at byte `i`. */
+  #newLine(i: number): void {
+    this.#line++;
+    this.#colIndex = i;
+    this.#colCount = 0;
+  }
+
+  /** A new line, and a new record on it, start at byte `i`. */
+  #nextRecord(i: number): void {
+    this.#newLine(i);
+    this.#recordLine = this.#line;
+  }
+
+  #countCodePoints(from: number, to: number): number {
+    const input = this.#input;
+    let count = 0;
+    for (let k = from; k < to; k++) {
+      if ((input[k] & 0xc0) !== 0x80) count++;
+    }
+    return count;
+  }
+
+  #advanceColumn(to: number): void {
+    this.#colCount += this.#countCodePoints(this.#colIndex, to);
+    this.#colIndex = Math.max(this.#colIndex, to);
+  }
+
+  /** 1-based column of byte `i` on the current line. */
+  #columnAt(i: number): number {
+    this.#advanceColumn(i);
+    return this.#colCount + 1;
+  }
+
+  /**
+   * The column of byte `i`, which may be before the chunk (`i < 0`: the
+   * lead byte of the character the chunk continues, or a carriage return).
+   */
+  #columnOf(i: number): number {
+    return i >= 0 ? this.#columnAt(i) : this.#columnAt(0) - 1;
+  }
+
+  #error(
+    code: number,
+    line: number,
+    column: number,
+    offset: number,
+    arg1 = 0,
+    arg2 = 0,
+  ): void {
+    const registers = this.#registers;
+    registers[REG_ERROR] = code;
+    registers[REG_ERROR_LINE] = line;
+    registers[REG_ERROR_COLUMN] = column;
+    registers[REG_ERROR_OFFSET] = offset;
+    registers[REG_ERROR_ARG1] = arg1;
+    registers[REG_ERROR_ARG2] = arg2;
+  }
+
+  #sync(): void {
+    this.#registers[REG_POS] = this.#pos;
+    this.#registers[REG_RECORD_START] = this.#recordStart;
+    this.#registers[REG_ROWS] = this.#rows;
+  }
+
+  /** Rebases positions that outlive the chunk onto the next one. */
+  endChunk(): void {
+    const st = this.#state;
+    if (
+      (st === QUOTED || st === QUOTE_SEEN || st === ESCAPE_SEEN) &&
+      this.#quoteOffset >= 0 && this.#quoteColumn === 0
+    ) {
+      this.#quoteColumn = this.#quoteColumnCount +
+        this.#countCodePoints(this.#quoteColumnIndex, this.#quoteOffset) + 1;
+    }
+    this.#advanceColumn(this.#size);
+    this.#colIndex = 0;
+    const line = this.#line;
+    this.#registers[REG_LINES] = line;
+    this.#recordLine -= line;
+    this.#quoteLine -= line;
+    this.#laneNullLine -= line;
+    this.#line = 0;
+    this.#quoteOffset -= this.#size;
+    this.#laneNullOffset -= this.#size;
+    this.#size = 0;
+    this.#limit = 0;
+  }
+
+  /** @returns 0, or -1 on an error. */
+  finish(): number {
+    this.#rows = 0;
+    this.#registers[REG_ERROR] = 0;
+    this.#colIndex = 0;
+    const st = this.#state;
+    this.#state = FIELD_START;
+    if (this.#utf8Need > 0) {
+      this.#error(
+        E_INVALID_UTF8,
+        this.#line,
+        this.#columnAt(0) - 1,
+        -this.#utf8Back,
+      );
+      return this.#finished(-1);
+    }
+    if (st === QUOTED || st === ESCAPE_SEEN) {
+      this.#error(
+        E_UNCLOSED_QUOTE,
+        this.#quoteLine,
+        this.#quoteColumn,
+        this.#quoteOffset,
+      );
+      return this.#finished(-1);
+    }
+    if (st === FIELD_START) {
+      if (this.#fields === 0) return this.#finished(0); // nothing pending
+      // A trailing delimiter: the last field is empty and unquoted.
+      this.#fieldStart = this.#pos;
+      if (this.#csvOut) {
+        this.#out[this.#pos] = DQUOTE;
+        this.#pos++;
+      }
+      this.#fieldQuoted = false;
+    }
+    if (st !== CR_SEEN) {
+      this.#pos = this.#endField(
+        0,
+        this.#pos,
+        this.#fieldStart,
+        this.#fieldQuoted,
+        this.#fields,
+      );
+    }
+    const ok = this.#endRecord(
+      0,
+      st === CR_SEEN ? -1 : 0,
+      this.#fieldQuoted,
+      this.#fields,
+    );
+    this.#fields = 0;
+    return this.#finished(ok ? 0 : -1);
+  }
+
+  #finished(result: number): number {
+    this.#sync();
+    return result;
+  }
+
+  /** @param end The row boundary to drop the output before. */
+  compact(end: number): void {
+    this.#out.copyWithin(0, end, this.#pos);
+    this.#pos -= end;
+    this.#fieldStart -= end;
+    this.#recordStart -= end;
+    this.#laneStart -= end;
+    this.#laneEnd -= end;
+    this.#sync();
+  }
+
+  #reserve(capacity: number): void {
+    if (capacity <= this.#out.length) return;
+    const grown = new Uint8Array(Math.max(capacity, this.#out.length * 2));
+    grown.set(this.#out.subarray(0, this.#pos));
+    this.#out = grown;
+  }
+}

@@ -1,0 +1,514 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { parse } from "csv-parse/sync";
+import { stringify } from "csv-stringify/sync";
+// @ts-types="@types/pg"
+import pg from "pg";
+// @ts-types="@types/pg-copy-streams"
+import { from as copyFrom } from "pg-copy-streams";
+import { ROW_CAPACITY } from "../src/_csv_core.ts";
+import { type CopyFormat, decodeCopyRow } from "../src/copy_row.ts";
+import { CsvCopyCodec, type CsvCopyCodecOptions } from "../src/csv_codec.ts";
+import { CsvDecodeStream } from "../src/decode_stream.ts";
+import { InputSyntaxError } from "../src/errors.ts";
+import type { RowBlock } from "../src/row_block.ts";
+import { WasmCsvCopyCodec } from "../src/wasm_csv_codec.ts";
+import { databaseUrl, scratchTable } from "./_helpers.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+type Codec = CsvCopyCodec | WasmCsvCopyCodec;
+const CODECS: Record<"wasm" | "ts", (options: CsvCopyCodecOptions) => Codec> = {
+  wasm: (options) => new WasmCsvCopyCodec(options),
+  ts: (options) => new CsvCopyCodec(options),
+};
+const FORMATS: CopyFormat[] = ["text", "csv"];
+
+/** Everything a codec made of some chunks: rows, metadata, the error. */
+interface Run {
+  data: Uint8Array;
+  rowEnds: number[];
+  lines: number[];
+  endOffsets: number[];
+  laneKeys: string[] | undefined;
+  header: string[] | undefined;
+  error?: { message: string; line: number; column: number; offset: number };
+}
+
+function run(codec: Codec, chunks: Uint8Array[]): Run {
+  const blocks: RowBlock[] = [];
+  let error: Run["error"];
+  try {
+    for (const chunk of chunks) blocks.push(codec.push(chunk));
+    blocks.push(codec.finish());
+  } catch (thrown) {
+    if (!(thrown instanceof InputSyntaxError)) throw thrown;
+    const { message, line, column, offset } = thrown;
+    error = { message, line, column, offset };
+    blocks.push(codec.rowsBeforeError());
+  }
+  const data = new Uint8Array(blocks.reduce((n, b) => n + b.data.length, 0));
+  const rowEnds: number[] = [];
+  let at = 0;
+  for (const block of blocks) {
+    data.set(block.data, at);
+    rowEnds.push(...[...block.rowEnds].map((end) => end + at));
+    at += block.data.length;
+  }
+  return {
+    data,
+    rowEnds,
+    lines: blocks.flatMap((b) => [...b.lines]),
+    endOffsets: blocks.flatMap((b) => [...b.endOffsets]),
+    laneKeys: blocks[0].laneKeys && blocks.flatMap((b) => [...b.laneKeys!]),
+    header: codec.header,
+    error,
+  };
+}
+
+/** The bytes cut at the given points (taken modulo the length). */
+function split(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
+  const points = [...new Set(cuts.map((cut) => cut % (bytes.length + 1)))]
+    .sort((a, b) => a - b);
+  const chunks: Uint8Array[] = [];
+  let previous = 0;
+  for (const point of points) {
+    chunks.push(bytes.subarray(previous, point));
+    previous = point;
+  }
+  chunks.push(bytes.subarray(previous));
+  return chunks;
+}
+
+/** COPY rows back to records. */
+function records(output: Run, format: CopyFormat): (string | null)[][] {
+  return output.rowEnds.map((end, i) =>
+    decodeCopyRow(
+      decoder.decode(output.data.subarray(output.rowEnds[i - 1] ?? 0, end - 1)),
+      format,
+    )
+  );
+}
+
+// Field text: any Unicode (astral, combining), and every character the
+// CSV and COPY formats treat specially, often.
+const SPECIALS = [
+  '"',
+  "'",
+  ",",
+  ";",
+  "\t",
+  "\\",
+  "\r",
+  "\n",
+  "\r\n",
+  "\\.",
+  "\\N",
+  "e\u0301",
+  "🚀",
+  "👍🏽",
+  "中文",
+  " ",
+];
+const fieldText = fc.array(
+  fc.oneof(
+    fc.constantFrom(...SPECIALS),
+    fc.string({ unit: "binary", maxLength: 4 }),
+    fc.string({ unit: "grapheme-composite", maxLength: 3 }),
+    fc.string({ maxLength: 24 }),
+  ),
+  { maxLength: 6 },
+).map((parts) => parts.join("").replaceAll("\ufeff", ""));
+
+interface Dialect {
+  delimiter: string;
+  quote: string;
+  backslashEscape: boolean;
+  recordDelimiter: string;
+}
+
+const dialect: fc.Arbitrary<Dialect> = fc.record({
+  delimiter: fc.constantFrom(",", "\t", ";", "|"),
+  quote: fc.constantFrom('"', "'"),
+  backslashEscape: fc.boolean(),
+  recordDelimiter: fc.constantFrom("\n", "\r\n", "\r"),
+});
+
+const table = fc.integer({ min: 1, max: 4 }).chain((width) =>
+  fc.array(
+    fc.array(fc.option(fieldText, { nil: null, freq: 4 }), {
+      minLength: width,
+      maxLength: width,
+    }),
+    { maxLength: 12 },
+  ).map((rows) =>
+    // A record of one NULL field is a blank line: not a record in CSV.
+    width === 1 ? rows.filter((row) => row[0] !== null) : rows
+  ).map((rows) => ({ width, rows }))
+);
+
+interface Written {
+  bytes: Uint8Array;
+  options: CsvCopyCodecOptions;
+  parseOptions: Record<string, unknown>;
+}
+
+/** Writes the rows with csv-stringify: NULL unquoted empty, "" quoted. */
+function write(
+  rows: (string | null)[][],
+  width: number,
+  d: Dialect,
+): Written {
+  const escape = d.backslashEscape ? "\\" : d.quote;
+  const text = stringify(rows, {
+    delimiter: d.delimiter,
+    quote: d.quote,
+    escape,
+    record_delimiter: d.recordDelimiter,
+    // Empty strings quoted (NULL is the unquoted empty field), and line
+    // breaks always: csv-stringify leaves a lone CR bare when records end
+    // in LF.
+    quoted_match: /^$|[\r\n]/,
+  });
+  return {
+    bytes: encoder.encode(text),
+    options: {
+      source: "prop.csv",
+      delimiter: d.delimiter,
+      quote: d.quote,
+      escape,
+      header: false,
+      fieldCount: width,
+    },
+    parseOptions: {
+      delimiter: d.delimiter,
+      quote: d.quote,
+      escape,
+      record_delimiter: d.recordDelimiter,
+      relax_column_count: false,
+      cast: (value: string, context: { quoting: boolean }) =>
+        !context.quoting && value === "" ? null : value,
+    },
+  };
+}
+
+Deno.test("WasmCsvCopyCodec, CsvCopyCodec and csv-parse read the same records csv-stringify wrote", () => {
+  fc.assert(
+    fc.property(table, dialect, ({ width, rows }, d) => {
+      const { bytes, options, parseOptions } = write(rows, width, d);
+      const text = decoder.decode(bytes);
+      assert.deepEqual(text === "" ? [] : parse(text, parseOptions), rows);
+      for (const format of FORMATS) {
+        const wasm = run(
+          CODECS.wasm({ ...options, copyFormat: format }),
+          [bytes],
+        );
+        const ts = run(CODECS.ts({ ...options, copyFormat: format }), [bytes]);
+        assert.equal(wasm.error, undefined);
+        assert.deepEqual(records(wasm, format), rows);
+        assert.deepEqual(wasm, ts);
+      }
+    }),
+    { numRuns: 400 },
+  );
+});
+
+Deno.test("WasmCsvCopyCodec and CsvCopyCodec give byte-identical output for any chunk split", () => {
+  fc.assert(
+    fc.property(
+      table,
+      dialect,
+      fc.array(fc.nat(), { maxLength: 8 }),
+      fc.boolean(),
+      ({ width, rows }, d, cuts, lane) => {
+        const { bytes, options } = write(rows, width, d);
+        const chunks = split(bytes, cuts);
+        for (const format of FORMATS) {
+          const whole = {
+            ...options,
+            copyFormat: format,
+            columns: Array.from({ length: width }, (_, k) => `c${k}`),
+            laneColumn: lane ? "c0" : undefined,
+          };
+          const expected = run(CODECS.ts(whole), [bytes]);
+          assert.deepEqual(run(CODECS.wasm(whole), chunks), expected);
+          assert.deepEqual(run(CODECS.ts(whole), chunks), expected);
+          if (lane && expected.error === undefined) {
+            assert.deepEqual(expected.laneKeys, rows.map((row) => row[0]));
+          }
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+// Bytes of any kind: valid and invalid UTF-8, quotes, escapes, line breaks.
+const anyBytes = fc.array(
+  fc.oneof(
+    fc.constantFrom(
+      ...["a", "é", "😀", ",", '"', "\\", "\n", "\r", "\t", "\r\n", "x\u0301"]
+        .map((s) => encoder.encode(s)),
+    ),
+    fc.constantFrom(
+      Uint8Array.of(0xff),
+      Uint8Array.of(0x80),
+      Uint8Array.of(0xc0, 0x80),
+      Uint8Array.of(0xc3),
+      Uint8Array.of(0xed, 0xa0, 0x80),
+      Uint8Array.of(0xf0, 0x9f),
+      Uint8Array.of(0xf4, 0x90, 0x80, 0x80),
+    ),
+    fc.uint8Array({ maxLength: 3 }),
+  ),
+  { maxLength: 40 },
+).map((parts) => {
+  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.length;
+  }
+  return bytes;
+});
+
+Deno.test("WasmCsvCopyCodec and CsvCopyCodec agree on any bytes, malformed ones included", () => {
+  fc.assert(
+    fc.property(
+      anyBytes,
+      fc.array(fc.nat(), { maxLength: 6 }),
+      fc.record({
+        header: fc.boolean(),
+        copyFormat: fc.constantFrom<CopyFormat>("text", "csv"),
+        escape: fc.constantFrom(undefined, "\\"),
+        nullString: fc.constantFrom(undefined, "\\N", "a"),
+        lane: fc.boolean(),
+      }),
+      (bytes, cuts, o) => {
+        const options: CsvCopyCodecOptions = {
+          source: "any.csv",
+          header: o.header,
+          columns: o.header ? undefined : ["a", "b"],
+          copyFormat: o.copyFormat,
+          escape: o.escape,
+          nullString: o.nullString,
+          laneColumn: o.lane && !o.header ? "a" : undefined,
+        };
+        const chunks = split(bytes, cuts);
+        const outcome = (make: (o: CsvCopyCodecOptions) => Codec) => {
+          try {
+            return run(make(options), chunks);
+          } catch (error) {
+            return String(error); // a bad header: a usage error
+          }
+        };
+        assert.deepEqual(outcome(CODECS.wasm), outcome(CODECS.ts));
+      },
+    ),
+    { numRuns: 3000 },
+  );
+});
+
+Deno.test("WasmCsvCopyCodec and CsvCopyCodec report the same malformed input at the same line and column", async (t) => {
+  const cases: [string, Uint8Array, string, number, number][] = [
+    [
+      "invalid UTF-8 byte",
+      Uint8Array.of(
+        ...encoder.encode("a,b\n1,x"),
+        0xff,
+        ...encoder.encode("y\n"),
+      ),
+      "Cannot decode input: invalid UTF-8",
+      2,
+      4,
+    ],
+    [
+      "truncated character before a delimiter",
+      Uint8Array.of(
+        ...encoder.encode("a,b\né"),
+        0xe4,
+        0xb8,
+        ...encoder.encode(",2\n"),
+      ),
+      "Cannot decode input: invalid UTF-8",
+      2,
+      2,
+    ],
+    [
+      "UTF-16 surrogate encoded as UTF-8",
+      Uint8Array.of(...encoder.encode('a,b\n"1\n2"'), 0xed, 0xa0, 0x80, 0x0a),
+      "Cannot decode input: invalid UTF-8",
+      3,
+      3,
+    ],
+    [
+      "character cut off at the end of input",
+      Uint8Array.of(...encoder.encode("a,b\n1,🚀"), 0xf0, 0x9f),
+      "Cannot decode input: invalid UTF-8",
+      2,
+      4,
+    ],
+    [
+      "unterminated quote at end of input",
+      encoder.encode('a,b\n1,2\n3,"x\ny'),
+      "Cannot parse record: quoted field is not closed before the end of input",
+      3,
+      3,
+    ],
+    [
+      "stray quote inside an unquoted field",
+      encoder.encode('a,b\n1,ab"c\n'),
+      "Cannot parse field: a quote inside an unquoted field (quote the whole field and double the quote)",
+      2,
+      5,
+    ],
+    [
+      "too few fields",
+      encoder.encode("a,b\n1,2\n😀\n"),
+      "Cannot parse record: expected 2 fields, found 1",
+      3,
+      2,
+    ],
+    [
+      "too many fields",
+      encoder.encode("a,b\n1,2,3\n"),
+      "Cannot parse record: expected 2 fields, found more (field 3 starts here)",
+      2,
+      5,
+    ],
+  ];
+  for (const [name, bytes, reason, line, column] of cases) {
+    await t.step(name, () => {
+      for (let cut = 0; cut <= bytes.length; cut++) {
+        const chunks = [bytes.subarray(0, cut), bytes.subarray(cut)];
+        const wasm = run(CODECS.wasm({ source: "bad.csv" }), chunks);
+        const ts = run(CODECS.ts({ source: "bad.csv" }), chunks);
+        assert.deepEqual(wasm, ts, `split at ${cut}`);
+        assert.ok(
+          wasm.error?.message.startsWith(
+            `bad.csv:${line}:${column}: ${reason}`,
+          ),
+          `split at ${cut}: ${wasm.error?.message}`,
+        );
+        assert.equal(wasm.error?.line, line);
+        assert.equal(wasm.error?.column, column);
+      }
+    });
+  }
+});
+
+Deno.test("WasmCsvCopyCodec reads a backslash escape inside quoted fields", () => {
+  const bytes = encoder.encode(
+    'a,b\n"say \\"hi\\"","C:\\\\temp\\n"\n"\\x",y\n',
+  );
+  for (const format of FORMATS) {
+    const wasm = run(
+      CODECS.wasm({ escape: "\\", copyFormat: format }),
+      [bytes],
+    );
+    assert.deepEqual(records(wasm, format), [
+      ['say "hi"', "C:\\temp\\n"],
+      ["\\x", "y"],
+    ]);
+    assert.deepEqual(
+      run(CODECS.ts({ escape: "\\", copyFormat: format }), [bytes]),
+      wasm,
+    );
+  }
+  assert.throws(
+    () => new WasmCsvCopyCodec({ escape: "," }),
+    RangeError,
+  );
+});
+
+Deno.test("WasmCsvCopyCodec keeps a huge quoted field and thousands of rows per chunk", () => {
+  const big = "x".repeat(300_000) + '""\n\\\t' + "é".repeat(200_000);
+  const rows = Array.from({ length: ROW_CAPACITY * 2 + 5 }, (_, i) => `${i}`);
+  const text = `h,v\n0,"${big}"\n` + rows.map((r) => `${r},${r}\n`).join("");
+  const bytes = encoder.encode(text);
+  for (const format of FORMATS) {
+    const options: CsvCopyCodecOptions = { copyFormat: format };
+    const chunked = split(bytes, [50_000, 400_000, 700_000, 900_000]);
+    const wasm = run(CODECS.wasm(options), chunked);
+    assert.deepEqual(run(CODECS.ts(options), [bytes]), wasm);
+    const values = records(wasm, format);
+    assert.equal(values.length, rows.length + 1);
+    assert.equal(values[0][1], big.replace('""', '"'));
+    assert.deepEqual(values.at(-1), [rows.at(-1), rows.at(-1)]);
+  }
+});
+
+Deno.test("WasmCsvCopyCodec keeps offsets and lines past 4 GiB as Numbers", () => {
+  const start = 2 ** 32 + 10;
+  const options: CsvCopyCodecOptions = {
+    header: false,
+    columns: ["a"],
+    startOffset: start,
+    startLine: 3_000_000_000,
+  };
+  const wasm = run(CODECS.wasm(options), [
+    encoder.encode("x\ny\n"),
+    encoder.encode('"z'),
+  ]);
+  assert.deepEqual(wasm.endOffsets, [start + 2, start + 4]);
+  assert.deepEqual(wasm.lines, [3_000_000_000, 3_000_000_001]);
+  assert.equal(wasm.error?.offset, start + 4);
+  assert.equal(wasm.error?.line, 3_000_000_002);
+});
+
+Deno.test("CsvDecodeStream gives the same blocks with codec wasm (the default) and ts", async () => {
+  const bytes = encoder.encode('id,lane\n1,"e""u"\n2,us\n3,\n');
+  const decode = async (codec?: "wasm" | "ts") =>
+    await Array.fromAsync(
+      ReadableStream.from(split(bytes, [3, 11, 17])).pipeThrough(
+        new CsvDecodeStream({ laneColumn: "lane", codec }),
+      ),
+    );
+  const wasm = await decode();
+  assert.deepEqual(await decode("ts"), wasm);
+  assert.deepEqual(wasm.flatMap((b) => b.laneKeys ?? []), ['e"u', "us"]);
+  assert.match(String(wasm.at(-1)?.error), /column "lane" is NULL/);
+});
+
+Deno.test("A field that is exactly \\. survives both COPY formats into the server", async () => {
+  const name = scratchTable("dot");
+  const client = new pg.Client({ connectionString: databaseUrl() });
+  await client.connect();
+  try {
+    await client.query(`create table ${name} (n int, a text, b text)`);
+    const csv = 'n,a,b\n1,\\.,x\n2,"\\.",\\.\n3,"a\n\\.\nb",\n4,\\.,""\n';
+    const expected = [
+      [1, "\\.", "x"],
+      [2, "\\.", "\\."],
+      [3, "a\n\\.\nb", null],
+      [4, "\\.", ""],
+    ];
+    for (const [codec, make] of Object.entries(CODECS)) {
+      for (const format of FORMATS) {
+        await client.query(`truncate ${name}`);
+        const out = run(make({ copyFormat: format }), [encoder.encode(csv)]);
+        assert.equal(out.error, undefined);
+        const stream = client.query(
+          copyFrom(`copy ${name} (n, a, b) from stdin (format ${format})`),
+        );
+        await new Promise<void>((resolve, reject) => {
+          stream.on("error", reject);
+          stream.on("finish", resolve);
+          stream.end(out.data);
+        });
+        const { rows } = await client.query(
+          `select n, a, b from ${name} order by n`,
+        );
+        assert.deepEqual(
+          rows.map((row) => [row.n, row.a, row.b]),
+          expected,
+          `${codec} ${format}`,
+        );
+      }
+    }
+  } finally {
+    await client.query(`drop table if exists ${name}`).catch(() => {});
+    await client.end();
+  }
+});

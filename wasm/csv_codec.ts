@@ -1,0 +1,854 @@
+/**
+ * The CSV-to-COPY frame core, in AssemblyScript: frames the records of one
+ * input chunk and encodes them as COPY rows, in one call, writing the rows
+ * and their metadata into linear memory. `src/_csv_core.ts` is its
+ * TypeScript twin, function for function; `src/_csv_codec_shell.ts` drives
+ * either one (BOM, header, lane keys, errors as exceptions, totals).
+ *
+ * Memory (addresses from `layout`):
+ * - registers: 16 i32 the caller reads after each call (`REG_*` below);
+ * - metadata: for each row of the call, 6 i32 arrays of ROW_CAPACITY
+ *   entries (row end in the output, source line and end offset relative to
+ *   the chunk, lane key start and end in the output, lane key hash);
+ * - the encoded null string, then the output, then the input chunk (the
+ *   caller places it and grows memory as needed).
+ *
+ * Offsets and lines are relative to the chunk: the caller keeps the
+ * totals. The only difference from the twin: runs of plain bytes are
+ * scanned 16 at a time with SIMD.
+ */
+
+// Keep these in step with src/_csv_core.ts.
+const ROW_CAPACITY: i32 = 8192;
+
+const REG_POS = 0;
+const REG_RECORD_START = 1;
+const REG_ROWS = 2;
+const REG_ERROR = 3;
+const REG_ERROR_LINE = 4;
+const REG_ERROR_COLUMN = 5;
+const REG_ERROR_OFFSET = 6;
+const REG_ERROR_ARG1 = 7;
+const REG_ERROR_ARG2 = 8;
+const REG_LINES = 9;
+
+const META_ROW_END = 0;
+const META_LINE = 1;
+const META_END = 2;
+const META_LANE_START = 3;
+const META_LANE_END = 4;
+const META_LANE_HASH = 5;
+
+const E_QUOTE_IN_UNQUOTED = 1;
+const E_AFTER_CLOSING_QUOTE = 2;
+const E_TOO_MANY_FIELDS = 3;
+const E_TOO_FEW_FIELDS = 4;
+const E_NULL_LANE = 5;
+const E_INVALID_UTF8 = 6;
+const E_UNCLOSED_QUOTE = 7;
+
+// Framing states.
+const FIELD_START = 0;
+const UNQUOTED = 1;
+const QUOTED = 2;
+const QUOTE_SEEN = 3;
+const CR_SEEN = 4;
+const ESCAPE_SEEN = 5;
+
+// Byte classes, per state (tables UNQUOTED_CLASS, QUOTED_CLASS).
+const PLAIN: u8 = 0;
+const DELIMITER: u8 = 1;
+const QUOTE: u8 = 2;
+const ESCAPE: u8 = 3;
+const LINE_FEED: u8 = 4;
+const CARRIAGE_RETURN: u8 = 5;
+const ENCODE: u8 = 6;
+
+const LF: i32 = 0x0a;
+const CR: i32 = 0x0d;
+const TAB: i32 = 0x09;
+const BACKSLASH: i32 = 0x5c;
+const DQUOTE: i32 = 0x22;
+const COMMA: i32 = 0x2c;
+
+const REG: usize = memory.data(64, 16);
+const UNQUOTED_CLASS: usize = memory.data(256, 16);
+const QUOTED_CLASS: usize = memory.data(256, 16);
+const META: usize = memory.data(ROW_CAPACITY * 24, 16);
+const NULLS: usize = (__heap_base + 15) & ~(<usize> 15);
+
+// Configuration.
+let delimiter: i32 = COMMA;
+let quote: i32 = DQUOTE;
+let escape: i32 = DQUOTE;
+let csvOut: bool = false;
+let outDelimiter: i32 = TAB;
+let nullLength: i32 = -1;
+let nullCodePoints: i32 = 0;
+let expected: i32 = 0;
+let laneField: i32 = -1;
+let OUT: usize = 0;
+// The quote as the output writes it: up to two bytes, little-endian.
+let quoteCode: i32 = DQUOTE;
+let quoteLength: i32 = 1;
+
+// The chunk.
+let input: usize = 0;
+let size: i32 = 0;
+let limit: i32 = 0;
+let invalid: bool = false;
+let last: bool = false;
+
+// UTF-8 validation carried across chunks.
+let utf8Need: i32 = 0;
+let utf8Low: i32 = 0x80;
+let utf8High: i32 = 0xbf;
+let utf8Back: i32 = 0;
+
+// Output.
+let pos: i32 = 0;
+let recordStart: i32 = 0;
+let fieldStart: i32 = 0;
+let rows: i32 = 0;
+
+// Framing.
+let state: i32 = FIELD_START;
+let fieldQuoted: bool = false;
+let fieldEmpty: bool = false;
+let fields: i32 = 0;
+let line: i32 = 0;
+let recordLine: i32 = 0;
+let quoteLine: i32 = 0;
+let quoteColumn: i32 = 0;
+let quoteOffset: i32 = 0;
+let quoteColumnIndex: i32 = 0;
+let quoteColumnCount: i32 = 0;
+let laneStart: i32 = 0;
+let laneEnd: i32 = 0;
+let laneHash: i32 = 0;
+let laneNull: bool = false;
+let laneNullLine: i32 = 0;
+let laneNullColumn: i32 = 0;
+let laneNullOffset: i32 = 0;
+
+// Column cursor: `colCount` code points of the current line precede
+// input byte `colIndex`.
+let colIndex: i32 = 0;
+let colCount: i32 = 0;
+
+/**
+ * Where a region starts: 0 registers, 1 metadata, 2 null string, 3 output
+ * (valid after `configure`).
+ */
+export function layout(region: i32): usize {
+  if (region == 0) return REG;
+  if (region == 1) return META;
+  if (region == 2) return NULLS;
+  return OUT;
+}
+
+/**
+ * Sets the dialect. The encoded null string (`nullBytes` bytes, or -1 for
+ * "an unquoted empty field") must already be at `layout(2)`.
+ */
+export function configure(
+  delimiterByte: i32,
+  quoteByte: i32,
+  escapeByte: i32,
+  csv: bool,
+  nullBytes: i32,
+  nullChars: i32,
+  fieldCount: i32,
+  lane: i32,
+): void {
+  delimiter = delimiterByte;
+  quote = quoteByte;
+  escape = escapeByte;
+  csvOut = csv;
+  outDelimiter = csv ? COMMA : TAB;
+  nullLength = nullBytes;
+  nullCodePoints = nullChars;
+  expected = fieldCount;
+  laneField = lane;
+  OUT = (NULLS + <usize> max(nullBytes, 0) + 15) & ~(<usize> 15);
+  quoteCode = quoteByte;
+  quoteLength = 1;
+  if (csv ? quoteByte == DQUOTE : quoteByte == BACKSLASH) {
+    quoteCode = quoteByte | (quoteByte << 8);
+    quoteLength = 2;
+  } else if (!csv && quoteByte == TAB) {
+    quoteCode = BACKSLASH | (0x74 << 8); // \t
+    quoteLength = 2;
+  }
+  for (let b = 0; b < 256; b++) {
+    store<u8>(UNQUOTED_CLASS + b, unquotedClass(b));
+    store<u8>(QUOTED_CLASS + b, quotedClass(b));
+  }
+}
+
+function needsEncoding(b: i32, quoted: bool): bool {
+  if (csvOut) return b == DQUOTE;
+  return b == BACKSLASH || b == TAB || (quoted && b == CR);
+}
+
+function unquotedClass(b: i32): u8 {
+  if (b == delimiter) return DELIMITER;
+  if (b == quote) return QUOTE;
+  if (b == LF) return LINE_FEED;
+  if (b == CR) return CARRIAGE_RETURN;
+  return needsEncoding(b, false) ? ENCODE : PLAIN;
+}
+
+function quotedClass(b: i32): u8 {
+  if (b == quote) return QUOTE;
+  if (b == escape) return ESCAPE;
+  if (b == LF) return LINE_FEED;
+  return needsEncoding(b, true) ? ENCODE : PLAIN;
+}
+
+/** The lane column's field index, once the header has named it. */
+export function setLaneField(lane: i32): void {
+  laneField = lane;
+}
+
+/**
+ * Takes the next chunk, `length` bytes at `at`, and validates it as UTF-8:
+ * framing stops at the first invalid character. In the `final` chunk, a
+ * character cut off at the end is invalid too.
+ */
+export function begin(at: usize, length: i32, final: bool): void {
+  input = at;
+  last = final;
+  size = length;
+  limit = length;
+  invalid = false;
+  colIndex = 0;
+  let i = 0;
+  if (utf8Need > 0) {
+    i = utf8Rest(0, -utf8Back, utf8Need, utf8Low, utf8High);
+    if (invalid) return;
+  }
+  while (i < length) {
+    // Skip ASCII 16 bytes at a time.
+    while (i + 16 <= length) {
+      const bits = i8x16.bitmask(v128.load(input + <usize> i));
+      if (bits != 0) {
+        i += ctz<i32>(bits);
+        break;
+      }
+      i += 16;
+    }
+    if (i >= length) break;
+    const b = <i32> load<u8>(input + <usize> i);
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    let need = 0;
+    let low = 0x80;
+    let high = 0xbf;
+    if (b < 0xc2) {
+      fail(i);
+      return;
+    } else if (b < 0xe0) {
+      need = 1;
+    } else if (b < 0xf0) {
+      need = 2;
+      if (b == 0xe0) low = 0xa0;
+      if (b == 0xed) high = 0x9f;
+    } else if (b < 0xf5) {
+      need = 3;
+      if (b == 0xf0) low = 0x90;
+      if (b == 0xf4) high = 0x8f;
+    } else {
+      fail(i);
+      return;
+    }
+    i = utf8Rest(i + 1, i, need, low, high);
+    if (invalid) return;
+  }
+}
+
+/**
+ * Checks the continuation bytes from `i` of the character whose lead byte
+ * is at `lead`; keeps what is missing for the next chunk.
+ */
+function utf8Rest(i: i32, lead: i32, need: i32, low: i32, high: i32): i32 {
+  while (need > 0) {
+    if (i == size) {
+      if (last) {
+        fail(lead);
+        return i;
+      }
+      utf8Need = need;
+      utf8Low = low;
+      utf8High = high;
+      utf8Back = i - lead;
+      return i;
+    }
+    const c = <i32> load<u8>(input + <usize> i);
+    if (c < low || c > high) {
+      fail(lead);
+      return i;
+    }
+    i++;
+    need--;
+    low = 0x80;
+    high = 0xbf;
+  }
+  utf8Need = 0;
+  return i;
+}
+
+function fail(lead: i32): void {
+  invalid = true;
+  limit = lead;
+  utf8Need = 0;
+}
+
+/**
+ * Frames the chunk from byte `from`, until its end or until `maxRows` rows
+ * are complete. Returns where it stopped, or -1 on an error (registers say
+ * which; the rows before it are complete).
+ */
+export function frame(from: i32, maxRows: i32): i32 {
+  rows = 0;
+  store<i32>(REG + (REG_ERROR << 2), 0);
+  const end = limit;
+  const csv = csvOut;
+  const q = quote;
+  const inp = input;
+  const out = OUT;
+  const qCode = <u16> quoteCode;
+  const qLength = quoteLength;
+  // The per-field state lives in locals, written back when the call ends.
+  let i = from;
+  let st = state;
+  let p = pos;
+  let start = fieldStart;
+  let quoted = fieldQuoted;
+  let count = fields;
+  let result = -2; // still running
+  // The bytes that end a run of plain ones, in each state.
+  const e1 = i8x16.splat(<i8> (csv ? DQUOTE : BACKSLASH));
+  const e2 = i8x16.splat(<i8> (csv ? DQUOTE : TAB));
+  const e3 = i8x16.splat(<i8> (csv ? DQUOTE : CR));
+  const vDelimiter = i8x16.splat(<i8> delimiter);
+  const vQuote = i8x16.splat(<i8> q);
+  const vEscape = i8x16.splat(<i8> escape);
+  const vLF = i8x16.splat(<i8> LF);
+  const vCR = i8x16.splat(<i8> CR);
+  while (i < end) {
+    let b = <i32> load<u8>(inp + <usize> i);
+    if (st == FIELD_START) {
+      start = p;
+      if (csv) {
+        store<u8>(out + <usize> p, DQUOTE);
+        p++;
+      }
+      if (b == q) {
+        quoted = true;
+        openQuote(i);
+        st = QUOTED;
+        i++;
+      } else {
+        quoted = false;
+        st = UNQUOTED;
+      }
+    }
+    // The class of the byte that ends the field at `i`, if one does.
+    let term = 0;
+    if (st == QUOTED) {
+      // Copy up to the closing quote; doubled quotes and escapes in place.
+      for (;;) {
+        let found = false;
+        while (i + 16 <= end) {
+          const v = v128.load(inp + <usize> i);
+          v128.store(out + <usize> p, v);
+          const bits = i8x16.bitmask(v128.or(
+            v128.or(i8x16.eq(v, vQuote), i8x16.eq(v, vEscape)),
+            v128.or(
+              v128.or(i8x16.eq(v, vLF), i8x16.eq(v, e3)),
+              v128.or(i8x16.eq(v, e1), i8x16.eq(v, e2)),
+            ),
+          ));
+          if (bits != 0) {
+            const k = ctz<i32>(bits);
+            i += k;
+            p += k;
+            found = true;
+            break;
+          }
+          i += 16;
+          p += 16;
+        }
+        if (!found) {
+          while (i < end) {
+            const c = load<u8>(inp + <usize> i);
+            if (load<u8>(QUOTED_CLASS + <usize> c) != PLAIN) break;
+            store<u8>(out + <usize> p, c);
+            p++;
+            i++;
+          }
+          if (i == end) break;
+        }
+        b = <i32> load<u8>(inp + <usize> i);
+        const kind = load<u8>(QUOTED_CLASS + <usize> b);
+        i++;
+        if (kind == QUOTE) {
+          if (i < end && escape == q && <i32> load<u8>(inp + <usize> i) == q) {
+            store<u16>(out + <usize> p, qCode); // a doubled quote
+            p += qLength;
+            i++;
+            continue;
+          }
+          st = QUOTE_SEEN;
+          break;
+        }
+        if (kind == ESCAPE) {
+          if (i == end) {
+            st = ESCAPE_SEEN;
+            break;
+          }
+          const c = <i32> load<u8>(inp + <usize> i);
+          if (c == q || c == escape) {
+            p = putEncoded(c, p);
+            i++;
+          } else {
+            p = putEncoded(escape, p);
+          }
+          continue;
+        }
+        p = putEncoded(b, p);
+        if (kind == LINE_FEED) newLine(i);
+      }
+      if (i == end) continue;
+    }
+    if (st == QUOTE_SEEN) {
+      b = <i32> load<u8>(inp + <usize> i);
+      if (b == q && escape == q) {
+        p = putEncoded(b, p); // a doubled quote split between chunks
+        st = QUOTED;
+        i++;
+        continue;
+      }
+      if (b == delimiter) {
+        term = DELIMITER;
+      } else if (b == LF) {
+        term = LINE_FEED;
+      } else if (b == CR) {
+        term = CARRIAGE_RETURN;
+      } else {
+        error(E_AFTER_CLOSING_QUOTE, line, columnAt(i), i, 0, 0);
+        result = -1;
+        break;
+      }
+    } else if (st == ESCAPE_SEEN) {
+      b = <i32> load<u8>(inp + <usize> i);
+      st = QUOTED;
+      if (b == q || b == escape) {
+        p = putEncoded(b, p);
+        i++;
+      } else {
+        p = putEncoded(escape, p);
+      }
+      continue;
+    } else if (st == UNQUOTED) {
+      // Copy up to the delimiter or line break; encode in place.
+      let kind = 0;
+      for (;;) {
+        let found = false;
+        while (i + 16 <= end) {
+          const v = v128.load(inp + <usize> i);
+          v128.store(out + <usize> p, v);
+          const bits = i8x16.bitmask(v128.or(
+            v128.or(i8x16.eq(v, vDelimiter), i8x16.eq(v, vQuote)),
+            v128.or(
+              v128.or(i8x16.eq(v, vLF), i8x16.eq(v, vCR)),
+              v128.or(i8x16.eq(v, e1), i8x16.eq(v, e2)),
+            ),
+          ));
+          if (bits != 0) {
+            const k = ctz<i32>(bits);
+            i += k;
+            p += k;
+            found = true;
+            break;
+          }
+          i += 16;
+          p += 16;
+        }
+        if (!found) {
+          while (i < end) {
+            const c = load<u8>(inp + <usize> i);
+            if (load<u8>(UNQUOTED_CLASS + <usize> c) != PLAIN) break;
+            store<u8>(out + <usize> p, c);
+            p++;
+            i++;
+          }
+          if (i == end) break;
+        }
+        b = <i32> load<u8>(inp + <usize> i);
+        kind = <i32> load<u8>(UNQUOTED_CLASS + <usize> b);
+        if (kind != ENCODE && kind != PLAIN) break;
+        p = putEncoded(b, p);
+        i++;
+      }
+      if (i == end) continue;
+      if (kind == QUOTE) {
+        error(E_QUOTE_IN_UNQUOTED, line, columnAt(i), i, 0, 0);
+        result = -1;
+        break;
+      }
+      term = kind;
+    }
+    // A field or a record ends here. A record ends at a line feed, or at
+    // the byte after a carriage return (CR_SEEN).
+    let next = i + 1;
+    let at = i;
+    if (st == CR_SEEN) {
+      at = i - 1; // the carriage return, perhaps in the chunk before
+      if (b != LF) next = i;
+    } else {
+      p = endField(i, p, start, quoted, count);
+      if (term == DELIMITER) {
+        count++;
+        if (expected != 0 && count >= expected) {
+          error(
+            E_TOO_MANY_FIELDS,
+            line,
+            columnAt(i + 1),
+            i + 1,
+            expected,
+            count + 1,
+          );
+          result = -1;
+          break;
+        }
+        store<u8>(out + <usize> p, outDelimiter);
+        p++;
+        st = FIELD_START;
+        i++;
+        continue;
+      }
+      if (term == CARRIAGE_RETURN) {
+        st = CR_SEEN;
+        i++;
+        continue;
+      }
+    }
+    pos = p;
+    const ok = endRecord(next, at, quoted, count);
+    p = pos;
+    count = 0;
+    if (!ok) {
+      result = -1;
+      break;
+    }
+    nextRecord(next);
+    st = FIELD_START;
+    i = next;
+    if (rows == maxRows) {
+      result = i;
+      break;
+    }
+  }
+  if (result == -2) {
+    result = i;
+    if (invalid && i >= limit) {
+      error(E_INVALID_UTF8, line, columnOf(limit), limit, 0, 0);
+      result = -1;
+    }
+  }
+  state = st;
+  pos = p;
+  fieldStart = start;
+  fieldQuoted = quoted;
+  fields = count;
+  sync();
+  return result;
+}
+
+/** A quoted field opens at byte `i`: remember where, for an error. */
+function openQuote(i: i32): void {
+  quoteLine = line;
+  quoteOffset = i;
+  quoteColumn = 0; // worked out when the chunk ends with the quote open
+  quoteColumnIndex = colIndex;
+  quoteColumnCount = colCount;
+}
+
+/** Appends byte `b` at `p` as the COPY format needs; returns the new end. */
+function putEncoded(b: i32, p: i32): i32 {
+  if (csvOut) {
+    if (b == DQUOTE) {
+      store<u8>(OUT + <usize> p, DQUOTE);
+      p++;
+    }
+    store<u8>(OUT + <usize> p, b);
+    return p + 1;
+  }
+  let escaped = 0;
+  if (b == BACKSLASH) escaped = BACKSLASH;
+  else if (b == TAB) escaped = 0x74; // t
+  else if (b == LF) escaped = 0x6e; // n
+  else if (b == CR) escaped = 0x72; // r
+  if (escaped == 0) {
+    store<u8>(OUT + <usize> p, b);
+    return p + 1;
+  }
+  store<u8>(OUT + <usize> p, BACKSLASH);
+  store<u8>(OUT + <usize> p + 1, escaped);
+  return p + 2;
+}
+
+/**
+ * Closes field number `field` (0-based), written from `start` to `p` and
+ * ended by the byte at `i`: NULL rule, closing quote, lane key. Returns the
+ * new end of the output.
+ */
+function endField(
+  i: i32,
+  p: i32,
+  start: i32,
+  quoted: bool,
+  field: i32,
+): i32 {
+  const contentStart = start + (csvOut ? 1 : 0);
+  fieldEmpty = p == contentStart;
+  let isNull = false;
+  if (!quoted) {
+    if (nullLength < 0) {
+      isNull = p == contentStart;
+    } else if (p - contentStart == nullLength) {
+      isNull = true;
+      for (let k = 0; k < nullLength; k++) {
+        if (
+          load<u8>(OUT + <usize> (contentStart + k)) !=
+            load<u8>(NULLS + <usize> k)
+        ) {
+          isNull = false;
+          break;
+        }
+      }
+    }
+  }
+  if (field == laneField) laneKey(i, contentStart, p, isNull);
+  if (isNull) {
+    if (csvOut) return start;
+    store<u8>(OUT + <usize> start, BACKSLASH);
+    store<u8>(OUT + <usize> start + 1, 0x4e); // N
+    return start + 2;
+  }
+  if (csvOut) {
+    store<u8>(OUT + <usize> p, DQUOTE);
+    return p + 1;
+  }
+  return p;
+}
+
+/**
+ * The lane field, ended at byte `i`, is `[start, end)` of the output: keep
+ * its range and hash. A NULL lane key fails the record, unless the line
+ * turns out blank.
+ */
+function laneKey(i: i32, start: i32, end: i32, isNull: bool): void {
+  laneNull = isNull;
+  if (isNull) {
+    laneNullLine = line;
+    laneNullColumn = max(1, columnAt(i) - nullCodePoints);
+    laneNullOffset = i;
+    return;
+  }
+  laneStart = start;
+  laneEnd = end;
+  let hash = <i32> 0x811c9dc5;
+  for (let k = start; k < end; k++) {
+    hash = (hash ^ <i32> load<u8>(OUT + <usize> k)) * 0x01000193;
+  }
+  laneHash = hash;
+}
+
+/**
+ * Ends the record (its last field closed, `fieldsBefore` fields before it)
+ * whose terminator starts at byte `at` and which ends at chunk offset
+ * `endOffset`. Returns false on an error.
+ */
+function endRecord(
+  endOffset: i32,
+  at: i32,
+  lastQuoted: bool,
+  fieldsBefore: i32,
+): bool {
+  const count = fieldsBefore + 1;
+  if (count == 1 && !lastQuoted && fieldEmpty) {
+    // A blank line: not a record.
+    pos = recordStart;
+    laneNull = false;
+    return true;
+  }
+  if (expected == 0) expected = count;
+  if (count < expected) {
+    error(E_TOO_FEW_FIELDS, line, columnOf(at), at, expected, count);
+    return false;
+  }
+  store<u8>(OUT + <usize> pos, LF);
+  pos++;
+  if (laneNull) {
+    error(E_NULL_LANE, laneNullLine, laneNullColumn, laneNullOffset, 0, 0);
+    return false;
+  }
+  const row = META + (<usize> rows << 2);
+  const stride = <usize> ROW_CAPACITY << 2;
+  store<i32>(row + stride * META_ROW_END, pos);
+  store<i32>(row + stride * META_LINE, recordLine);
+  store<i32>(row + stride * META_END, endOffset);
+  store<i32>(row + stride * META_LANE_START, laneStart);
+  store<i32>(row + stride * META_LANE_END, laneEnd);
+  store<i32>(row + stride * META_LANE_HASH, laneHash);
+  rows++;
+  recordStart = pos;
+  return true;
+}
+
+/** A new physical line starts at byte `i`. */
+function newLine(i: i32): void {
+  line++;
+  colIndex = i;
+  colCount = 0;
+}
+
+/** A new line, and a new record on it, start at byte `i`. */
+function nextRecord(i: i32): void {
+  newLine(i);
+  recordLine = line;
+}
+
+function countCodePoints(from: i32, to: i32): i32 {
+  let count = 0;
+  for (let k = from; k < to; k++) {
+    if ((<i32> load<u8>(input + <usize> k) & 0xc0) != 0x80) count++;
+  }
+  return count;
+}
+
+function advanceColumn(to: i32): void {
+  colCount += countCodePoints(colIndex, to);
+  colIndex = max(colIndex, to);
+}
+
+/** 1-based column of byte `i` on the current line. */
+function columnAt(i: i32): i32 {
+  advanceColumn(i);
+  return colCount + 1;
+}
+
+/**
+ * The column of byte `i`, which may be before the chunk (`i < 0`: the lead
+ * byte of the character the chunk continues, or a carriage return).
+ */
+function columnOf(i: i32): i32 {
+  return i >= 0 ? columnAt(i) : columnAt(0) - 1;
+}
+
+function error(
+  code: i32,
+  atLine: i32,
+  column: i32,
+  offset: i32,
+  arg1: i32,
+  arg2: i32,
+): void {
+  store<i32>(REG + (REG_ERROR << 2), code);
+  store<i32>(REG + (REG_ERROR_LINE << 2), atLine);
+  store<i32>(REG + (REG_ERROR_COLUMN << 2), column);
+  store<i32>(REG + (REG_ERROR_OFFSET << 2), offset);
+  store<i32>(REG + (REG_ERROR_ARG1 << 2), arg1);
+  store<i32>(REG + (REG_ERROR_ARG2 << 2), arg2);
+}
+
+function sync(): void {
+  store<i32>(REG + (REG_POS << 2), pos);
+  store<i32>(REG + (REG_RECORD_START << 2), recordStart);
+  store<i32>(REG + (REG_ROWS << 2), rows);
+}
+
+/**
+ * The chunk is framed: positions that outlive it are made relative to the
+ * next one. Register REG_LINES says how many lines it advanced.
+ */
+export function endChunk(): void {
+  if (
+    (state == QUOTED || state == QUOTE_SEEN || state == ESCAPE_SEEN) &&
+    quoteOffset >= 0 && quoteColumn == 0
+  ) {
+    quoteColumn = quoteColumnCount +
+      countCodePoints(quoteColumnIndex, quoteOffset) + 1;
+  }
+  advanceColumn(size);
+  colIndex = 0;
+  store<i32>(REG + (REG_LINES << 2), line);
+  recordLine -= line;
+  quoteLine -= line;
+  laneNullLine -= line;
+  line = 0;
+  quoteOffset -= size;
+  laneNullOffset -= size;
+  size = 0;
+  limit = 0;
+}
+
+/**
+ * Ends the input: the last record may lack its line break. Returns 0, or
+ * -1 on an error.
+ */
+export function finish(): i32 {
+  rows = 0;
+  store<i32>(REG + (REG_ERROR << 2), 0);
+  colIndex = 0;
+  const st = state;
+  state = FIELD_START;
+  if (utf8Need > 0) {
+    error(E_INVALID_UTF8, line, columnAt(0) - 1, -utf8Back, 0, 0);
+    return finished(-1);
+  }
+  if (st == QUOTED || st == ESCAPE_SEEN) {
+    error(E_UNCLOSED_QUOTE, quoteLine, quoteColumn, quoteOffset, 0, 0);
+    return finished(-1);
+  }
+  if (st == FIELD_START) {
+    if (fields == 0) return finished(0); // nothing pending
+    // A trailing delimiter: the last field is empty and unquoted.
+    fieldStart = pos;
+    if (csvOut) {
+      store<u8>(OUT + <usize> pos, DQUOTE);
+      pos++;
+    }
+    fieldQuoted = false;
+  }
+  if (st != CR_SEEN) {
+    pos = endField(0, pos, fieldStart, fieldQuoted, fields);
+  }
+  const ok = endRecord(0, st == CR_SEEN ? -1 : 0, fieldQuoted, fields);
+  fields = 0;
+  return finished(ok ? 0 : -1);
+}
+
+function finished(result: i32): i32 {
+  sync();
+  return result;
+}
+
+/**
+ * Drops output bytes before `end` (a row boundary): the record in progress
+ * moves to the start of the output.
+ */
+export function compact(end: i32): void {
+  memory.copy(OUT, OUT + <usize> end, <usize> (pos - end));
+  pos -= end;
+  fieldStart -= end;
+  recordStart -= end;
+  laneStart -= end;
+  laneEnd -= end;
+  sync();
+}
