@@ -50,7 +50,7 @@ const FORMAT_HELP = `Input format:
   or a repeated key, is bad input. Strings are unescaped; numbers, true, false,
   objects and arrays load as their JSON text, byte for byte (numeric, boolean,
   json and jsonb columns); null or a missing key is NULL. The CSV options
-  below do not apply to it, except --columns.`;
+  below do not apply to it, except --columns and --codec.`;
 
 const CSV_HELP = `CSV options:
   --columns a,b,c     target columns in file order; replaces the header's names
@@ -60,7 +60,10 @@ const CSV_HELP = `CSV options:
   --delimiter C       field delimiter, one ASCII character (default ",";
                       --delimiter tab for TSV)
   --null STRING       an unquoted field equal to STRING is NULL (default: an
-                      unquoted empty field is NULL, a quoted "" is an empty string)`;
+                      unquoted empty field is NULL, a quoted "" is an empty string)
+  --codec C           wasm (default: the WebAssembly codec) or ts (its
+                      TypeScript twin), for CSV and NDJSON; the same rows and
+                      errors either way`;
 
 const INGEST_HELP = `Usage: lanecopy ingest FILE|- --table T [options]
 
@@ -169,6 +172,7 @@ const CSV_OPTIONS = {
   delimiter: { type: "string" },
   null: { type: "string" },
   format: { type: "string" },
+  codec: { type: "string" },
 } as const;
 
 const DATABASE_OPTIONS = {
@@ -246,6 +250,7 @@ async function runIngest(args: string[]): Promise<number> {
       format,
       delimiter: delimiter(values.delimiter) ?? config.delimiter,
       nullString: values.null ?? config.nullString,
+      codec: codec(values.codec),
       batchSize,
       flushMs,
       create: values.create ?? config.create,
@@ -349,6 +354,7 @@ async function runEncode(args: string[]): Promise<number> {
       columns: input.format === "ndjson" ? columns : undefined,
       delimiter: delimiter(values.delimiter),
       nullString: values.null,
+      codec: codec(values.codec),
       header: !values["no-header"],
       fieldCount: columns?.length,
       copyFormat: format as CopyFormat,
@@ -503,6 +509,11 @@ function splitColumns(value: string | undefined): string[] | undefined {
     throw new UsageError(`Cannot use --columns "${value}": a name is empty`);
   }
   return columns;
+}
+
+function codec(value: string | undefined): "wasm" | "ts" | undefined {
+  if (value === undefined || value === "wasm" || value === "ts") return value;
+  throw new UsageError(`Cannot use --codec ${value}: expected wasm or ts`);
 }
 
 function delimiter(value: string | undefined): string | undefined {

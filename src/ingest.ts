@@ -70,6 +70,11 @@ export interface IngestOptions {
   delimiter?: string;
   /** An unquoted field equal to this is NULL. Default: the unquoted empty field. */
   nullString?: string;
+  /**
+   * The decode codec: the WebAssembly module (default) or its TypeScript
+   * twin. Both give the same rows and the same errors.
+   */
+  codec?: "wasm" | "ts";
   /** The column whose text names each record's lane. Default: one lane, `default`. */
   lane?: string;
   /** The column receiving each row's lane seq. Default `lane_seq`. */
@@ -264,6 +269,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
         format,
         delimiter: options.delimiter,
         nullString: options.nullString,
+        codec: options.codec,
         header: resume === undefined && (options.header ?? true),
         columns,
         laneColumn: options.lane,

@@ -13,7 +13,7 @@ import { CsvDecodeStream } from "../src/decode_stream.ts";
 import { InputSyntaxError } from "../src/errors.ts";
 import type { RowBlock } from "../src/row_block.ts";
 import { WasmCsvCopyCodec } from "../src/wasm_csv_codec.ts";
-import { databaseUrl, scratchTable } from "./_helpers.ts";
+import { databaseUrl, runCli, scratchTable } from "./_helpers.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -511,4 +511,23 @@ Deno.test("A field that is exactly \\. survives both COPY formats into the serve
     await client.query(`drop table if exists ${name}`).catch(() => {});
     await client.end();
   }
+});
+
+Deno.test("encode --codec wasm and --codec ts print the same COPY data and the same error", async () => {
+  const csv = 'id,note\n1,"a ""b""\tc"\n2,\n3,caf\u00e9\n4,x"y\n';
+  const results = await Promise.all(
+    ["wasm", "ts"].map((codec) =>
+      runCli(["encode", "-", "--codec", codec, "--copy-format", "csv"], {
+        stdin: csv,
+      })
+    ),
+  );
+  for (const result of results) {
+    assert.equal(result.code, 2);
+    assert.equal(result.stdout, '"1","a ""b""\tc"\n"2",\n"3","caf\u00e9"\n');
+    assert.match(result.stderr, /<stdin>:5:4: Cannot parse field: a quote/);
+  }
+  const bad = await runCli(["encode", "-", "--codec", "js"], { stdin: csv });
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /Cannot use --codec js: expected wasm or ts/);
 });
