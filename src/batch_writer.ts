@@ -406,7 +406,8 @@ function locateServerError(
   return new DatabaseLoadError(error, {
     source,
     line: batch.lines[row],
-    columnName: match?.[2],
+    // A NOT NULL violation names its column in a field, not in the context.
+    columnName: match?.[2] ?? error.column,
   });
 }
 
