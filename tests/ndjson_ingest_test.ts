@@ -109,23 +109,29 @@ Deno.test("ingest loads an NDJSON file into jsonb and numeric columns named by t
   await Deno.remove(path);
 });
 
-Deno.test("ingest sniffs NDJSON on stdin and maps keys to --columns", async () => {
-  const table = scratchTable("nd_stdin");
-  await sql(`create table ${table} ${DDL}`);
-  const result = await runCli([
-    "ingest",
-    "-",
-    "--table",
-    table,
-    "--columns",
-    "region,id,note,doc,amount,flag",
-    "--lane",
-    "region",
-    "--db",
-    databaseUrl(),
-  ], { stdin: `\n${EVENTS}` });
-  assert.equal(result.code, 0, result.stderr);
-  await assertEvents(table);
+Deno.test("ingest sniffs NDJSON on stdin and maps keys to --columns, with either codec", async (t) => {
+  for (const codec of ["wasm", "ts"]) {
+    await t.step(codec, async () => {
+      const table = scratchTable("nd_stdin");
+      await sql(`create table ${table} ${DDL}`);
+      const result = await runCli([
+        "ingest",
+        "-",
+        "--table",
+        table,
+        "--columns",
+        "region,id,note,doc,amount,flag",
+        "--lane",
+        "region",
+        "--codec",
+        codec,
+        "--db",
+        databaseUrl(),
+      ], { stdin: `\n${EVENTS}` });
+      assert.equal(result.code, 0, result.stderr);
+      await assertEvents(table);
+    });
+  }
 });
 
 Deno.test("ingest stops at an unknown NDJSON key with file:line:column, earlier batches committed", async () => {
