@@ -1,8 +1,8 @@
 /**
- * lanecopy streams CSV records into PostgreSQL at COPY speed, exactly once,
- * with per-lane sequence numbers and lane counters committed in the same
- * transaction as the rows, on a server (`pg` + `pg-copy-streams`) or on the
- * embedded PGlite database.
+ * lanecopy streams CSV or NDJSON records into PostgreSQL at COPY speed,
+ * exactly once, with per-lane sequence numbers and lane counters committed in
+ * the same transaction as the rows, on a server (`pg` + `pg-copy-streams`) or
+ * on the embedded PGlite database.
  *
  * The path of a record, one stage per module: {@linkcode openSource} (bytes)
  * → {@linkcode PrefixFingerprint} (the committed prefix's hash) →
@@ -32,6 +32,31 @@
  * await Deno.remove(dataDir, { recursive: true });
  * ```
  *
+ * @example Load NDJSON: keys name the table's columns, numbers and nested values load as written
+ * ```ts
+ * import { ingest, openTarget } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * const target = await openTarget({ db: "", dataDir });
+ * await target.query("create table events (id int, amount numeric, doc jsonb)");
+ * const ndjson = '{"doc": {"tags": ["a"]}, "id": 1, "amount": 0.1000000000000000055511151231257827}\n{"id": 2}\n';
+ * await ingest({
+ *   source: ReadableStream.from([new TextEncoder().encode(ndjson)]),
+ *   table: "events",
+ *   target,
+ * });
+ * const { rows } = await target.query(
+ *   "select id, amount::text as amount, doc from events order by id",
+ * );
+ * assert.deepEqual(rows, [
+ *   { id: 1, amount: "0.1000000000000000055511151231257827", doc: { tags: ["a"] } },
+ *   { id: 2, amount: null, doc: null },
+ * ]);
+ * await target.close();
+ * await Deno.remove(dataDir, { recursive: true });
+ * ```
+ *
  * @module
  */
 
@@ -44,6 +69,8 @@ export * from "./csv_codec.ts";
 export * from "./decode_stream.ts";
 export * from "./errors.ts";
 export * from "./ingest.ts";
+export * from "./input_format.ts";
+export * from "./ndjson_codec.ts";
 export * from "./prefix_fingerprint.ts";
 export * from "./rechunk_stream.ts";
 export * from "./redact.ts";
@@ -54,3 +81,4 @@ export * from "./source_state.ts";
 export * from "./status.ts";
 export * from "./table_name.ts";
 export * from "./target.ts";
+export * from "./wasm_ndjson_codec.ts";
