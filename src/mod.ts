@@ -81,4 +81,5 @@ export * from "./source_state.ts";
 export * from "./status.ts";
 export * from "./table_name.ts";
 export * from "./target.ts";
+export * from "./wasm_csv_codec.ts";
 export * from "./wasm_ndjson_codec.ts";
