@@ -290,12 +290,13 @@ export class CsvCodecBase {
     const meta = core.metadata();
     const out = core.output();
     if (this.#headerPending) {
+      // The header is not a row: drop it before reading it, so that a bad
+      // one leaves no bytes behind.
       const end = meta[META_ROW_END * ROW_CAPACITY];
-      this.#readHeader(
-        out.subarray(0, end - 1),
-        this.#lineBase + meta[META_LINE * ROW_CAPACITY],
-      );
+      const row = out.slice(0, end - 1);
+      const line = this.#lineBase + meta[META_LINE * ROW_CAPACITY];
       core.compact(end);
+      this.#readHeader(row, line);
       return;
     }
     this.#reserveRows(this.#rows + count);

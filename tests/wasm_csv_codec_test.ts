@@ -398,6 +398,20 @@ Deno.test("WasmCsvCopyCodec and CsvCopyCodec report the same malformed input at 
   }
 });
 
+Deno.test("WasmCsvCopyCodec and CsvCopyCodec refuse a header with an empty name and leave no bytes", () => {
+  for (const make of Object.values(CODECS)) {
+    const codec = make({ source: "h.csv" });
+    assert.throws(
+      () => codec.push(encoder.encode('a,"",c\n1,2,3\n')),
+      InputSyntaxError,
+      "h.csv:1:1: Cannot read header: column 2 has no name",
+    );
+    const rest = codec.rowsBeforeError();
+    assert.equal(rest.data.length, 0);
+    assert.equal(rest.rowEnds.length, 0);
+  }
+});
+
 Deno.test("WasmCsvCopyCodec reads a backslash escape inside quoted fields", () => {
   const bytes = encoder.encode(
     'a,b\n"say \\"hi\\"","C:\\\\temp\\n"\n"\\x",y\n',
