@@ -66,7 +66,11 @@ type Mutation =
   | { kind: "delete"; at: number; length: number }
   | { kind: "truncate"; at: number };
 
-/** Bytes a mutation inserts: framing characters and broken UTF-8. */
+/**
+ * Bytes a mutation inserts: framing characters, broken UTF-8, and
+ * characters that keep a record well formed but may turn a number into
+ * something an int column rejects.
+ */
 const INSERTS: number[][] = [
   '"',
   ",",
@@ -78,6 +82,12 @@ const INSERTS: number[][] = [
   "}",
   ":",
   "\\",
+  ".",
+  "e",
+  "a",
+  "7",
+  "-",
+  " ",
 ].map((text) => [...encoder.encode(text)]).concat([
   [0xff],
   [0x00],
@@ -92,11 +102,21 @@ const textValue = fc.string({
   maxLength: 6,
 });
 
-function recordArb(typed: boolean) {
+/**
+ * A record's values. With `wild`, a typed record's `w` is now and then
+ * well formed but no integer, for the server to reject.
+ */
+function recordArb(typed: boolean, wild = false) {
+  const integer = fc.integer({ min: -999, max: 999 }).map(String);
   return fc.record({
     v: fc.option(textValue, { freq: 5 }),
     w: fc.option(
-      typed ? fc.integer({ min: -999, max: 999 }).map(String) : textValue,
+      !typed ? textValue : wild
+        ? fc.oneof(
+          { arbitrary: integer, weight: 6 },
+          { arbitrary: fc.constantFrom("1.5", "x1", "99999999999"), weight: 1 },
+        )
+        : integer,
       { freq: 5 },
     ),
   });
@@ -133,12 +153,17 @@ function scenarioArb(
   return fc.record({
     batchSize: fc.integer({ min: 2, max: 4 }),
     fullBatches: fc.integer({ min: 2, max: 3 }),
-    extra: fc.array(recordArb(typed), { minLength: 1, maxLength: 10 }),
+    extra: fc.array(recordArb(typed, true), { minLength: 1, maxLength: 10 }),
     good: fc.array(recordArb(typed), { minLength: 12, maxLength: 12 }),
     quoteAll: fc.boolean(),
     lineEnd: fc.constantFrom("\n" as const, "\r\n" as const),
     finalLineEnd: fc.boolean(),
-    mutations: fc.array(mutationArb, { minLength: 1, maxLength: 3 }),
+    // Typed runs also go unmutated now and then: their wild values alone
+    // make the server reject rows.
+    mutations: fc.array(mutationArb, {
+      minLength: typed ? 0 : 1,
+      maxLength: 3,
+    }),
     codec: fc.constantFrom("wasm" as const, "ts" as const),
     stdin: fc.boolean(),
   }).map((drawn) => {
@@ -171,7 +196,10 @@ function csvField(value: string | null, quoteAll: boolean): string {
 
 function recordText(scenario: Scenario, record: Record3): string {
   if (scenario.format === "ndjson") {
-    const w = scenario.typed && record.w !== null ? Number(record.w) : record.w;
+    // A typed record's number is a JSON number, its other text a string.
+    const w = scenario.typed && record.w !== null && /^-?\d/.test(record.w)
+      ? Number(record.w)
+      : record.w;
     return JSON.stringify({ id: record.id, v: record.v, w });
   }
   return [String(record.id), record.v, record.w]
