@@ -190,10 +190,11 @@ export async function claimBatch(
              updated_at = excluded.updated_at
        RETURNING l.lane, l.next_seq
      )
-     SELECT lane, next_seq::float8 AS next_seq,
-            pg_notify($11, json_build_object(
-              'target', $8::text, 'lane', lane, 'last_seq', next_seq - 1)::text)
-       FROM reserved`,
+     SELECT r.lane, r.next_seq::float8 AS next_seq,
+            CASE WHEN r.lane IS NOT NULL THEN pg_notify($11, json_build_object(
+              'target', $8::text, 'lane', r.lane, 'last_seq', r.next_seq - 1)::text)
+            END
+       FROM advanced LEFT JOIN reserved r ON true`,
     [
       owner.sourceId,
       owner.writer,
@@ -211,6 +212,7 @@ export async function claimBatch(
   if (rows.length === 0) return undefined;
   const first = new Map<string, number>();
   for (const row of rows) {
+    if (row.lane === null) continue; // a claim of no rows: every record rejected
     const lane = row.lane as string;
     first.set(lane, Number(row.next_seq) - claim.laneRows.get(lane)!);
   }

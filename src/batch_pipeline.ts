@@ -24,6 +24,8 @@ export interface BatchPipelineOptions {
   batchSize: number;
   /** Milliseconds a partial batch may hold a record; see {@linkcode RechunkStream}. */
   flushMs?: number;
+  /** Attach each batch's own source bytes as `raw` (for a reject file). */
+  keepRaw?: boolean;
   /** The prefix an earlier run committed: verified, then skipped. */
   committed?: CommittedPrefix;
   /** The source id, for a refusal. */
@@ -81,7 +83,11 @@ export function batchPipeline(
       }),
     )
     .pipeThrough(
-      fingerprint.stamp(options.decode.copyFormat, options.decode.format),
+      fingerprint.stamp(
+        options.decode.copyFormat,
+        options.decode.format,
+        options.keepRaw,
+      ),
     );
   return { batches, header: decode.header };
 }

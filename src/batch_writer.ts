@@ -19,7 +19,14 @@ import {
   markComplete,
   registerSource,
 } from "./batch_bookkeeping.ts";
-import { type Batch, rowCount, sliceRows } from "./row_block.ts";
+import { type Batch, dropRows, rowCount, sliceRows } from "./row_block.ts";
+import { recordBytes, type Reject, type RejectFile } from "./reject_file.ts";
+import {
+  findRejectedRows,
+  isRejection,
+  namedRow,
+  type RejectedRow,
+} from "./reject_search.ts";
 import { assignSeqs, spliceSeqChunks } from "./seq_splice.ts";
 import type { SourceOptions } from "./source_state.ts";
 import {
@@ -28,7 +35,7 @@ import {
   quoteTableName,
   type TableName,
 } from "./table_name.ts";
-import type { CopySpec, Target } from "./target.ts";
+import type { CopySpec, Session, Target } from "./target.ts";
 
 /** The bookkeeping of a run: which source it loads, and how. */
 export interface RunBookkeeping extends BatchOwner {
@@ -64,8 +71,18 @@ export interface BatchWriterOptions {
   bookkeeping?: RunBookkeeping;
   /** Called as each batch goes through its transaction. */
   onEvent?: (event: BatchEvent) => void;
-  /** Called after each batch commits. */
-  onCommit?: (batch: Batch) => void;
+  /**
+   * Called after each batch commits, with the rows it loaded and the
+   * records it rejected into the reject file.
+   */
+  onCommit?: (batch: Batch, rows: number, rejected: number) => void;
+  /**
+   * Where rows the server rejects go instead of failing their batch: the
+   * batch loads without them (batches need their `raw` source bytes).
+   * `max`: stop (exit 2) once more than this many were rejected in the run.
+   * `headerAtStart`: the source's first record is a header.
+   */
+  rejects?: { file: RejectFile; max?: number; headerAtStart: boolean };
 }
 
 /** A step in a batch's life, for logs and tests. */
@@ -137,7 +154,7 @@ export class BatchWriter extends WritableStream<Batch> {
   constructor(options: BatchWriterOptions) {
     let prepared: Promise<PreparedTable | undefined> | undefined;
     const prepare = () => prepared ??= prepareTable(options);
-    const run = { registered: false, batches: 0 };
+    const run: RunState = { registered: false, batches: 0, rejected: 0 };
     super({
       async write(batch) {
         if (batch.error) throw batch.error;
@@ -170,84 +187,219 @@ export class BatchWriter extends WritableStream<Batch> {
   }
 }
 
-/** One batch through its transaction; re-syncs when the claim fails. */
+/** What a run has done so far, across batches. */
+interface RunState {
+  /** The source is registered (its first batch committed). */
+  registered: boolean;
+  /** Batches begun. */
+  batches: number;
+  /** Records rejected into the reject file. */
+  rejected: number;
+}
+
+/**
+ * One batch through its transaction; re-syncs when the claim fails. A row
+ * the server rejects is found (by its COPY line, or by a search when the
+ * server names none) and, with a reject file, left out: the batch is tried
+ * again without it, and commits with its rejects written beside it.
+ */
 async function writeBatch(
   options: BatchWriterOptions,
   ready: PreparedTable,
   whole: Batch,
-  run: { registered: boolean; batches: number },
+  run: RunState,
 ): Promise<void> {
-  const bookkeeping = options.bookkeeping;
   let batch = whole;
+  let dropped = new Set<number>();
+  let rejects: Reject[] = [];
   const event = (kind: BatchEvent["kind"]) =>
     options.onEvent?.({
       kind,
       batch: run.batches,
       startOffset: batch.startOffset,
       endOffset: batch.endOffset,
-      rows: rowCount(batch),
+      rows: rowCount(batch) - dropped.size,
     });
   while (true) {
+    const { kept, from } = dropRows(batch, dropped);
     event("start");
     try {
       await options.target.transaction(async (session) => {
-        let data: Uint8Array | Iterable<Uint8Array> = batch.data;
-        if (bookkeeping !== undefined) {
-          if (bookkeeping.register && !run.registered) {
-            await registerSource(
-              session,
-              bookkeeping,
-              { ...bookkeeping.options, columns: ready.columns },
-              bookkeeping.restart,
-            );
-          }
-          const laneKeys = batch.laneKeys ??
-            new Array<string>(rowCount(batch)).fill(DEFAULT_LANE);
-          const laneRows = new Map<string, number>();
-          for (const lane of laneKeys) {
-            laneRows.set(lane, (laneRows.get(lane) ?? 0) + 1);
-          }
-          if (batch.prefix === undefined) {
-            throw new TypeError(
-              "Cannot claim a batch without its prefix fingerprint (PrefixFingerprint.stamp)",
-            );
-          }
-          const firstSeqs = await claimBatch(session, bookkeeping, {
-            startOffset: batch.startOffset,
-            endOffset: batch.endOffset,
-            rows: rowCount(batch),
-            prefix: batch.prefix,
-            target: formatTableName(options.table),
-            laneRows,
-          });
-          if (firstSeqs === undefined) throw new ClaimLost();
-          if (ready.writesSeq) {
-            data = spliceSeqChunks(
-              batch,
-              assignSeqs(laneKeys, firstSeqs),
-              options.format,
-            );
-          }
+        const seqs = await reserve(session, options, ready, kept, run);
+        if (rowCount(kept) > 0) {
+          await session.copyFrom(
+            ready.spec,
+            seqs ? spliceSeqChunks(kept, seqs, options.format) : kept.data,
+          );
         }
-        await session.copyFrom(ready.spec, data);
+        if (rejects.length > 0) await options.rejects!.file.write(rejects);
       }, { onCommitSent: () => event("commit-sent") });
     } catch (error) {
       if (error instanceof ClaimLost) {
-        const next = await resync(options, bookkeeping!, batch);
+        const next = await resync(options, options.bookkeeping!, batch);
         if (next === undefined) {
           event("skipped");
           return;
         }
         batch = next;
+        dropped = new Set();
+        rejects = [];
         continue;
       }
-      throw locateServerError(error, batch, options.source);
+      if (!isRejection(error) || rowCount(kept) === 0) {
+        throw locateServerError(error, kept, options.source);
+      }
+      if (options.rejects === undefined && namedRow(error) !== undefined) {
+        throw locateServerError(error, kept, options.source);
+      }
+      const found = await searchRejected(options, ready, kept, run);
+      if (found === undefined) continue; // the claim moved: re-sync
+      if (found.length === 0) {
+        throw locateServerError(error, kept, options.source);
+      }
+      if (options.rejects === undefined) {
+        throw locateServerError(
+          found[0].error,
+          kept,
+          options.source,
+          found[0].index,
+        );
+      }
+      for (const row of found) {
+        const index = from[row.index];
+        dropped.add(index);
+        rejects.push(rejectOf(options, batch, index, row.error));
+      }
+      const max = options.rejects.max;
+      if (max !== undefined && run.rejected + rejects.length > max) {
+        const first = rejects[0];
+        throw new UsageError(
+          `Cannot load past ${first.source}:${first.line}: more than ${max} records rejected (--max-rejects ${max}); the batches before it are committed and its rejects are not written. Raise --max-rejects (or fix the records) and run again to resume`,
+          ExitCode.BadInput,
+        );
+      }
+      continue;
     }
-    if (bookkeeping?.register) run.registered = true;
+    run.rejected += rejects.length;
+    if (options.bookkeeping?.register) run.registered = true;
     event("committed");
-    options.onCommit?.(batch);
+    options.onCommit?.(batch, rowCount(batch) - dropped.size, rejects.length);
     return;
   }
+}
+
+/**
+ * Steps 1 and 2 of a batch's transaction: registers the source (first
+ * batch of a new run), claims the batch's range and reserves its lanes'
+ * seqs. Returns each row's seq when the table takes them.
+ */
+async function reserve(
+  session: Session,
+  options: BatchWriterOptions,
+  ready: PreparedTable,
+  batch: Batch,
+  run: RunState,
+): Promise<Float64Array | undefined> {
+  const bookkeeping = options.bookkeeping;
+  if (bookkeeping === undefined) return undefined;
+  if (bookkeeping.register && !run.registered) {
+    await registerSource(
+      session,
+      bookkeeping,
+      { ...bookkeeping.options, columns: ready.columns },
+      bookkeeping.restart,
+    );
+  }
+  const laneKeys = batch.laneKeys ??
+    new Array<string>(rowCount(batch)).fill(DEFAULT_LANE);
+  const laneRows = new Map<string, number>();
+  for (const lane of laneKeys) {
+    laneRows.set(lane, (laneRows.get(lane) ?? 0) + 1);
+  }
+  if (batch.prefix === undefined) {
+    throw new TypeError(
+      "Cannot claim a batch without its prefix fingerprint (PrefixFingerprint.stamp)",
+    );
+  }
+  const firstSeqs = await claimBatch(session, bookkeeping, {
+    startOffset: batch.startOffset,
+    endOffset: batch.endOffset,
+    rows: rowCount(batch),
+    prefix: batch.prefix,
+    target: formatTableName(options.table),
+    laneRows,
+  });
+  if (firstSeqs === undefined) throw new ClaimLost();
+  return ready.writesSeq ? assignSeqs(laneKeys, firstSeqs) : undefined;
+}
+
+/**
+ * The rows of `batch` the server rejects, found in a transaction that is
+ * rolled back (all of them with a reject file, else the first);
+ * `undefined` when the batch's claim failed meanwhile.
+ */
+async function searchRejected(
+  options: BatchWriterOptions,
+  ready: PreparedTable,
+  batch: Batch,
+  run: RunState,
+): Promise<RejectedRow[] | undefined> {
+  let seqs: Float64Array | undefined;
+  try {
+    return await findRejectedRows(
+      (work) => options.target.transaction(work),
+      batch,
+      async (session, from, to) => {
+        const rows = sliceRows(batch, from, to);
+        await session.copyFrom(
+          ready.spec,
+          seqs
+            ? spliceSeqChunks(rows, seqs.subarray(from, to), options.format)
+            : rows.data,
+        );
+      },
+      {
+        first: options.rejects === undefined,
+        prepare: async (session) => {
+          seqs = await reserve(session, options, ready, batch, run);
+        },
+      },
+    );
+  } catch (error) {
+    if (error instanceof ClaimLost) return undefined;
+    throw error;
+  }
+}
+
+/** Row `index` of `batch` as a record for the reject file. */
+function rejectOf(
+  options: BatchWriterOptions,
+  batch: Batch,
+  index: number,
+  error: unknown,
+): Reject {
+  const start = index === 0 ? batch.startOffset : batch.endOffsets[index - 1];
+  const end = batch.endOffsets[index];
+  const raw = batch.raw?.subarray(
+    start - batch.startOffset,
+    end - batch.startOffset,
+  ) ?? new Uint8Array(0);
+  const located = locateServerError(error, batch, options.source, index);
+  const reason = located instanceof DatabaseLoadError
+    ? located.reason
+    : String(error);
+  return {
+    source: options.source,
+    sourceId: options.bookkeeping?.sourceId ?? "",
+    line: batch.lines[index],
+    column: located instanceof DatabaseLoadError
+      ? located.columnName ?? ""
+      : "",
+    startOffset: start,
+    endOffset: end,
+    reason,
+    bytes: recordBytes(raw, start === 0 && options.rejects!.headerAtStart),
+  };
 }
 
 /** Thrown inside a batch's transaction to roll it back and re-sync. */
@@ -382,7 +534,7 @@ export async function tableColumns(
  * The COPY line in a server error's context, which may follow other context
  * (a json value's own `JSON data, line 1: …`).
  */
-const COPY_LINE = /^COPY .*?, line (\d+)(?:, column ([^:]+))?/m;
+const COPY_LINE = /^COPY .*?, line (\d+)(?:, column ([^:]+)(?:: (.*))?)?/m;
 
 /**
  * A server error as a {@linkcode DatabaseLoadError}, placed at the source
@@ -395,19 +547,21 @@ function locateServerError(
   error: unknown,
   batch: Batch,
   source: string,
+  known?: number,
 ): unknown {
   if (!isServerError(error)) return error;
   if (error.severity === "FATAL" || error.severity === "PANIC") {
     return new DatabaseLoadError(error);
   }
   const match = error.where ? COPY_LINE.exec(error.where) : null;
-  const row = match ? Number(match[1]) - 1 : -1;
+  const row = known ?? (match ? Number(match[1]) - 1 : -1);
   if (row < 0 || row >= rowCount(batch)) return new DatabaseLoadError(error);
   return new DatabaseLoadError(error, {
     source,
     line: batch.lines[row],
     // A NOT NULL violation names its column in a field, not in the context.
     columnName: match?.[2] ?? error.column,
+    value: match?.[3],
   });
 }
 

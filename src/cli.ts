@@ -116,6 +116,16 @@ Lanes and resuming:
   --wait              if another run is loading the same source, wait for it,
                       then resume (default: refuse with exit code 4)
   --meta-schema NAME  schema of the bookkeeping tables (default lanecopy)
+
+Bad rows:
+  --reject-file PATH  rows the server rejects (a bad value, a constraint) are
+                      copied to PATH byte for byte, with PATH.log (JSON lines:
+                      line, column, reason, source offsets), and their batch
+                      loads without them; a resumed run adds no duplicates.
+                      Exit code 3 when any were rejected. Without it, the
+                      first rejected row stops the load (exit 2)
+  --max-rejects N     with --reject-file: stop at a committed, resumable point
+                      (exit 2) once more than N records were rejected in a run
 ${FORMAT_HELP}
 
 ${CSV_HELP}
@@ -125,6 +135,7 @@ Exit codes:
   1  anything else: connection, permissions, a missing table, internal
   2  bad input or a row the server rejected: the error names file:line:column;
      batches before it stay committed
+  3  the load completed and rows were rejected into --reject-file
   4  refused before loading: the source is busy, or what was loaded from it
      changed (its bytes or its options; --restart loads it again)
   130, 143  stopped by SIGINT (Ctrl-C) or SIGTERM: the batch in flight
@@ -198,6 +209,8 @@ async function runIngest(args: string[]): Promise<number> {
       create: { type: "boolean" },
       "batch-size": { type: "string" },
       "flush-ms": { type: "string" },
+      "reject-file": { type: "string" },
+      "max-rejects": { type: "string" },
       config: { type: "string" },
       lane: { type: "string" },
       "seq-column": { type: "string" },
@@ -230,6 +243,14 @@ async function runIngest(args: string[]): Promise<number> {
     config.batchSize;
   const flushMs = positiveInteger(values["flush-ms"], "--flush-ms") ??
     config.flushMs;
+  const rejectFile = values["reject-file"] ?? config.rejectFile;
+  const maxRejects = wholeNumber(values["max-rejects"], "--max-rejects") ??
+    config.maxRejects;
+  if (maxRejects !== undefined && rejectFile === undefined) {
+    throw new UsageError(
+      "Cannot use --max-rejects without --reject-file: without one, the first rejected row stops the load",
+    );
+  }
   const format = parseInputFormat(values.format);
   const source = await openSource(file, callerCwd);
   const display = values.quiet ? undefined : progressDisplay(source.size);
@@ -253,6 +274,8 @@ async function runIngest(args: string[]): Promise<number> {
       codec: codec(values.codec),
       batchSize,
       flushMs,
+      rejectFile,
+      maxRejects,
       create: values.create ?? config.create,
       db: values.db ?? config.db,
       dataDir: values["data-dir"] ?? config.dataDir,
@@ -267,7 +290,7 @@ async function runIngest(args: string[]): Promise<number> {
     display?.stop();
     if (values.json) console.log(JSON.stringify(summary));
     if (!values.quiet) console.error(summaryLine(summary));
-    return ExitCode.Ok;
+    return summary.rejected > 0 ? ExitCode.Rejects : ExitCode.Ok;
   } finally {
     stop.release();
     display?.stop();
@@ -529,6 +552,20 @@ function positiveInteger(
   if (!Number.isInteger(number) || number < 1) {
     throw new UsageError(
       `Cannot use ${flag} ${value}: expected a positive whole number`,
+    );
+  }
+  return number;
+}
+
+function wholeNumber(
+  value: string | undefined,
+  flag: string,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value.replaceAll("_", ""));
+  if (!Number.isInteger(number) || number < 0) {
+    throw new UsageError(
+      `Cannot use ${flag} ${value}: expected a whole number, 0 or more`,
     );
   }
   return number;

@@ -47,6 +47,10 @@ export interface IngestConfig {
   sourceId?: string;
   /** Wait for another run of the same source instead of refusing. */
   wait?: boolean;
+  /** Where rejected rows go. */
+  rejectFile?: string;
+  /** Stop once more than this many rows were rejected. */
+  maxRejects?: number;
   /** PostgreSQL URL. */
   db?: string;
   /** The embedded database's directory. */
@@ -93,6 +97,8 @@ const KEYS: [pointer: string, option: keyof IngestConfig][] = [
   ["/seq_column", "seqColumn"],
   ["/source_id", "sourceId"],
   ["/wait", "wait"],
+  ["/reject_file", "rejectFile"],
+  ["/max_rejects", "maxRejects"],
   ["/connection/db", "db"],
   ["/connection/data_dir", "dataDir"],
   ["/connection/meta_schema", "metaSchema"],

@@ -182,6 +182,8 @@ export class DatabaseLoadError extends Error {
   readonly line?: number;
   /** The target column the server named, when known. */
   readonly columnName?: string;
+  /** The reason without the source position: column, value, message, SQLSTATE. */
+  readonly reason: string;
   /** The server's own message, without position or SQLSTATE. */
   readonly serverMessage: string;
 
@@ -191,16 +193,27 @@ export class DatabaseLoadError extends Error {
    */
   constructor(
     fields: ServerErrorFields,
-    position?: { source: string; line: number; columnName?: string },
+    position?: {
+      source: string;
+      line: number;
+      columnName?: string;
+      value?: string;
+    },
   ) {
-    const at = position
-      ? `${position.source}:${position.line}: ` +
-        (position.columnName ? `column "${position.columnName}": ` : "")
+    const at = position ? `${position.source}:${position.line}: ` : "";
+    const column = position?.columnName
+      ? `column "${position.columnName}": `
+      : "";
+    // The value, as the server quotes it, when its message does not show it.
+    const value = position?.value && !fields.message.includes(position.value)
+      ? ` (value ${cut(position.value, 80)})`
       : "";
     const code = fields.code ? ` (SQLSTATE ${fields.code})` : "";
     const detail = fields.detail ? `\n  detail: ${fields.detail}` : "";
     const hint = fields.hint ? `\n  hint: ${fields.hint}` : "";
-    super(`${at}${fields.message}${code}${detail}${hint}`);
+    const reason = `${column}${fields.message}${value}${code}${detail}${hint}`;
+    super(`${at}${reason}`);
+    this.reason = reason;
     this.name = "DatabaseLoadError";
     this.serverMessage = fields.message;
     this.code = fields.code;
@@ -246,4 +259,12 @@ export function exitCodeFor(error: unknown): number {
     return ExitCode.BadInput;
   }
   return ExitCode.Failure;
+}
+
+/** `text` cut to about `length` characters, marked with an ellipsis. */
+function cut(text: string, length: number): string {
+  const chars = [...text];
+  return chars.length <= length
+    ? text
+    : `${chars.slice(0, length - 1).join("")}…`;
 }

@@ -4,7 +4,9 @@
  * @module
  */
 
+import { resolve } from "node:path";
 import { DEFAULTS } from "./config.ts";
+import { RejectFile } from "./reject_file.ts";
 import {
   type BatchEvent,
   BatchWriter,
@@ -28,7 +30,7 @@ import {
   batchPipeline,
   type BatchPipelineOptions,
 } from "./batch_pipeline.ts";
-import { type Batch, rowCount } from "./row_block.ts";
+import type { Batch } from "./row_block.ts";
 import { type InputFormat, resolveFormat } from "./input_format.ts";
 import { openSource, type Source } from "./source.ts";
 import {
@@ -121,12 +123,25 @@ export interface IngestOptions {
    * says what was committed. A re-run resumes after it.
    */
   signal?: AbortSignal;
+  /**
+   * A file for the rows the server rejects: each is copied there byte for
+   * byte (with `PATH.log` saying where it came from and why) and its batch
+   * loads without it. Without one, a rejected row stops the load.
+   */
+  rejectFile?: string;
+  /**
+   * With `rejectFile`: stop (at a committed, resumable point) once more
+   * than this many records were rejected in the run. Default: no limit.
+   */
+  maxRejects?: number;
 }
 
 /** How far a load has come. */
 export interface IngestProgress {
   /** Rows committed by this run. */
   rows: number;
+  /** Records this run rejected into the reject file. */
+  rejected: number;
   /** Batches committed by this run. */
   batches: number;
   /** The committed prefix of the source, in bytes. */
@@ -139,6 +154,8 @@ export interface IngestProgress {
 
 /** What a finished load did. */
 export interface IngestSummary extends IngestProgress {
+  /** The reject file, when one was given. */
+  rejectFile?: string;
   /** The target, as `schema.table`. */
   table: string;
   /** The source's name. */
@@ -208,11 +225,13 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       : `${source.name} ${crypto.randomUUID()} -> ${targetName}`);
   const progress: IngestProgress = {
     rows: 0,
+    rejected: 0,
     batches: 0,
     bytes: 0,
     totalBytes: source.size,
     seconds: 0,
   };
+  let rejectFile: RejectFile | undefined;
   let lock: SourceLock | undefined;
   try {
     const input = await resolveFormat(source, options.format);
@@ -220,6 +239,11 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     const format = input.format;
     await ensureBookkeeping(target, metaSchema);
     lock = await lockSource(target, sourceId, options.wait ?? false);
+    if (options.rejectFile !== undefined) {
+      rejectFile = await RejectFile.open(
+        resolve(options.cwd ?? Deno.cwd(), options.rejectFile),
+      );
+    }
     const state = await readSourceState(target, metaSchema, sourceId);
     const runOptions: Omit<SourceOptions, "columns"> = {
       target: targetName,
@@ -281,6 +305,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       flushMs: options.flushMs ?? DEFAULTS.flushMs,
       committed: resume?.progress,
       sourceId,
+      keepRaw: options.rejectFile !== undefined,
     };
     let pipeline: BatchPipeline;
     if (options.decodeThread === false) {
@@ -298,8 +323,9 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
         pipelineOptions,
       );
     }
-    const onCommit = (batch: Batch) => {
-      progress.rows += rowCount(batch);
+    const onCommit = (batch: Batch, rows: number, rejected: number) => {
+      progress.rows += rows;
+      progress.rejected += rejected;
       progress.batches++;
       progress.bytes = batch.endOffset;
       progress.seconds = (performance.now() - started) / 1000;
@@ -327,6 +353,11 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
           },
           onEvent: options.onEvent,
           onCommit,
+          rejects: rejectFile && {
+            file: rejectFile,
+            max: options.maxRejects,
+            headerAtStart: format === "csv" && (options.header ?? true),
+          },
         }),
         { signal: options.signal },
       );
@@ -339,6 +370,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       source: source.name,
       sourceId,
       resumedAt: startOffset,
+      rejectFile: options.rejectFile,
       rowsPerSecond: seconds > 0 ? progress.rows / seconds : 0,
       megabytesPerSecond: seconds > 0
         ? (progress.bytes - startOffset) / 1e6 / seconds
@@ -363,6 +395,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     }
     throw error;
   } finally {
+    rejectFile?.close();
     await lock?.release();
     if (options.target === undefined) await target.close();
   }

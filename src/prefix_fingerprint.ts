@@ -125,6 +125,11 @@ export class PrefixFingerprint {
    * @returns The hex SHA-256 of the source's bytes `[0, offset)`.
    */
   at(offset: number): string {
+    return this.#hashTo(offset);
+  }
+
+  /** Hashes up to `offset`, handing each piece hashed to `collect`. */
+  #hashTo(offset: number, collect?: Uint8Array[]): string {
     while (this.#hashed < offset) {
       const chunk = this.#pending[0];
       if (chunk === undefined) {
@@ -134,6 +139,7 @@ export class PrefixFingerprint {
       }
       const take = Math.min(chunk.length, offset - this.#hashed);
       this.#consume(chunk.subarray(0, take));
+      collect?.push(chunk.subarray(0, take));
       if (take === chunk.length) this.#pending.shift();
       else this.#pending[0] = chunk.subarray(take);
     }
@@ -150,11 +156,13 @@ export class PrefixFingerprint {
    * @param format The COPY format of the batches (to find the line feeds
    * inside a record).
    * @param input The input format: an NDJSON record is always one line.
+   * @param keepRaw Also attach the batch's own source bytes as `raw`.
    * @returns The stamping `TransformStream`.
    */
   stamp(
     format: CopyFormat,
     input: InputFormat = "csv",
+    keepRaw = false,
   ): TransformStream<Batch, Batch> {
     return new TransformStream<Batch, Batch>(
       {
@@ -163,11 +171,13 @@ export class PrefixFingerprint {
             controller.enqueue(batch);
             return;
           }
-          const fingerprint = this.at(batch.endOffset);
+          const pieces: Uint8Array[] | undefined = keepRaw ? [] : undefined;
+          const fingerprint = this.#hashTo(batch.endOffset, pieces);
           const terminated = this.#lastByte === LF ||
             (this.#lastByte === CR && input === "csv");
           controller.enqueue({
             ...batch,
+            ...(pieces && { raw: concat(pieces) }),
             prefix: {
               fingerprint,
               lines: input === "ndjson"
@@ -214,4 +224,16 @@ function linesThrough(
     }
   }
   return batch.lines[last] - 1 + inner + (terminated ? 1 : 0);
+}
+
+function concat(pieces: Uint8Array[]): Uint8Array {
+  const bytes = new Uint8Array(
+    pieces.reduce((sum, piece) => sum + piece.length, 0),
+  );
+  let at = 0;
+  for (const piece of pieces) {
+    bytes.set(piece, at);
+    at += piece.length;
+  }
+  return bytes;
 }

@@ -30,7 +30,7 @@ export interface ProgressDisplay {
  * import { progressDisplay } from "./progress.ts";
  *
  * const display = progressDisplay(1000);
- * display.update({ rows: 10, batches: 1, bytes: 500, totalBytes: 1000, seconds: 0.5 });
+ * display.update({ rows: 10, rejected: 0, batches: 1, bytes: 500, totalBytes: 1000, seconds: 0.5 });
  * display.stop();
  * ```
  */
@@ -75,9 +75,9 @@ export function progressDisplay(totalBytes?: number): ProgressDisplay {
  *
  * const line = summaryLine({
  *   table: "public.t", source: "t.csv", sourceId: "t", resumedAt: 0, rows: 1000, batches: 1, bytes: 60000,
- *   seconds: 0.2, rowsPerSecond: 5000, megabytesPerSecond: 0.3,
+ *   seconds: 0.2, rowsPerSecond: 5000, megabytesPerSecond: 0.3, rejected: 2, rejectFile: "bad.csv",
  * });
- * assert.equal(line, "loaded 1,000 rows from t.csv into public.t in 1 batch, 0.20 s (5,000 rows/s, 0.3 MB/s)");
+ * assert.equal(line, "loaded 1,000 rows from t.csv into public.t in 1 batch, 0.20 s (5,000 rows/s, 0.3 MB/s); 2 rejected into bad.csv");
  * ```
  */
 export function summaryLine(summary: IngestSummary): string {
@@ -93,6 +93,10 @@ export function summaryLine(summary: IngestSummary): string {
   } MB/s)${
     summary.resumedAt > 0
       ? `, resumed after byte ${count(summary.resumedAt)}`
+      : ""
+  }${
+    summary.rejected > 0
+      ? `; ${count(summary.rejected)} rejected into ${summary.rejectFile}`
       : ""
   }`;
 }

@@ -47,6 +47,11 @@ export interface Batch extends RowBlock {
    * before the batch reaches the writer (see `PrefixFingerprint.stamp`).
    */
   readonly prefix?: { fingerprint: string; lines: number };
+  /**
+   * The source's own bytes `[startOffset, endOffset)`, when asked for (a
+   * reject file copies rejected records from them, byte for byte).
+   */
+  readonly raw?: Uint8Array;
 }
 
 /**
@@ -134,5 +139,67 @@ export function sliceRows(block: RowBlock, from: number, to: number): RowBlock {
     lines: block.lines.subarray(from, to),
     endOffsets: block.endOffsets.subarray(from, to),
     laneKeys: block.laneKeys?.slice(from, to),
+  };
+}
+
+/**
+ * The batch without the rows in `drop`: same source range, fingerprint and
+ * raw bytes (the dropped records are still part of what it covers), the
+ * kept rows' bytes copied together.
+ *
+ * @param batch A batch.
+ * @param drop Indexes of rows to leave out.
+ * @returns The batch that remains, and for each of its rows the index it
+ * had in `batch`.
+ *
+ * @example Usage
+ * ```ts
+ * import { dropRows } from "./row_block.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const batch = {
+ *   data: new TextEncoder().encode("a\nbc\nd\n"),
+ *   rowEnds: Uint32Array.of(2, 5, 7),
+ *   lines: Float64Array.of(1, 2, 3),
+ *   endOffsets: Float64Array.of(2, 5, 7),
+ *   startOffset: 0,
+ *   endOffset: 7,
+ * };
+ * const { kept, from } = dropRows(batch, new Set([1]));
+ * assert.equal(new TextDecoder().decode(kept.data), "a\nd\n");
+ * assert.deepEqual([...kept.rowEnds], [2, 4]);
+ * assert.deepEqual([...kept.lines], [1, 3]);
+ * assert.deepEqual(from, [0, 2]);
+ * assert.equal(kept.endOffset, 7);
+ * ```
+ */
+export function dropRows(
+  batch: Batch,
+  drop: ReadonlySet<number>,
+): { kept: Batch; from: number[] } {
+  const from: number[] = [];
+  let bytes = 0;
+  for (let i = 0; i < rowCount(batch); i++) {
+    if (drop.has(i)) continue;
+    from.push(i);
+    bytes += batch.rowEnds[i] - rowStart(batch, i);
+  }
+  const data = new Uint8Array(bytes);
+  const rowEnds = new Uint32Array(from.length);
+  const lines = new Float64Array(from.length);
+  const endOffsets = new Float64Array(from.length);
+  let at = 0;
+  from.forEach((i, k) => {
+    const row = batch.data.subarray(rowStart(batch, i), batch.rowEnds[i]);
+    data.set(row, at);
+    at += row.length;
+    rowEnds[k] = at;
+    lines[k] = batch.lines[i];
+    endOffsets[k] = batch.endOffsets[i];
+  });
+  const laneKeys = batch.laneKeys && from.map((i) => batch.laneKeys![i]);
+  return {
+    kept: { ...batch, data, rowEnds, lines, endOffsets, laneKeys },
+    from,
   };
 }

@@ -175,6 +175,7 @@ export function packBatch(
       packed.lines,
       packed.endOffsets,
       packed.laneIndexes,
+      packed.raw,
     ]
   ) {
     const buffer = array?.buffer;

@@ -96,6 +96,7 @@ Deno.test("summaryLine() says rows, batches, seconds, rows/s and MB/s", () => {
       sourceId: "/data/orders.csv -> public.orders",
       resumedAt: 0,
       rows: 1_000_000,
+      rejected: 0,
       batches: 100,
       bytes: 150e6,
       seconds: 3,

@@ -15,6 +15,8 @@ const EVERY_OPTION = `{
   "seq_column": "seq",
   "source_id": "orders-feed",
   "wait": true,
+  "reject_file": "rejects.csv",
+  "max_rejects": 10,
   "connection": {
     "db": "postgres://app@db/shop",
     "data_dir": "state/db",
@@ -38,6 +40,8 @@ Deno.test("parseConfig() accepts every documented option of the composed schema"
     seqColumn: "seq",
     sourceId: "orders-feed",
     wait: true,
+    rejectFile: "rejects.csv",
+    maxRejects: 10,
     db: "postgres://app@db/shop",
     dataDir: "state/db",
     metaSchema: "bookkeeping",
@@ -53,7 +57,7 @@ Deno.test("parseConfig() fails a typo at any depth with its line, column, JSON p
     [
       `{ "tabel": "t" }`,
       "top level",
-      /^c\.json:1:3: \/tabel is not an option \(allowed there: batch_size, flush_ms, table, create, lane, seq_column, source_id, wait, connection, csv\)$/,
+      /^c\.json:1:3: \/tabel is not an option \(allowed there: batch_size, flush_ms, table, create, lane, seq_column, source_id, wait, reject_file, max_rejects, connection, csv\)$/,
     ],
     [
       `{\n  "csv": {\n    "delimeter": ";"\n  }\n}`,
