@@ -98,6 +98,9 @@ Options:
   --json              print the summary as one JSON object on stdout
   -v, --verbose       one line per batch step on stderr (start, commit-sent,
                       committed, skipped)
+  --atomic            load everything in one transaction, like psql -1: all
+                      rows or none. A failed or interrupted run leaves nothing
+                      behind, so there is no resume: run it again from the start
 
 Lanes and resuming:
   --lane COLUMN       each record's lane is its COLUMN field; rows get gapless
@@ -210,6 +213,7 @@ async function runIngest(args: string[]): Promise<number> {
       "batch-size": { type: "string" },
       "flush-ms": { type: "string" },
       "reject-file": { type: "string" },
+      atomic: { type: "boolean" },
       "max-rejects": { type: "string" },
       config: { type: "string" },
       lane: { type: "string" },
@@ -276,6 +280,7 @@ async function runIngest(args: string[]): Promise<number> {
       flushMs,
       rejectFile,
       maxRejects,
+      atomic: values.atomic ?? config.atomic,
       create: values.create ?? config.create,
       db: values.db ?? config.db,
       dataDir: values["data-dir"] ?? config.dataDir,

@@ -51,6 +51,8 @@ export interface IngestConfig {
   rejectFile?: string;
   /** Stop once more than this many rows were rejected. */
   maxRejects?: number;
+  /** The whole load in one transaction. */
+  atomic?: boolean;
   /** PostgreSQL URL. */
   db?: string;
   /** The embedded database's directory. */
@@ -99,6 +101,7 @@ const KEYS: [pointer: string, option: keyof IngestConfig][] = [
   ["/wait", "wait"],
   ["/reject_file", "rejectFile"],
   ["/max_rejects", "maxRejects"],
+  ["/atomic", "atomic"],
   ["/connection/db", "db"],
   ["/connection/data_dir", "dataDir"],
   ["/connection/meta_schema", "metaSchema"],

@@ -7,6 +7,7 @@
 import { resolve } from "node:path";
 import { DEFAULTS } from "./config.ts";
 import { RejectFile } from "./reject_file.ts";
+import { savepointTarget } from "./savepoint_target.ts";
 import {
   type BatchEvent,
   BatchWriter,
@@ -134,6 +135,13 @@ export interface IngestOptions {
    * than this many records were rejected in the run. Default: no limit.
    */
   maxRejects?: number;
+  /**
+   * Load everything in one transaction, like `psql -1`: all rows or none.
+   * A failed or interrupted run leaves nothing behind, so there is nothing
+   * to resume (a source an atomic run completed is still recognised, and
+   * not loaded twice). Default `false`: one transaction per batch.
+   */
+  atomic?: boolean;
 }
 
 /** How far a load has come. */
@@ -331,10 +339,10 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       progress.seconds = (performance.now() - started) / 1000;
       options.onProgress?.({ ...progress });
     };
-    await pipeline.batches
-      .pipeTo(
+    const load = (into: Target) =>
+      pipeline.batches.pipeTo(
         new BatchWriter({
-          target,
+          target: into,
           table,
           columns,
           header: pipeline.header,
@@ -361,6 +369,13 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
         }),
         { signal: options.signal },
       );
+    if (options.atomic) {
+      await target.transaction((session) =>
+        load(savepointTarget(target, session))
+      );
+    } else {
+      await load(target);
+    }
     const seconds = (performance.now() - started) / 1000;
     progress.bytes = Math.max(progress.bytes, source.size ?? 0);
     return {
@@ -384,6 +399,12 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
         : new InterruptedError("SIGINT");
       const resumable = options.sourceId !== undefined ||
         source.realPath !== undefined;
+      if (options.atomic) {
+        throw new InterruptedError(
+          reason.signal,
+          `Interrupted by ${reason.signal}: the load was one transaction (--atomic) and rolled back; nothing was committed`,
+        );
+      }
       throw new InterruptedError(
         reason.signal,
         `Interrupted by ${reason.signal}: ${progress.rows} rows committed in ${progress.batches} batches by this run, nothing half-committed; ${

@@ -17,6 +17,7 @@ const EVERY_OPTION = `{
   "wait": true,
   "reject_file": "rejects.csv",
   "max_rejects": 10,
+  "atomic": false,
   "connection": {
     "db": "postgres://app@db/shop",
     "data_dir": "state/db",
@@ -42,6 +43,7 @@ Deno.test("parseConfig() accepts every documented option of the composed schema"
     wait: true,
     rejectFile: "rejects.csv",
     maxRejects: 10,
+    atomic: false,
     db: "postgres://app@db/shop",
     dataDir: "state/db",
     metaSchema: "bookkeeping",
@@ -57,7 +59,7 @@ Deno.test("parseConfig() fails a typo at any depth with its line, column, JSON p
     [
       `{ "tabel": "t" }`,
       "top level",
-      /^c\.json:1:3: \/tabel is not an option \(allowed there: batch_size, flush_ms, table, create, lane, seq_column, source_id, wait, reject_file, max_rejects, connection, csv\)$/,
+      /^c\.json:1:3: \/tabel is not an option \(allowed there: batch_size, flush_ms, table, create, lane, seq_column, source_id, wait, reject_file, max_rejects, atomic, connection, csv\)$/,
     ],
     [
       `{\n  "csv": {\n    "delimeter": ";"\n  }\n}`,
