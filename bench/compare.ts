@@ -1,9 +1,10 @@
 /**
- * Side by side, on a real server: `psql \copy`, the lanecopy CLI and the
- * INSERT batch path (batch 1000) load the same generated CSV into a typed
- * table, in interleaved rounds, each into the freshly truncated table. Every
- * load runs as a subprocess under `/usr/bin/time`, so wall time, client CPU
- * (user + sys) and client peak RSS are measured the same way for all three;
+ * Side by side, on a real server: `psql \copy`, the lanecopy CLI (with the
+ * WASM codec, and with `--codec ts`) and the INSERT batch path (batch 1000)
+ * load the same generated CSV into a typed table, in interleaved rounds,
+ * each into the freshly truncated table. Every load runs as a subprocess
+ * under `/usr/bin/time`, so wall time, client CPU (user + sys) and client
+ * peak RSS are measured the same way for all of them;
  * the row count is checked after each load. Prints a markdown table.
  *
  * ```sh
@@ -121,37 +122,52 @@ const PSQL: Method = {
     ]),
 };
 
-const LANECOPY: Method = {
-  name: "lanecopy CLI",
-  async run(file, table, url) {
-    const measure = await timedRun([
-      Deno.execPath(),
-      "run",
-      "-A",
-      // The flags `deno task ingest` and `deno task install` use.
-      "--v8-flags=--max-semi-space-size=1",
-      "src/cli.ts",
-      "ingest",
-      file,
-      "--table",
-      table,
-      "--db",
-      url,
-      // Each round is a new load of the file, not a resume of the last.
-      "--source-id",
-      `bench ${crypto.randomUUID()}`,
-      "--quiet",
-      "--json",
-    ]);
-    const summary = lastJsonLine(measure.stdout);
-    if (typeof summary?.rows !== "number") {
-      throw new LoadError(
-        `lanecopy printed no JSON summary with rows: ${measure.stdout.trim()}`,
-      );
-    }
-    return measure;
-  },
-};
+/** The lanecopy CLI with the given codec (`wasm` is the default). */
+function lanecopy(codec: "wasm" | "ts"): Method {
+  return {
+    name: codec === "wasm" ? "lanecopy CLI" : "lanecopy CLI --codec ts",
+    run: (file, table, url) => runLanecopy(file, table, url, codec),
+  };
+}
+
+const LANECOPY = lanecopy("wasm");
+const LANECOPY_TS = lanecopy("ts");
+
+async function runLanecopy(
+  file: string,
+  table: string,
+  url: string,
+  codec: "wasm" | "ts",
+): Promise<LoadMeasure> {
+  const measure = await timedRun([
+    Deno.execPath(),
+    "run",
+    "-A",
+    // The flags `deno task ingest` and `deno task install` use.
+    "--v8-flags=--max-semi-space-size=1",
+    "src/cli.ts",
+    "ingest",
+    file,
+    "--table",
+    table,
+    "--db",
+    url,
+    // Each round is a new load of the file, not a resume of the last.
+    "--source-id",
+    `bench ${crypto.randomUUID()}`,
+    "--codec",
+    codec,
+    "--quiet",
+    "--json",
+  ]);
+  const summary = lastJsonLine(measure.stdout);
+  if (typeof summary?.rows !== "number") {
+    throw new LoadError(
+      `lanecopy printed no JSON summary with rows: ${measure.stdout.trim()}`,
+    );
+  }
+  return measure;
+}
 
 const INSERT: Method = {
   name: `INSERT unnest batch ${INSERT_BATCH}`,
@@ -233,7 +249,7 @@ async function compare(
   rounds: number,
 ): Promise<number> {
   const table = `${SCHEMA}.lanecopy_compare`;
-  const methods = [PSQL, LANECOPY, INSERT];
+  const methods = [PSQL, LANECOPY, LANECOPY_TS, INSERT];
   const results = new Map<string, LoadMeasure[]>(
     methods.map((method) => [method.name, []]),
   );
