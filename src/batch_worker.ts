@@ -10,6 +10,7 @@
 /// <reference lib="deno.worker" />
 
 import { batchPipeline } from "./batch_pipeline.ts";
+import { readFileGuarded } from "./source.ts";
 import type { Batch } from "./row_block.ts";
 import {
   packBatch,
@@ -32,7 +33,7 @@ async function start(
   let bytes: ReadableStream<Uint8Array>;
   if (message.path !== undefined) {
     try {
-      bytes = (await Deno.open(message.path, { read: true })).readable;
+      bytes = await readFileGuarded(message.path);
     } catch (error) {
       post({ kind: "fail", error: serializeError(error) });
       return;

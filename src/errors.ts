@@ -55,6 +55,27 @@ export class InterruptedError extends Error {
   }
 }
 
+/**
+ * The source failed while it was read (cut short, replaced, a read error):
+ * not bad records, but no reliable end of input either. Exit code 1; the
+ * batch in hand is not committed, and a re-run resumes.
+ *
+ * @example Usage
+ * ```ts
+ * import { exitCodeFor, SourceError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(exitCodeFor(new SourceError("Cannot read x.csv")), 1);
+ * ```
+ */
+export class SourceError extends Error {
+  /** @param message What failed, and what was committed. */
+  constructor(message: string) {
+    super(message);
+    this.name = "SourceError";
+  }
+}
+
 /** Where a problem sits in a source: 1-based line and column (code points). */
 export interface SourcePosition {
   /** The source's name: a path, or `<stdin>`. */

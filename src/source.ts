@@ -5,7 +5,7 @@
  */
 
 import { resolve } from "node:path";
-import { UsageError } from "./errors.ts";
+import { SourceError, UsageError } from "./errors.ts";
 
 /** An input to load. */
 export interface Source {
@@ -63,8 +63,77 @@ export async function openSource(
   }
   return {
     name: path,
-    readable: file.readable,
+    readable: info.isFile
+      ? guardFile(file.readable, fullPath, info)
+      : file.readable,
     size: info.isFile ? info.size : undefined,
     realPath: await Deno.realPath(fullPath),
   };
+}
+
+/**
+ * Reads a regular file as a stream that fails, rather than ending quietly,
+ * when the file is cut short or replaced while it is read: a file that
+ * ends before the size it had when opened, or whose path names another
+ * file by the end, is an error (its last bytes may be half a record).
+ *
+ * @param path The file's path.
+ * @param name The file's name in messages. Default: `path`.
+ * @returns The bytes.
+ *
+ * @example Usage
+ * ```ts
+ * import { readFileGuarded } from "./source.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "a\n1\n");
+ * const bytes = await Array.fromAsync(await readFileGuarded(path));
+ * assert.equal(bytes.reduce((n, chunk) => n + chunk.length, 0), 4);
+ * await Deno.remove(path);
+ * ```
+ */
+export async function readFileGuarded(
+  path: string,
+  name: string = path,
+): Promise<ReadableStream<Uint8Array>> {
+  const file = await Deno.open(path, { read: true });
+  const info = await file.stat();
+  return info.isFile
+    ? guardFile(file.readable, path, info, name)
+    : file.readable;
+}
+
+function guardFile(
+  readable: ReadableStream<Uint8Array>,
+  path: string,
+  opened: Deno.FileInfo,
+  name: string = path,
+): ReadableStream<Uint8Array> {
+  let read = 0;
+  return readable.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        read += chunk.length;
+        controller.enqueue(chunk);
+      },
+      async flush() {
+        if (read < opened.size) {
+          throw new SourceError(
+            `Cannot read ${name} to its end: it shrank from ${opened.size} to ${read} bytes while it was being read (truncated or rewritten); nothing past the last whole batch was committed`,
+          );
+        }
+        const now = await Deno.stat(path).catch(() => undefined);
+        if (
+          now === undefined || now.ino !== opened.ino || now.dev !== opened.dev
+        ) {
+          throw new SourceError(
+            `Cannot read ${name} to its end: it was ${
+              now === undefined ? "removed" : "replaced by another file"
+            } while it was being read; nothing past the last whole batch was committed`,
+          );
+        }
+      },
+    }),
+  );
 }
