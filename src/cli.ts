@@ -61,6 +61,10 @@ const CSV_HELP = `CSV options:
                       --delimiter tab for TSV)
   --null STRING       an unquoted field equal to STRING is NULL (default: an
                       unquoted empty field is NULL, a quoted "" is an empty string)
+  --quote C           quote character, one ASCII character (default ")
+  --escape C          inside quoted fields, C before the quote or before itself
+                      makes it data (default: the quote, so quotes are doubled;
+                      --escape '\\' for backslash escapes)
   --codec C           wasm (default: the WebAssembly codec) or ts (its
                       TypeScript twin), for CSV and NDJSON; the same rows and
                       errors either way`;
@@ -185,6 +189,8 @@ const CSV_OPTIONS = {
   "no-header": { type: "boolean" },
   delimiter: { type: "string" },
   null: { type: "string" },
+  quote: { type: "string" },
+  escape: { type: "string" },
   format: { type: "string" },
   codec: { type: "string" },
 } as const;
@@ -275,6 +281,8 @@ async function runIngest(args: string[]): Promise<number> {
       format,
       delimiter: delimiter(values.delimiter) ?? config.delimiter,
       nullString: values.null ?? config.nullString,
+      quote: values.quote,
+      escape: values.escape,
       codec: codec(values.codec),
       batchSize,
       flushMs,
@@ -382,6 +390,8 @@ async function runEncode(args: string[]): Promise<number> {
       columns: input.format === "ndjson" ? columns : undefined,
       delimiter: delimiter(values.delimiter),
       nullString: values.null,
+      quote: values.quote,
+      escape: values.escape,
       codec: codec(values.codec),
       header: !values["no-header"],
       fieldCount: columns?.length,

@@ -73,6 +73,13 @@ export interface IngestOptions {
   delimiter?: string;
   /** An unquoted field equal to this is NULL. Default: the unquoted empty field. */
   nullString?: string;
+  /** Quote character. Default `"`. */
+  quote?: string;
+  /**
+   * Inside quoted fields, this character before the quote (or before
+   * itself) makes it data. Default: the quote, so quotes are doubled.
+   */
+  escape?: string;
   /**
    * The decode codec: the WebAssembly module (default) or its TypeScript
    * twin. Both give the same rows and the same errors.
@@ -257,7 +264,12 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       target: targetName,
       format,
       delimiter: options.delimiter ?? ",",
-      quote: '"',
+      quote: options.quote ?? '"',
+      // Stored only when it is not the quote: the default reads as before.
+      escape: options.escape !== undefined &&
+          options.escape !== (options.quote ?? '"')
+        ? options.escape
+        : undefined,
       nullString: options.nullString ?? null,
       header: format === "csv" && (options.header ?? true),
       lane: options.lane ?? null,
@@ -301,6 +313,8 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
         format,
         delimiter: options.delimiter,
         nullString: options.nullString,
+        quote: options.quote,
+        escape: options.escape,
         codec: options.codec,
         header: resume === undefined && (options.header ?? true),
         columns,

@@ -21,6 +21,8 @@ export interface SourceOptions {
   delimiter: string;
   /** Quote character. */
   quote: string;
+  /** Escape character inside quoted fields, when it is not the quote. */
+  escape?: string;
   /** The NULL string, or `null` for the unquoted empty field. */
   nullString: string | null;
   /** Whether the first record is a header. */
@@ -156,18 +158,22 @@ export function optionDifferences(
     "format",
     "delimiter",
     "quote",
+    "escape",
     "nullString",
     "header",
     "lane",
     "encoding",
   ];
   if (columnsGiven) keys.push("columns");
+  // No escape means the quote (doubled quotes), as before there was one.
+  const value = (options: SourceOptions, key: keyof SourceOptions) =>
+    JSON.stringify(
+      key === "escape" ? options.escape ?? options.quote : options[key],
+    );
   return keys
-    .filter((key) => JSON.stringify(stored[key]) !== JSON.stringify(now[key]))
+    .filter((key) => value(stored, key) !== value(now, key))
     .map((key) =>
-      `${key} was ${JSON.stringify(stored[key])} and is now ${
-        JSON.stringify(now[key])
-      }`
+      `${key} was ${value(stored, key)} and is now ${value(now, key)}`
     );
 }
 

@@ -13,7 +13,7 @@ import { CsvDecodeStream } from "../src/decode_stream.ts";
 import { InputSyntaxError } from "../src/errors.ts";
 import type { RowBlock } from "../src/row_block.ts";
 import { WasmCsvCopyCodec } from "../src/wasm_csv_codec.ts";
-import { databaseUrl, runCli, scratchTable } from "./_helpers.ts";
+import { databaseUrl, runCli, scratchTable, sql } from "./_helpers.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -544,4 +544,55 @@ Deno.test("encode --codec wasm and --codec ts print the same COPY data and the s
   const bad = await runCli(["encode", "-", "--codec", "js"], { stdin: csv });
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /Cannot use --codec js: expected wasm or ts/);
+});
+
+Deno.test("ingest --quote and --escape load backslash-escaped fields, and a changed escape is refused on resume", async () => {
+  const table = scratchTable("escape");
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/escaped.csv`;
+  const args = (...more: string[]) => [
+    "ingest",
+    path,
+    "--table",
+    table,
+    "--db",
+    databaseUrl(),
+    "--create",
+    "--delimiter",
+    ";",
+    "--quote",
+    "'",
+    "--source-id",
+    table,
+    "--quiet",
+    ...more,
+  ];
+  try {
+    await Deno.writeTextFile(
+      path,
+      "id;note\n1;'it\\'s'\n2;'C:\\\\tmp'\n3;''\n4;\n",
+    );
+    const first = await runCli(args("--escape", "\\"));
+    assert.equal(first.code, 0, first.stderr);
+    const rows = await sql(`select id, note from ${table} order by id`);
+    assert.deepEqual(rows.map((row) => [row.id, row.note]), [
+      ["1", "it's"],
+      ["2", "C:\\tmp"],
+      ["3", ""],
+      ["4", null],
+    ]);
+    await Deno.writeTextFile(path, "5;'x'\n", { append: true });
+    const changed = await runCli(args());
+    assert.equal(changed.code, 4);
+    assert.match(changed.stderr, /escape was "\\\\" and is now "'"/);
+    const resumed = await runCli(args("--escape", "\\"));
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(
+      (await sql(`select count(*)::int as n from ${table}`))[0].n,
+      5,
+    );
+  } finally {
+    await sql(`drop table if exists ${table}`);
+    await Deno.remove(dir, { recursive: true });
+  }
 });
