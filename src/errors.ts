@@ -120,11 +120,10 @@ export class InputSyntaxError extends SyntaxError {
    * @param position Where it is.
    */
   constructor(reason: string, position: SourcePosition) {
-    super(
-      `${position.source}:${position.line}:${position.column}: ${reason}`,
-    );
+    const text = printable(reason);
+    super(`${position.source}:${position.line}:${position.column}: ${text}`);
     this.name = "InputSyntaxError";
-    this.reason = reason;
+    this.reason = text;
     this.source = position.source;
     this.line = position.line;
     this.column = position.column;
@@ -223,16 +222,19 @@ export class DatabaseLoadError extends Error {
   ) {
     const at = position ? `${position.source}:${position.line}: ` : "";
     const column = position?.columnName
-      ? `column "${position.columnName}": `
+      ? `column "${printable(position.columnName)}": `
       : "";
     // The value, as the server quotes it, when its message does not show it.
     const value = position?.value && !fields.message.includes(position.value)
-      ? ` (value ${cut(position.value, 80)})`
+      ? ` (value ${printable(cut(position.value, 80))})`
       : "";
+    const message = printable(fields.message);
     const code = fields.code ? ` (SQLSTATE ${fields.code})` : "";
-    const detail = fields.detail ? `\n  detail: ${fields.detail}` : "";
-    const hint = fields.hint ? `\n  hint: ${fields.hint}` : "";
-    const reason = `${column}${fields.message}${value}${code}${detail}${hint}`;
+    const detail = fields.detail
+      ? `\n  detail: ${printable(fields.detail)}`
+      : "";
+    const hint = fields.hint ? `\n  hint: ${printable(fields.hint)}` : "";
+    const reason = `${column}${message}${value}${code}${detail}${hint}`;
     super(`${at}${reason}`);
     this.reason = reason;
     this.name = "DatabaseLoadError";
@@ -280,6 +282,27 @@ export function exitCodeFor(error: unknown): number {
     return ExitCode.BadInput;
   }
   return ExitCode.Failure;
+}
+
+/**
+ * `text` with its control characters escaped (`\n`, `\r`, `\t`, `\u0007`):
+ * input quoted in a message (a key, a value the server echoes) must not
+ * break it across lines or reach the terminal raw.
+ */
+function printable(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (char) => {
+    switch (char) {
+      case "\n":
+        return "\\n";
+      case "\r":
+        return "\\r";
+      case "\t":
+        return "\\t";
+      default:
+        return `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`;
+    }
+  });
 }
 
 /** `text` cut to about `length` characters, marked with an ellipsis. */
