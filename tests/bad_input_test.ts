@@ -306,6 +306,13 @@ const NDJSON_CASES: MalformedCase[] = [
     reason: /key "color" is not a column \(columns: id, v, w\)/,
   },
   {
+    // ... , (17) "a\nb\u0007" from 18: named escaped, on one line
+    name: "an unknown key holding a line break and a control character",
+    bad: ['{"id":8,"v":"ü€","a\\nb\\u0007":1}\n'],
+    at: "9:18",
+    reason: /^Cannot parse record: key "a\\nb\\u0007" is not a column/,
+  },
+  {
     // ... , (17) the second "v" from 18
     name: "a duplicate key",
     bad: ['{"id":8,"v":"ü€","v":"again"}\n'],
@@ -576,6 +583,14 @@ const REJECTED_CASES: RejectedCase[] = [
     code: "22P02",
   },
   {
+    // Quoted as the server echoes it, with the line break escaped.
+    name: "a value with a line break that is not an integer",
+    bad: '8,ok,"x\ny"\n',
+    column: "n",
+    message: /invalid input syntax for type integer: "x\\ny"/,
+    code: "22P02",
+  },
+  {
     name: "a NULL in a NOT NULL column",
     bad: "8,,8\n",
     column: "v",
@@ -626,6 +641,7 @@ Deno.test("ingest names the file, the record's first line, the column, the serve
       assert.ok(first.startsWith(prefix), `${prefix}…\nin ${first}`);
       assert.match(first.slice(prefix.length), item.message);
       assert.ok(first.endsWith(` (SQLSTATE ${item.code})`), first);
+      for (const line of rest) assert.match(line, /^ {2}(detail|hint): /);
       if (item.detail) {
         assert.match(rest.join("\n"), item.detail);
       }
