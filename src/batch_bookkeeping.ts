@@ -39,14 +39,18 @@ export interface BatchClaim {
 }
 
 /**
- * Records a source (its options) and its writer's progress row; with
- * `restart`, also clears its markers and progress. Runs in the transaction
- * of the run's first batch, so a restart that fails changes nothing.
+ * Records a source (its options and how many writers load it) and a
+ * progress row for each of its writers; with `restart`, also clears its
+ * markers and progress. Runs in the transaction of the run's first batch,
+ * so a restart that fails changes nothing. Progress rows of writers past
+ * `writers` are dropped (a source is registered only when none of its
+ * writers has committed anything, or with `restart`).
  *
  * @param session The batch's transaction.
  * @param owner The source and writer.
  * @param options The source's options.
  * @param restart Clear the earlier run's markers and progress.
+ * @param writers How many writers load the source (`--parallel`). Default 1.
  *
  * @example Usage
  * ```ts
@@ -75,14 +79,16 @@ export async function registerSource(
   owner: BatchOwner,
   options: SourceOptions,
   restart: boolean,
+  writers = 1,
 ): Promise<void> {
   const t = metaTables(owner.metaSchema);
   await session.query(
-    `INSERT INTO ${t.sources} AS s (source_id, target, options)
-     VALUES ($1, $2, $3::jsonb)
+    `INSERT INTO ${t.sources} AS s (source_id, target, options, writers)
+     VALUES ($1, $2, $3::jsonb, $4)
      ON CONFLICT (source_id) DO UPDATE
-       SET target = excluded.target, options = excluded.options, updated_at = now()`,
-    [owner.sourceId, options.target, JSON.stringify(options)],
+       SET target = excluded.target, options = excluded.options,
+           writers = excluded.writers, updated_at = now()`,
+    [owner.sourceId, options.target, JSON.stringify(options), writers],
   );
   if (restart) {
     await session.query(
@@ -95,9 +101,14 @@ export async function registerSource(
     );
   }
   await session.query(
-    `INSERT INTO ${t.progress} (source_id, writer) VALUES ($1, $2)
+    `DELETE FROM ${t.progress} WHERE source_id = $1 AND writer >= $2`,
+    [owner.sourceId, writers],
+  );
+  await session.query(
+    `INSERT INTO ${t.progress} (source_id, writer)
+     SELECT $1, w FROM generate_series(0, $2::int - 1) AS w
      ON CONFLICT (source_id, writer) DO NOTHING`,
-    [owner.sourceId, owner.writer],
+    [owner.sourceId, writers],
   );
 }
 

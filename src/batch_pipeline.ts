@@ -13,8 +13,10 @@ import {
   type CommittedPrefix,
   PrefixFingerprint,
 } from "./prefix_fingerprint.ts";
+import { type PrefixCheck, PrefixCheckStream } from "./prefix_check_stream.ts";
 import { RechunkStream } from "./rechunk_stream.ts";
 import type { Batch } from "./row_block.ts";
+import { WriterSplitStream } from "./writer_split.ts";
 
 /** Options for {@linkcode batchPipeline}. */
 export interface BatchPipelineOptions {
@@ -30,6 +32,17 @@ export interface BatchPipelineOptions {
   committed?: CommittedPrefix;
   /** The source id, for a refusal. */
   sourceId?: string;
+  /**
+   * Split the rows among writers by lane (`--parallel N`; see
+   * {@linkcode WriterSplitStream}): `count` writers, each starting at its
+   * committed position in `offsets`. Batches then name their writer.
+   */
+  writers?: { count: number; offsets: number[] };
+  /**
+   * Longer prefixes other writers committed, checked before anything past
+   * `committed` is decoded (see {@linkcode PrefixCheckStream}).
+   */
+  checks?: PrefixCheck[];
 }
 
 /** Batches, and the header once read. */
@@ -72,22 +85,36 @@ export function batchPipeline(
     sourceId: options.sourceId,
   });
   const decode = new CsvDecodeStream(options.decode);
-  const batches = bytes
-    .pipeThrough(fingerprint.tap)
-    .pipeThrough(decode)
-    .pipeThrough(
-      new RechunkStream({
-        batchSize: options.batchSize,
-        flushMs: options.flushMs,
-        startOffset: options.decode.startOffset ?? 0,
+  const checked = options.checks?.length
+    ? bytes.pipeThrough(
+      new PrefixCheckStream({
+        prefixes: options.checks,
+        holdFrom: options.committed?.byteOffset ?? 0,
+        sourceId: options.sourceId,
       }),
     )
-    .pipeThrough(
-      fingerprint.stamp(
-        options.decode.copyFormat,
-        options.decode.format,
-        options.keepRaw,
-      ),
-    );
+    : bytes;
+  const rows = checked.pipeThrough(fingerprint.tap).pipeThrough(decode);
+  const { copyFormat, format } = options.decode;
+  const batches = options.writers
+    ? rows.pipeThrough(
+      new WriterSplitStream({
+        writers: options.writers.count,
+        startOffsets: options.writers.offsets,
+        batchSize: options.batchSize,
+        flushMs: options.flushMs,
+        prefixAt: (block, row) =>
+          fingerprint.prefixAt(block, row, copyFormat, format),
+      }),
+    )
+    : rows
+      .pipeThrough(
+        new RechunkStream({
+          batchSize: options.batchSize,
+          flushMs: options.flushMs,
+          startOffset: options.decode.startOffset ?? 0,
+        }),
+      )
+      .pipeThrough(fingerprint.stamp(copyFormat, format, options.keepRaw));
   return { batches, header: decode.header };
 }

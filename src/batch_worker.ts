@@ -10,6 +10,7 @@
 /// <reference lib="deno.worker" />
 
 import { batchPipeline } from "./batch_pipeline.ts";
+import { checkPrefixes } from "./prefix_check_stream.ts";
 import { readFileGuarded } from "./source.ts";
 import type { Batch } from "./row_block.ts";
 import {
@@ -31,8 +32,19 @@ async function start(
   message: Extract<WorkerRequest, { kind: "start" }>,
 ): Promise<void> {
   let bytes: ReadableStream<Uint8Array>;
+  let options = message.options;
   if (message.path !== undefined) {
     try {
+      if (options.checks?.length) {
+        // A file can be read twice: check the longer prefixes first, then
+        // read it again, instead of holding its bytes back.
+        await checkPrefixes(
+          await readFileGuarded(message.path),
+          options.checks,
+          options.sourceId,
+        );
+        options = { ...options, checks: undefined };
+      }
       bytes = await readFileGuarded(message.path);
     } catch (error) {
       post({ kind: "fail", error: serializeError(error) });
@@ -46,7 +58,7 @@ async function start(
     input = forwarded.writable.getWriter();
     bytes = forwarded.readable;
   }
-  const pipeline = batchPipeline(bytes, message.options);
+  const pipeline = batchPipeline(bytes, options);
   pipeline.header.then(
     (names) => post({ kind: "header", names }),
     () => {/* reported with the batches */},

@@ -11,7 +11,7 @@ import { createHash, type Hash } from "node:crypto";
 import { ExitCode, UsageError } from "./errors.ts";
 import type { CopyFormat } from "./copy_row.ts";
 import type { InputFormat } from "./input_format.ts";
-import { type Batch, rowCount, rowStart } from "./row_block.ts";
+import { type Batch, type RowBlock, rowCount, rowStart } from "./row_block.ts";
 
 /** A prefix of the source: its hash and its lines. */
 export interface PrefixState {
@@ -147,6 +147,64 @@ export class PrefixFingerprint {
   }
 
   /**
+   * The prefix of the source up to the end of row `row` of `block`: the
+   * fingerprint of the bytes before that row's end offset, and the lines
+   * through it. Offsets must not decrease from call to call (nor below
+   * those given to {@linkcode PrefixFingerprint.at}), and the tap must have
+   * passed them.
+   *
+   * @param block Rows with their source end offsets and lines.
+   * @param row The row (0-based) whose end the prefix ends at.
+   * @param format The COPY format of the rows (to find the line feeds
+   * inside a record).
+   * @param input The input format: an NDJSON record is always one line.
+   * @returns The prefix's fingerprint and lines.
+   *
+   * @example Usage
+   * ```ts
+   * import { PrefixFingerprint } from "./prefix_fingerprint.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const fingerprint = new PrefixFingerprint();
+   * const bytes = new TextEncoder().encode("a\nb\n");
+   * await Array.fromAsync(ReadableStream.from([bytes]).pipeThrough(fingerprint.tap));
+   * const block = {
+   *   data: new TextEncoder().encode("a\nb\n"), rowEnds: Uint32Array.of(2, 4),
+   *   lines: Float64Array.of(1, 2), endOffsets: Float64Array.of(2, 4),
+   * };
+   * const prefix = fingerprint.prefixAt(block, 0, "text");
+   * assert.equal(prefix.lines, 1);
+   * assert.equal(fingerprint.prefixAt(block, 1, "text").lines, 2);
+   * ```
+   */
+  prefixAt(
+    block: RowBlock,
+    row: number,
+    format: CopyFormat,
+    input: InputFormat = "csv",
+  ): PrefixState {
+    return this.#prefixAt(block, row, format, input);
+  }
+
+  #prefixAt(
+    block: RowBlock,
+    row: number,
+    format: CopyFormat,
+    input: InputFormat,
+    collect?: Uint8Array[],
+  ): PrefixState {
+    const fingerprint = this.#hashTo(block.endOffsets[row], collect);
+    const terminated = this.#lastByte === LF ||
+      (this.#lastByte === CR && input === "csv");
+    return {
+      fingerprint,
+      lines: input === "ndjson"
+        ? block.lines[row] - 1 + (terminated ? 1 : 0)
+        : linesThrough(block, row, format, terminated),
+    };
+  }
+
+  /**
    * A stage that stamps each batch with the fingerprint of the source up to
    * its end, so the hashing happens while the previous batch is written,
    * not inside a transaction. Queue: one batch (highWaterMark 1).
@@ -172,18 +230,17 @@ export class PrefixFingerprint {
             return;
           }
           const pieces: Uint8Array[] | undefined = keepRaw ? [] : undefined;
-          const fingerprint = this.#hashTo(batch.endOffset, pieces);
-          const terminated = this.#lastByte === LF ||
-            (this.#lastByte === CR && input === "csv");
+          const prefix = this.#prefixAt(
+            batch,
+            rowCount(batch) - 1,
+            format,
+            input,
+            pieces,
+          );
           controller.enqueue({
             ...batch,
             ...(pieces && { raw: concat(pieces) }),
-            prefix: {
-              fingerprint,
-              lines: input === "ndjson"
-                ? batch.lines[rowCount(batch) - 1] - 1 + (terminated ? 1 : 0)
-                : linesThrough(batch, format, terminated),
-            },
+            prefix,
           });
         },
       },
@@ -201,29 +258,29 @@ export class PrefixFingerprint {
 }
 
 /**
- * Line breaks in the source up to the end of a batch's last record: that
+ * Line breaks in the source up to the end of a block's record `last`: that
  * record's first line, plus the line feeds inside it (escaped as `\n` in
  * COPY text, raw in COPY csv), plus its terminator when it has one.
  */
 function linesThrough(
-  batch: Batch,
+  block: RowBlock,
+  last: number,
   format: CopyFormat,
   terminated: boolean,
 ): number {
-  const last = rowCount(batch) - 1;
-  const data = batch.data;
-  const end = batch.rowEnds[last] - 1;
+  const data = block.data;
+  const end = block.rowEnds[last] - 1;
   let inner = 0;
   if (format === "csv") {
-    for (let k = rowStart(batch, last); k < end; k++) {
+    for (let k = rowStart(block, last); k < end; k++) {
       if (data[k] === LF) inner++;
     }
   } else {
-    for (let k = rowStart(batch, last); k < end; k++) {
+    for (let k = rowStart(block, last); k < end; k++) {
       if (data[k] === BACKSLASH && data[++k] === 0x6e) inner++;
     }
   }
-  return batch.lines[last] - 1 + inner + (terminated ? 1 : 0);
+  return block.lines[last] - 1 + inner + (terminated ? 1 : 0);
 }
 
 function concat(pieces: Uint8Array[]): Uint8Array {
