@@ -4,7 +4,8 @@
  * contract ({@linkcode CsvCore}) and the TypeScript implementation,
  * {@linkcode TsCsvCore}; `wasm/csv_codec.ts` is the same algorithm in
  * AssemblyScript, function for function (it skips ASCII and copies plain
- * runs 16 bytes at a time with SIMD; nothing else differs). `_csv_codec_base.ts` drives either.
+ * runs 16 bytes at a time with SIMD; nothing else differs).
+ * `_csv_codec_base.ts` drives either.
  *
  * Per call the core reports through registers (`REG_*`) and, for each row
  * completed, six metadata entries (`META_*`, each an array of
