@@ -45,6 +45,8 @@ export interface RunBookkeeping extends BatchOwner {
   register: boolean;
   /** Clear the earlier run's markers and progress in that transaction. */
   restart: boolean;
+  /** How many writers load the source (`--parallel`), registered with it. Default 1. */
+  writers?: number;
 }
 
 /** Options for {@linkcode BatchWriter}. */
@@ -83,6 +85,14 @@ export interface BatchWriterOptions {
    * `headerAtStart`: the source's first record is a header.
    */
   rejects?: { file: RejectFile; max?: number; headerAtStart: boolean };
+  /**
+   * Called when the connection is lost (`target.lost`): opens a new one
+   * (and takes the source's lock again), or throws to give up. The batch
+   * in hand is kept: the writer re-syncs it with the committed prefix (its
+   * COMMIT may have landed) and goes on. Without it, a lost connection
+   * fails the stream.
+   */
+  reconnect?: (error: unknown) => Promise<void>;
 }
 
 /** A step in a batch's life, for logs and tests. */
@@ -98,6 +108,8 @@ export interface BatchEvent {
   endOffset: number;
   /** Its rows. */
   rows: number;
+  /** The writer, in a parallel load (`--parallel`). */
+  writer?: number;
 }
 
 /** The seq column when none is given (from the config schema). */
@@ -171,17 +183,28 @@ export class BatchWriter extends WritableStream<Batch> {
         const ready = await prepare();
         const bookkeeping = options.bookkeeping;
         if (bookkeeping === undefined) return;
-        await options.target.transaction(async (session) => {
-          if (bookkeeping.register && !run.registered && ready !== undefined) {
-            await registerSource(
-              session,
-              bookkeeping,
-              { ...bookkeeping.options, columns: ready.columns },
-              bookkeeping.restart,
-            );
-          }
-          await markComplete(session, bookkeeping);
-        });
+        const complete = () =>
+          options.target.transaction(async (session) => {
+            if (
+              bookkeeping.register && !run.registered && ready !== undefined
+            ) {
+              await registerSource(
+                session,
+                bookkeeping,
+                { ...bookkeeping.options, columns: ready.columns },
+                bookkeeping.restart,
+                bookkeeping.writers,
+              );
+            }
+            await markComplete(session, bookkeeping);
+          });
+        try {
+          await complete();
+        } catch (error) {
+          if (!options.reconnect || !options.target.lost) throw error;
+          await options.reconnect(error);
+          await complete();
+        }
       },
     }, { highWaterMark: 1 });
   }
@@ -235,7 +258,10 @@ async function writeBatch(
         if (rejects.length > 0) await options.rejects!.file.write(rejects);
       }, { onCommitSent: () => event("commit-sent") });
     } catch (error) {
-      if (error instanceof ClaimLost) {
+      const lost = options.reconnect !== undefined &&
+        options.bookkeeping !== undefined && options.target.lost === true;
+      if (lost) await options.reconnect!(error);
+      if (error instanceof ClaimLost || lost) {
         const next = await resync(options, options.bookkeeping!, batch);
         if (next === undefined) {
           event("skipped");
@@ -308,6 +334,7 @@ async function reserve(
       bookkeeping,
       { ...bookkeeping.options, columns: ready.columns },
       bookkeeping.restart,
+      bookkeeping.writers,
     );
   }
   const laneKeys = batch.laneKeys ??

@@ -98,6 +98,9 @@ Options:
   --db URL            PostgreSQL URL (default $DATABASE_URL; libpq variables
                       such as PGPASSWORD and PGSSLMODE fill in the rest)
   --data-dir DIR      embedded database directory (default ${DEFAULT_DATA_DIR})
+  --retries N         after a lost connection to a server, reconnect up to N
+                      times (backoff from 0.5 s, doubling up to 8 s), keeping
+                      the batch in hand (default ${DEFAULTS.retries}; 0 gives up at once)
   -q, --quiet         no progress bar, no summary line
   --json              print the summary as one JSON object on stdout
   -v, --verbose       one line per batch step on stderr (start, commit-sent,
@@ -113,6 +116,15 @@ Lanes and resuming:
                       --lane all rows count in one lane, "default", and seqs
                       are written only if the table has the seq column
   --seq-column NAME   the column receiving each row's seq (default lane_seq)
+  --parallel N        N writers load at once, each on its own connection
+                      (default 1; needs --lane and a server). Lanes are hashed
+                      to writers (FNV-1a 32 of the lane key's UTF-8 bytes,
+                      modulo N), so a lane is always written by one writer, in
+                      input order. Each writer keeps its own resume point (the
+                      end of the last record it committed); a resume reads from
+                      the smallest and each writer skips what it has. A source
+                      that is not complete resumes only with the N it was
+                      loaded with (exit 4 otherwise; --restart loads it again)
   --source-id ID      the name progress is kept under (default: the file's real
                       path plus the table). Standard input resumes only with
                       --source-id, and then the producer must send the stream
@@ -220,6 +232,8 @@ async function runIngest(args: string[]): Promise<number> {
       "flush-ms": { type: "string" },
       "reject-file": { type: "string" },
       atomic: { type: "boolean" },
+      retries: { type: "string" },
+      parallel: { type: "string" },
       "max-rejects": { type: "string" },
       config: { type: "string" },
       lane: { type: "string" },
@@ -289,6 +303,9 @@ async function runIngest(args: string[]): Promise<number> {
       rejectFile,
       maxRejects,
       atomic: values.atomic ?? config.atomic,
+      parallel: positiveInteger(values.parallel, "--parallel") ??
+        config.parallel,
+      retries: wholeNumber(values.retries, "--retries") ?? config.retries,
       create: values.create ?? config.create,
       db: values.db ?? config.db,
       dataDir: values["data-dir"] ?? config.dataDir,
@@ -350,8 +367,9 @@ function stopOnSignals(
 
 /** One line per batch step on stderr (`--verbose`). */
 function logBatchEvent(event: BatchEvent): void {
+  const writer = event.writer === undefined ? "" : `writer ${event.writer} `;
   console.error(
-    `lanecopy: batch ${event.batch} ${event.kind} bytes ${event.startOffset}-${event.endOffset} rows ${event.rows}`,
+    `lanecopy: ${writer}batch ${event.batch} ${event.kind} bytes ${event.startOffset}-${event.endOffset} rows ${event.rows}`,
   );
 }
 

@@ -53,12 +53,16 @@ export interface IngestConfig {
   maxRejects?: number;
   /** The whole load in one transaction. */
   atomic?: boolean;
+  /** Writers loading at once (`--parallel`). */
+  parallel?: number;
   /** PostgreSQL URL. */
   db?: string;
   /** The embedded database's directory. */
   dataDir?: string;
   /** Schema of the bookkeeping tables. */
   metaSchema?: string;
+  /** Reconnect attempts after a lost connection. */
+  retries?: number;
   /** CSV field delimiter. */
   delimiter?: string;
   /** The CSV NULL string. */
@@ -102,9 +106,11 @@ const KEYS: [pointer: string, option: keyof IngestConfig][] = [
   ["/reject_file", "rejectFile"],
   ["/max_rejects", "maxRejects"],
   ["/atomic", "atomic"],
+  ["/parallel", "parallel"],
   ["/connection/db", "db"],
   ["/connection/data_dir", "dataDir"],
   ["/connection/meta_schema", "metaSchema"],
+  ["/connection/retries", "retries"],
   ["/csv/delimiter", "delimiter"],
   ["/csv/null", "nullString"],
   ["/csv/header", "header"],
@@ -150,6 +156,10 @@ export const DEFAULTS = {
   dataDir: schemaDefault<string>("/connection/data_dir"),
   /** The CSV delimiter. */
   delimiter: schemaDefault<string>("/csv/delimiter"),
+  /** Writers loading at once. */
+  parallel: schemaDefault<number>("/parallel"),
+  /** Reconnect attempts after a lost connection. */
+  retries: schemaDefault<number>("/connection/retries"),
 } as const;
 
 const ajv = new Ajv2020({

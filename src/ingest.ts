@@ -6,6 +6,7 @@
 
 import { resolve } from "node:path";
 import { DEFAULTS } from "./config.ts";
+import pRetry, { AbortError } from "p-retry";
 import { RejectFile } from "./reject_file.ts";
 import { savepointTarget } from "./savepoint_target.ts";
 import {
@@ -41,6 +42,9 @@ import {
 } from "./table_name.ts";
 import { openTarget, type Target } from "./target.ts";
 import { workerBatchPipeline } from "./worker_batch_pipeline.ts";
+import { openWriterTargets, parallelWriters } from "./parallel_load.ts";
+import { writeInParallel } from "./parallel_writers.ts";
+import { readWriterProgress, resumePoint } from "./writer_progress.ts";
 
 /** Rows per batch (one transaction each) when none is given (from the config schema). */
 export const DEFAULT_BATCH_SIZE: number = DEFAULTS.batchSize;
@@ -149,6 +153,22 @@ export interface IngestOptions {
    * not loaded twice). Default `false`: one transaction per batch.
    */
   atomic?: boolean;
+  /**
+   * After a lost connection to a server, how many times to reconnect (with
+   * backoff from 0.5 s, doubling up to 8 s: about 40 s for the default 8)
+   * before giving up; the batch in hand is kept and re-synced with the
+   * committed prefix. 0 gives up at once.
+   */
+  retries?: number;
+  /**
+   * Writers loading at once, each on its own connection (`--parallel N`):
+   * lanes are hashed to writers (FNV-1a 32 of the lane key's UTF-8 bytes,
+   * modulo N), so a lane is always written by one writer, in input order.
+   * Needs `lane` and a server. Each writer keeps its own resume state; a
+   * source that is not complete is resumed only with the count it was
+   * loaded with (or `restart`). Default 1.
+   */
+  parallel?: number;
 }
 
 /** How far a load has come. */
@@ -251,6 +271,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
   };
   let rejectFile: RejectFile | undefined;
   let lock: SourceLock | undefined;
+  let writerTargets: Target[] = [];
   try {
     const input = await resolveFormat(source, options.format);
     source = input.source;
@@ -279,8 +300,21 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       encoding: "utf-8",
     };
     const restart = (options.restart ?? false) && state !== undefined;
+    const stored = state && !restart
+      ? await readWriterProgress(target, metaSchema, sourceId)
+      : undefined;
+    const earlier = stored && resumePoint(stored.progress);
+    const writers = parallelWriters(
+      options,
+      target.kind,
+      stored,
+      earlier,
+      sourceId,
+      options.onNotice,
+    );
+    writerTargets = await openWriterTargets(writers, options);
     let resume: SourceState | undefined;
-    if (state !== undefined && !restart && state.progress.byteOffset > 0) {
+    if (state !== undefined && earlier?.started) {
       const differences = optionDifferences(
         state.options,
         { ...runOptions, columns: options.columns ?? [] },
@@ -294,9 +328,13 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
           ExitCode.Refused,
         );
       }
-      resume = state;
+      resume = { ...state, progress: earlier.from };
       options.onNotice?.(
-        `Source "${sourceId}" has ${state.progress.rowsCommitted} rows committed up to byte ${state.progress.byteOffset}: checking that prefix, then resuming after it`,
+        writers === 1
+          ? `Source "${sourceId}" has ${state.progress.rowsCommitted} rows committed up to byte ${state.progress.byteOffset}: checking that prefix, then resuming after it`
+          : `Source "${sourceId}" has ${earlier.rowsCommitted} rows committed by ${writers} writers, up to bytes ${
+            earlier.offsets.join(", ")
+          }: checking those prefixes, then resuming from byte ${earlier.from.byteOffset}, each writer after its own`,
       );
     }
     if (restart) {
@@ -319,7 +357,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
         quote: options.quote,
         escape: options.escape,
         codec: options.codec,
-        header: resume === undefined && (options.header ?? true),
+        header: startOffset === 0 && (options.header ?? true),
         columns,
         laneColumn: options.lane,
         copyFormat: INGEST_COPY_FORMAT,
@@ -331,6 +369,13 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       committed: resume?.progress,
       sourceId,
       keepRaw: options.rejectFile !== undefined,
+      writers: writers > 1
+        ? {
+          count: writers,
+          offsets: resume ? earlier!.offsets : new Array(writers).fill(0),
+        }
+        : undefined,
+      checks: writers > 1 && resume ? earlier!.checks : undefined,
     };
     let pipeline: BatchPipeline;
     if (options.decodeThread === false) {
@@ -352,41 +397,63 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       progress.rows += rows;
       progress.rejected += rejected;
       progress.batches++;
-      progress.bytes = batch.endOffset;
+      progress.bytes = Math.max(progress.bytes, batch.endOffset);
       progress.seconds = (performance.now() - started) / 1000;
       options.onProgress?.({ ...progress });
     };
+    /** Writer `writer`'s stream; `first` registers the run (and restarts). */
+    const writerFor = (into: Target, writer = 0, first = true) =>
+      new BatchWriter({
+        target: into,
+        table,
+        columns,
+        header: pipeline.header,
+        create: options.create,
+        format: INGEST_COPY_FORMAT,
+        source: source.name,
+        lane: options.lane,
+        seqColumn: options.seqColumn,
+        bookkeeping: {
+          metaSchema,
+          sourceId,
+          writer,
+          options: runOptions,
+          register: first && resume === undefined,
+          restart,
+          writers,
+        },
+        onEvent: writers > 1 && options.onEvent
+          ? (event) => options.onEvent!({ ...event, writer })
+          : options.onEvent,
+        onCommit,
+        reconnect: (writer === 0 ? target : into).reconnect &&
+          ((error) =>
+            reconnect(writer === 0 ? target : into, error, {
+              retries: options.retries ?? DEFAULTS.retries,
+              relock: async () => {
+                // The run's own connection holds the source's lock.
+                if (writer === 0) {
+                  lock = await lockSource(target, sourceId, false);
+                }
+              },
+              onNotice: options.onNotice,
+            })),
+        rejects: rejectFile && {
+          file: rejectFile,
+          max: options.maxRejects,
+          headerAtStart: format === "csv" && (options.header ?? true),
+        },
+      });
     const load = (into: Target) =>
-      pipeline.batches.pipeTo(
-        new BatchWriter({
-          target: into,
-          table,
-          columns,
-          header: pipeline.header,
-          create: options.create,
-          format: INGEST_COPY_FORMAT,
-          source: source.name,
-          lane: options.lane,
-          seqColumn: options.seqColumn,
-          bookkeeping: {
-            metaSchema,
-            sourceId,
-            writer: 0,
-            options: runOptions,
-            register: resume === undefined,
-            restart,
-          },
-          onEvent: options.onEvent,
-          onCommit,
-          rejects: rejectFile && {
-            file: rejectFile,
-            max: options.maxRejects,
-            headerAtStart: format === "csv" && (options.header ?? true),
-          },
-        }),
-        { signal: options.signal },
+      pipeline.batches.pipeTo(writerFor(into), { signal: options.signal });
+    if (writers > 1) {
+      const targets = [target, ...writerTargets];
+      await writeInParallel(
+        pipeline.batches,
+        (writer, first) => writerFor(targets[writer], writer, first),
+        { writers, signal: options.signal },
       );
-    if (options.atomic) {
+    } else if (options.atomic) {
       await target.transaction((session) =>
         load(savepointTarget(target, session))
       );
@@ -435,6 +502,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
   } finally {
     rejectFile?.close();
     await lock?.release();
+    await Promise.all(writerTargets.map((writer) => writer.close()));
     if (options.target === undefined) await target.close();
   }
 }
@@ -457,4 +525,56 @@ async function ndjsonColumns(
     );
   }
   return columns.filter((column) => column !== seqColumn);
+}
+
+/**
+ * Opens a new connection after `error` lost the old one, with backoff, and
+ * takes the source's lock again; gives up (throwing) once `retries`
+ * attempts failed, or at once when another run holds the source now.
+ */
+async function reconnect(
+  target: Target,
+  error: unknown,
+  options: {
+    retries: number;
+    relock: () => Promise<void>;
+    onNotice?: (message: string) => void;
+  },
+): Promise<void> {
+  const reason = (error as Error)?.message ?? String(error);
+  if (options.retries === 0) throw error;
+  options.onNotice?.(
+    `${reason}; reconnecting (up to ${options.retries} attempts)`,
+  );
+  try {
+    await pRetry(async () => {
+      await target.reconnect!();
+      try {
+        await options.relock();
+      } catch (refused) {
+        throw new AbortError(refused as Error);
+      }
+    }, {
+      retries: options.retries - 1,
+      minTimeout: 500,
+      maxTimeout: 8000,
+      factor: 2,
+      onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+        if (retriesLeft > 0) {
+          options.onNotice?.(
+            `Reconnect attempt ${attemptNumber} failed (${error.message}); ${retriesLeft} left`,
+          );
+        }
+      },
+    });
+  } catch (failed) {
+    if (failed instanceof UsageError) throw failed;
+    throw new Error(
+      `${reason}; gave up after ${options.retries} reconnect attempts (${
+        (failed as Error).message
+      }). Run the same command again to resume after the committed batches`,
+      { cause: failed },
+    );
+  }
+  options.onNotice?.(`Reconnected to ${target.description}; resuming`);
 }

@@ -39,18 +39,51 @@ const COPY_CHUNK_BYTES = 64 * 1024;
 export class PostgresTarget implements Target {
   readonly kind = "postgres";
   readonly description: string;
-  readonly #client: pg.Client;
+  readonly #url: string;
+  #client: pg.Client;
   #closed = false;
   #lastError: unknown;
 
-  private constructor(client: pg.Client, description: string) {
+  private constructor(client: pg.Client, url: string, description: string) {
     this.#client = client;
+    this.#url = url;
     this.description = description;
-    // An idle connection that fails must not crash the process; the next
-    // statement reports it.
+    this.#watch(client);
+  }
+
+  /** An idle connection that fails must not crash the process; the next statement reports it. */
+  #watch(client: pg.Client): void {
     client.on("error", (error: Error) => {
-      this.#lastError ??= this.#lost(error);
+      if (client === this.#client) this.#lastError ??= this.#lost(error);
     });
+    // The server may end the session in answer to a statement (FATAL: an
+    // administrator's command, a shutdown): that error goes to the
+    // statement, and the connection just ends.
+    client.on("end", () => {
+      if (client === this.#client && !this.#closed) {
+        this.#lastError ??= new Error(
+          `Lost the connection to ${this.description}: the server closed it`,
+        );
+      }
+    });
+  }
+
+  /** Whether the connection has failed (a new one is needed to go on). */
+  get lost(): boolean {
+    return this.#lastError !== undefined;
+  }
+
+  /**
+   * Drops the failed connection and opens a new one to the same server.
+   * Session state (advisory locks, settings) does not carry over.
+   */
+  async reconnect(): Promise<void> {
+    const old = this.#client;
+    old.end().catch(() => {});
+    const client = await PostgresTarget.#open(this.#url, this.description);
+    this.#client = client;
+    this.#watch(client);
+    this.#lastError = undefined;
   }
 
   /**
@@ -73,6 +106,8 @@ export class PostgresTarget implements Target {
 
   /** `error`, as {@linkcode PostgresTarget.#lost} says once the connection failed. */
   #failure(error: unknown): unknown {
+    const severity = (error as { severity?: string })?.severity;
+    if (severity === "FATAL" || severity === "PANIC") this.#lastError ??= error;
     return this.#lastError === undefined ? error : this.#lost(error);
   }
 
@@ -84,6 +119,11 @@ export class PostgresTarget implements Target {
    */
   static async connect(url: string): Promise<PostgresTarget> {
     const description = redact(url, [url]);
+    const client = await PostgresTarget.#open(url, description);
+    return new PostgresTarget(client, url, description);
+  }
+
+  static async #open(url: string, description: string): Promise<pg.Client> {
     let client: pg.Client;
     try {
       client = new pg.Client({
@@ -106,7 +146,7 @@ export class PostgresTarget implements Target {
       const reason = redact((error as Error).message || String(error), [url]);
       throw new Error(`Cannot connect to ${description}: ${reason}`);
     }
-    return new PostgresTarget(client, description);
+    return client;
   }
 
   /** The underlying `pg` client, for callers that need more. */

@@ -80,6 +80,13 @@ export interface Target extends Session {
   ): Promise<T>;
   /** Closes the connection. Safe to call twice. */
   close(): Promise<void>;
+  /** Whether the connection failed (a server only: see `reconnect`). */
+  readonly lost?: boolean;
+  /**
+   * Opens a new connection in place of a failed one (a server only).
+   * Session state, such as advisory locks, does not carry over.
+   */
+  reconnect?(): Promise<void>;
 }
 
 /** Which database to open. */

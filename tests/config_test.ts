@@ -18,10 +18,12 @@ const EVERY_OPTION = `{
   "reject_file": "rejects.csv",
   "max_rejects": 10,
   "atomic": false,
+  "parallel": 2,
   "connection": {
     "db": "postgres://app@db/shop",
     "data_dir": "state/db",
     "meta_schema": "bookkeeping",
+    "retries": 3,
   },
   "csv": {
     "delimiter": ";",
@@ -44,9 +46,11 @@ Deno.test("parseConfig() accepts every documented option of the composed schema"
     rejectFile: "rejects.csv",
     maxRejects: 10,
     atomic: false,
+    parallel: 2,
     db: "postgres://app@db/shop",
     dataDir: "state/db",
     metaSchema: "bookkeeping",
+    retries: 3,
     delimiter: ";",
     nullString: "NA",
     header: false,
@@ -59,7 +63,7 @@ Deno.test("parseConfig() fails a typo at any depth with its line, column, JSON p
     [
       `{ "tabel": "t" }`,
       "top level",
-      /^c\.json:1:3: \/tabel is not an option \(allowed there: batch_size, flush_ms, table, create, lane, seq_column, source_id, wait, reject_file, max_rejects, atomic, connection, csv\)$/,
+      /^c\.json:1:3: \/tabel is not an option \(allowed there: batch_size, flush_ms, table, create, lane, seq_column, source_id, wait, reject_file, max_rejects, atomic, parallel, connection, csv\)$/,
     ],
     [
       `{\n  "csv": {\n    "delimeter": ";"\n  }\n}`,
@@ -69,7 +73,7 @@ Deno.test("parseConfig() fails a typo at any depth with its line, column, JSON p
     [
       `{ "connection": { "url": "postgres://x" } }`,
       "inside connection",
-      /^c\.json:1:19: \/connection\/url is not an option \(allowed there: db, data_dir, meta_schema\)$/,
+      /^c\.json:1:19: \/connection\/url is not an option \(allowed there: db, data_dir, retries, meta_schema\)$/,
     ],
   ];
   for (const [text, name, expected] of cases) {

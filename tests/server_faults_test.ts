@@ -42,6 +42,9 @@ function ingestArgs(
     "--db",
     url,
     "--quiet",
+    // These tests check giving up; tests/reconnect_test.ts checks going on.
+    "--retries",
+    "0",
     ...more,
   ];
 }
@@ -65,6 +68,7 @@ async function cliMidCopy(
 function ingestHere(options: IngestOptions) {
   const state = { batches: 0, settled: false };
   const done = ingest({
+    retries: 0,
     ...options,
     onProgress: (progress) => state.batches = progress.batches,
   }).finally(() => state.settled = true);
