@@ -29,7 +29,7 @@ const MAIN_HELP =
   `lanecopy: stream CSV or NDJSON records into PostgreSQL at COPY speed.
 
 Usage:
-  lanecopy ingest FILE|- --table T [options]   load records, one transaction per batch
+  lanecopy ingest FILE… --table T [options]    load records, one transaction per batch
   lanecopy encode FILE|- [options]             print the COPY data ingest would send
   lanecopy sql "select …" [options]            run a query where ingest loads
   lanecopy status [--source-id ID] [options]   sources' progress and lanes' counters
@@ -69,13 +69,16 @@ const CSV_HELP = `CSV options:
                       TypeScript twin), for CSV and NDJSON; the same rows and
                       errors either way`;
 
-const INGEST_HELP = `Usage: lanecopy ingest FILE|- --table T [options]
+const INGEST_HELP = `Usage: lanecopy ingest FILE|- [FILE…] --table T [options]
 
 Loads CSV (RFC 4180: quoted fields, doubled quotes, line breaks inside quotes,
 LF or CRLF, UTF-8 with or without BOM) from FILE, or standard input for -,
 into table T by COPY, in batches of --batch-size rows, each batch its own
 transaction. The header names the target columns (as written: case matters).
 NDJSON (one JSON object per line) loads the same way: see --format below.
+Several files load one after another, each its own source (its own progress
+and resume). A gzip file (.gz, or any file starting with gzip's bytes) is
+decompressed as it is read.
 
 Exactly once: each batch's transaction also claims the batch's byte range of
 the source, advances the source's committed prefix, reserves its lanes' seqs
@@ -248,7 +251,7 @@ async function runIngest(args: string[]): Promise<number> {
     },
   });
   if (values.help) return help(INGEST_HELP);
-  const file = onePositional(positionals, "FILE (or - for stdin)", INGEST_HELP);
+  const files = sourcePaths(positionals, values["source-id"]);
   // Flags override the config file.
   const config = values.config === undefined
     ? {}
@@ -276,55 +279,94 @@ async function runIngest(args: string[]): Promise<number> {
     );
   }
   const format = parseInputFormat(values.format);
-  const source = await openSource(file, callerCwd);
-  const display = values.quiet ? undefined : progressDisplay(source.size);
+  let display: ReturnType<typeof progressDisplay> | undefined;
   const stop = stopOnSignals(() => display?.stop());
+  let rejected = 0;
+  const done: string[] = [];
   try {
-    const summary = await ingest({
-      signal: stop.signal,
-      source,
-      sourceId: values["source-id"] ?? config.sourceId,
-      table,
-      lane: values.lane ?? config.lane,
-      seqColumn: values["seq-column"] ?? config.seqColumn,
-      metaSchema: values["meta-schema"] ?? config.metaSchema,
-      restart: values.restart,
-      wait: values.wait ?? config.wait,
-      columns,
-      header,
-      format,
-      delimiter: delimiter(values.delimiter) ?? config.delimiter,
-      nullString: values.null ?? config.nullString,
-      quote: values.quote,
-      escape: values.escape,
-      codec: codec(values.codec),
-      batchSize,
-      flushMs,
-      rejectFile,
-      maxRejects,
-      atomic: values.atomic ?? config.atomic,
-      parallel: positiveInteger(values.parallel, "--parallel") ??
-        config.parallel,
-      retries: wholeNumber(values.retries, "--retries") ?? config.retries,
-      create: values.create ?? config.create,
-      db: values.db ?? config.db,
-      dataDir: values["data-dir"] ?? config.dataDir,
-      cwd: callerCwd,
-      onProgress: display?.update,
-      onEvent: values.verbose ? logBatchEvent : undefined,
-      onNotice: values.quiet ? undefined : (message) => {
-        display?.stop();
-        console.error(`lanecopy: ${message}`);
-      },
-    });
+    for (const file of files) {
+      const source = await openSource(file, callerCwd);
+      display = values.quiet ? undefined : progressDisplay(source.size);
+      const summary = await ingest({
+        signal: stop.signal,
+        source,
+        sourceId: values["source-id"] ?? config.sourceId,
+        table,
+        lane: values.lane ?? config.lane,
+        seqColumn: values["seq-column"] ?? config.seqColumn,
+        metaSchema: values["meta-schema"] ?? config.metaSchema,
+        restart: values.restart,
+        wait: values.wait ?? config.wait,
+        columns,
+        header,
+        format,
+        delimiter: delimiter(values.delimiter) ?? config.delimiter,
+        nullString: values.null ?? config.nullString,
+        quote: values.quote,
+        escape: values.escape,
+        codec: codec(values.codec),
+        batchSize,
+        flushMs,
+        rejectFile,
+        maxRejects,
+        atomic: values.atomic ?? config.atomic,
+        parallel: positiveInteger(values.parallel, "--parallel") ??
+          config.parallel,
+        retries: wholeNumber(values.retries, "--retries") ?? config.retries,
+        create: values.create ?? config.create,
+        db: values.db ?? config.db,
+        dataDir: values["data-dir"] ?? config.dataDir,
+        cwd: callerCwd,
+        onProgress: display?.update,
+        onEvent: values.verbose ? logBatchEvent : undefined,
+        onNotice: values.quiet ? undefined : (message) => {
+          display?.stop();
+          console.error(`lanecopy: ${message}`);
+        },
+      });
+      display?.stop();
+      if (values.json) console.log(JSON.stringify(summary));
+      if (!values.quiet) console.error(summaryLine(summary));
+      rejected += summary.rejected;
+      done.push(file);
+    }
+    return rejected > 0 ? ExitCode.Rejects : ExitCode.Ok;
+  } catch (error) {
     display?.stop();
-    if (values.json) console.log(JSON.stringify(summary));
-    if (!values.quiet) console.error(summaryLine(summary));
-    return summary.rejected > 0 ? ExitCode.Rejects : ExitCode.Ok;
+    if (files.length > 1 && !values.quiet) {
+      console.error(
+        `lanecopy: ${done.length} of ${files.length} files loaded${
+          done.length > 0 ? ` (${done.join(", ")})` : ""
+        }; stopped at ${files[done.length]}, the rest not started`,
+      );
+    }
+    throw error;
   } finally {
     stop.release();
     display?.stop();
   }
+}
+
+/**
+ * The files of one ingest, each its own source (with its own progress):
+ * at least one, standard input (`-`) at most once, and one `--source-id`
+ * only for one source.
+ */
+function sourcePaths(positionals: string[], sourceId?: string): string[] {
+  if (positionals.length === 0) {
+    throw new UsageError(
+      `Cannot run: expected FILE (or - for stdin), got none\n\n${INGEST_HELP}`,
+    );
+  }
+  if (positionals.filter((path) => path === "-").length > 1) {
+    throw new UsageError("Cannot read standard input (-) twice in one run");
+  }
+  if (positionals.length > 1 && sourceId !== undefined) {
+    throw new UsageError(
+      "Cannot use one --source-id for several files: each file is its own source (its id is its real path plus the table)",
+    );
+  }
+  return positionals;
 }
 
 /**

@@ -61,21 +61,65 @@ export async function openSource(
     file.close();
     throw new UsageError(`Cannot read ${path}: it is a directory`);
   }
+  const gzip = info.isFile && await isGzip(file);
+  const raw = info.isFile
+    ? guardFile(file.readable, fullPath, info, path)
+    : file.readable;
   return {
     name: path,
-    readable: info.isFile
-      ? guardFile(file.readable, fullPath, info)
-      : file.readable,
-    size: info.isFile ? info.size : undefined,
+    readable: gzip ? gunzip(raw, path) : raw,
+    // Offsets count the decompressed bytes, whose total is not known ahead.
+    size: info.isFile && !gzip ? info.size : undefined,
     realPath: await Deno.realPath(fullPath),
   };
+}
+
+/** Whether the file starts with gzip's magic bytes; leaves it at its start. */
+async function isGzip(file: Deno.FsFile): Promise<boolean> {
+  const magic = new Uint8Array(2);
+  const read = await file.read(magic);
+  await file.seek(0, Deno.SeekMode.Start);
+  return read === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
+}
+
+/** Decompresses gzip, naming the file when its bytes are not valid gzip. */
+function gunzip(
+  compressed: ReadableStream<Uint8Array>,
+  name: string,
+): ReadableStream<Uint8Array> {
+  const reader = compressed
+    .pipeThrough(
+      // Its writable side takes any BufferSource; we give it bytes.
+      new DecompressionStream("gzip") as unknown as TransformStream<
+        Uint8Array,
+        Uint8Array
+      >,
+    )
+    .getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { value, done } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch (error) {
+        controller.error(
+          error instanceof SourceError ? error : new SourceError(
+            `Cannot decompress ${name}: ${(error as Error).message}`,
+          ),
+        );
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
 }
 
 /**
  * Reads a regular file as a stream that fails, rather than ending quietly,
  * when the file is cut short or replaced while it is read: a file that
  * ends before the size it had when opened, or whose path names another
- * file by the end, is an error (its last bytes may be half a record).
+ * file by the end, is an error (its last bytes may be half a record). A
+ * gzip file (by its first bytes) comes out decompressed.
  *
  * @param path The file's path.
  * @param name The file's name in messages. Default: `path`.
@@ -99,9 +143,10 @@ export async function readFileGuarded(
 ): Promise<ReadableStream<Uint8Array>> {
   const file = await Deno.open(path, { read: true });
   const info = await file.stat();
-  return info.isFile
-    ? guardFile(file.readable, path, info, name)
-    : file.readable;
+  if (!info.isFile) return file.readable;
+  const gzip = await isGzip(file);
+  const raw = guardFile(file.readable, path, info, name);
+  return gzip ? gunzip(raw, name) : raw;
 }
 
 function guardFile(
