@@ -251,6 +251,10 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     : options.source;
   let target: Target;
   try {
+    if (!options.target && !(options.db ?? Deno.env.get("DATABASE_URL"))) {
+      // The embedded database: refuse --parallel before opening it.
+      parallelWriters(options, "embedded");
+    }
     target = options.target ?? await openTarget(options);
   } catch (error) {
     await source.readable.cancel().catch(() => {});
