@@ -89,6 +89,15 @@ Deno.test({
         (seqs as string[]).map((_, i) => i + 1),
       );
     }
+    // Many batches committed; the markers behind the prefix were pruned.
+    const [markers] = await sql(
+      `select count(*)::int as n from ${table}_meta.batches`,
+    );
+    assert.ok(markers.n as number <= 2, `${markers.n} markers kept`);
+    const [progress] = await sql(
+      `select count(*)::int as batches from ${table}_meta.progress`,
+    );
+    assert.equal(progress.batches, 1);
     await sql(`drop schema ${table}_meta cascade`);
   },
 });
