@@ -12,6 +12,11 @@
  * DATABASE_URL=postgres://… deno run -A bench/compare.ts --rows 100000 --check-equal
  * ```
  *
+ * `--methods "lanecopy CLI,lanecopy CLI --lane --parallel 2"` runs only those
+ * (and `psql \copy`, the yardstick). The `--lane` methods load into the
+ * typed table plus a `lane_seq` column (seqs per lane), with one writer and
+ * with `--parallel 2`.
+ *
  * `--check-equal` loads the file with `psql \copy` into one table and with
  * lanecopy into another, then counts `A EXCEPT ALL B` and `B EXCEPT ALL A`;
  * it exits 1 unless both are 0.
@@ -104,6 +109,8 @@ function sqlLiteral(text: string): string {
 /** A load method: how to run it into `table` (`schema.name`, unquoted). */
 interface Method {
   name: string;
+  /** Loads with `--lane`: into the typed table plus a `lane_seq` column. */
+  lanes?: boolean;
   run(file: string, table: string, url: string): Promise<LoadMeasure>;
 }
 
@@ -133,11 +140,33 @@ function lanecopy(codec: "wasm" | "ts"): Method {
 const LANECOPY = lanecopy("wasm");
 const LANECOPY_TS = lanecopy("ts");
 
+/**
+ * The lanecopy CLI with `--lane lane` (gapless seqs per lane, into the
+ * typed table plus `lane_seq`) and `parallel` writers.
+ */
+function lanecopyLanes(parallel: number): Method {
+  return {
+    name: `lanecopy CLI --lane${parallel > 1 ? ` --parallel ${parallel}` : ""}`,
+    lanes: true,
+    run: (file, table, url) =>
+      runLanecopy(file, table, url, "wasm", [
+        "--lane",
+        "lane",
+        "--parallel",
+        String(parallel),
+      ]),
+  };
+}
+
+const LANECOPY_LANES = lanecopyLanes(1);
+const LANECOPY_PARALLEL = lanecopyLanes(2);
+
 async function runLanecopy(
   file: string,
   table: string,
   url: string,
   codec: "wasm" | "ts",
+  flags: string[] = [],
 ): Promise<LoadMeasure> {
   const measure = await timedRun([
     Deno.execPath(),
@@ -157,6 +186,7 @@ async function runLanecopy(
     `bench ${crypto.randomUUID()}`,
     "--codec",
     codec,
+    ...flags,
     "--quiet",
     "--json",
   ]);
@@ -222,9 +252,18 @@ async function withClient<T>(
   }
 }
 
-async function recreate(client: pg.Client, table: string): Promise<void> {
+async function recreate(
+  client: pg.Client,
+  table: string,
+  lanes = false,
+): Promise<void> {
   await client.query(`DROP TABLE IF EXISTS ${quoted(table)}`);
   await client.query(typedTableDdl(quoted(table)));
+  if (lanes) {
+    await client.query(
+      `ALTER TABLE ${quoted(table)} ADD COLUMN lane_seq bigint`,
+    );
+  }
 }
 
 async function count(client: pg.Client, table: string): Promise<number> {
@@ -247,19 +286,34 @@ async function compare(
   file: string,
   rows: number,
   rounds: number,
+  only?: string[],
 ): Promise<number> {
-  const table = `${SCHEMA}.lanecopy_compare`;
-  const methods = [PSQL, LANECOPY, LANECOPY_TS, INSERT];
+  const typed = `${SCHEMA}.lanecopy_compare`;
+  const withLanes = `${SCHEMA}.lanecopy_compare_lanes`;
+  const methods = [
+    PSQL,
+    LANECOPY,
+    LANECOPY_TS,
+    LANECOPY_LANES,
+    LANECOPY_PARALLEL,
+    INSERT,
+  ].filter((method) =>
+    method === PSQL || only === undefined || only.includes(method.name)
+  );
   const results = new Map<string, LoadMeasure[]>(
     methods.map((method) => [method.name, []]),
   );
   const failures = new Map<string, string>();
-  await withClient(url, (client) => recreate(client, table));
+  await withClient(url, async (client) => {
+    await recreate(client, typed);
+    await recreate(client, withLanes, true);
+  });
   for (let round = 0; round < rounds; round++) {
     // Rotate the order each round so no method always runs first.
     const order = methods.map((_, i) => methods[(i + round) % methods.length]);
     for (const method of order) {
       if (failures.has(method.name)) continue;
+      const table = method.lanes ? withLanes : typed;
       await withClient(
         url,
         (client) => client.query(`TRUNCATE ${quoted(table)}`),
@@ -376,7 +430,7 @@ async function insertWorker(
 }
 
 const USAGE =
-  "usage: DATABASE_URL=… deno run -A bench/compare.ts --rows N [--rounds R] [--seed S] [--check-equal]";
+  "usage: DATABASE_URL=… deno run -A bench/compare.ts --rows N [--rounds R] [--seed S] [--methods NAME,NAME] [--check-equal]";
 
 async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -386,6 +440,7 @@ async function main(args: string[]): Promise<number> {
       rounds: { type: "string", default: "3" },
       seed: { type: "string", default: "1" },
       "check-equal": { type: "boolean" },
+      methods: { type: "string" },
       "insert-worker": { type: "string" },
       table: { type: "string" },
       db: { type: "string" },
@@ -425,7 +480,13 @@ async function main(args: string[]): Promise<number> {
     await writeCsvFile(file, { rows, seed: Number(values.seed) });
     return values["check-equal"]
       ? await checkEqual(url, file, rows)
-      : await compare(url, file, rows, rounds);
+      : await compare(
+        url,
+        file,
+        rows,
+        rounds,
+        values.methods?.split(",").map((name) => name.trim()),
+      );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
