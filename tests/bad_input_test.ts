@@ -436,9 +436,9 @@ async function checkMalformedFile(layout: Layout, item: MalformedCase) {
   const input = bytes(head, ...item.bad, item.last ? "" : layout.tail);
   const path = await Deno.makeTempFile({ suffix: layout.suffix });
   await Deno.writeFile(path, input);
-  let table = "";
-  for (const codec of ["wasm", "ts"]) {
-    table = scratchTable("bad");
+  // Both codecs at once, each into its own table: the same error from each.
+  const [table] = await Promise.all(["wasm", "ts"].map(async (codec) => {
+    const table = scratchTable("bad");
     await sql(`create table ${table} ${layout.ddl}`);
     const result = await runCli(
       ingestArgs(path, table, ["--codec", codec, "-q"]),
@@ -451,7 +451,8 @@ async function checkMalformedFile(layout: Layout, item: MalformedCase) {
       bytes: committedBytes,
       complete: false,
     });
-  }
+    return table;
+  }));
   const fixed = head + layout.fixed + layout.tail;
   await Deno.writeTextFile(path, fixed);
   const rerun = await runCli(ingestArgs(path, table, ["--json"]));
