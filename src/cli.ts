@@ -158,8 +158,10 @@ Exit codes:
   2  bad input or a row the server rejected: the error names file:line:column;
      batches before it stay committed
   3  the load completed and rows were rejected into --reject-file
-  4  refused before loading: the source is busy, or what was loaded from it
-     changed (its bytes or its options; --restart loads it again)
+  4  refused before loading: the source is busy, what was loaded from it
+     changed (its bytes or its options; --restart loads it again), or
+     --parallel cannot be used (another N on an incomplete source, the
+     embedded database, no --lane)
   130, 143  stopped by SIGINT (Ctrl-C) or SIGTERM: the batch in flight
      finished, nothing is half-committed; run the same command to resume.
      A second signal stops at once (the batch in flight rolls back)
