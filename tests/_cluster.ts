@@ -74,7 +74,9 @@ export async function findPgBinDir(): Promise<string> {
  * Starts a new cluster on a free loopback port. As root (initdb refuses
  * root) it runs as the `postgres` user, in a directory that user owns.
  *
- * @param options `durable: true` keeps the server's default durability
+ * @param options `password`: TCP connections must authenticate as
+ *   `postgres` with it (scram-sha-256); the URL does not carry it.
+ *   `durable: true` keeps the server's default durability
  *   (fsync on), for benchmarks that should see what a real server costs;
  *   tests default to `fsync=off` for speed.
  * @returns The running cluster; call `stop()` when done.
@@ -91,7 +93,7 @@ export async function findPgBinDir(): Promise<string> {
  * ```
  */
 export async function startThrowawayCluster(
-  options: { durable?: boolean } = {},
+  options: { durable?: boolean; password?: string } = {},
 ): Promise<ThrowawayCluster> {
   const binDir = await findPgBinDir();
   const root = await Deno.makeTempDir({ prefix: "lanecopy-pg-" });
@@ -140,13 +142,21 @@ export async function startThrowawayCluster(
     await start();
   };
   try {
+    // With a password, TCP connections must give it (scram-sha-256).
+    const auth = ["--auth=trust"];
+    if (options.password !== undefined) {
+      const pwfile = join(root, "pwfile");
+      await Deno.writeTextFile(pwfile, `${options.password}\n`);
+      if (asRoot) await run("chown", ["postgres:", pwfile]);
+      auth.push("--auth-host=scram-sha-256", `--pwfile=${pwfile}`);
+    }
     await pg("initdb", [
       "-D",
       dataDir,
       "-E",
       "UTF8",
       "--locale=C.UTF-8",
-      "--auth=trust",
+      ...auth,
       "-U",
       "postgres",
     ]);
