@@ -78,16 +78,25 @@ export async function writeInParallel(
   /** Each writer's unsettled writes, oldest first (they never reject). */
   const queues: Promise<void>[][] = Array.from({ length: writers }, () => []);
   let failure: { error: unknown } | undefined;
-  const failed = Promise.withResolvers<never>();
-  failed.promise.catch(() => {});
+  /** Who waits in {@linkcode unlessFailed}: rejected by the first failure. */
+  const waiting = new Set<(error: unknown) => void>();
   const fail = (error: unknown) => {
     if (failure !== undefined) return;
     failure = { error };
-    failed.reject(error);
+    for (const reject of waiting) reject(error);
+    waiting.clear();
   };
-  /** `promise`, unless a writer fails (or the signal fires) first. */
+  /**
+   * `promise`, unless a writer fails (or the signal fires) first. (Not a
+   * `Promise.race` with one long-lived promise: each race would leave it a
+   * reaction holding its result, a batch, for the whole run.)
+   */
   const unlessFailed = <T>(promise: Promise<T>) =>
-    Promise.race([promise, failed.promise]);
+    new Promise<T>((resolve, reject) => {
+      if (failure !== undefined) return reject(failure.error);
+      waiting.add(reject);
+      promise.then(resolve, reject).finally(() => waiting.delete(reject));
+    });
   const onAbort = () => fail(signal!.reason);
   signal?.addEventListener("abort", onAbort);
   if (signal?.aborted) onAbort();
