@@ -32,12 +32,17 @@ import {
   REG_ERROR_OFFSET,
   REG_LINES,
   REG_RECORD_START,
+  REG_REJECT,
+  REG_REJECT_END,
+  REG_REJECT_LINE,
+  REG_REJECT_LINES,
+  REG_REJECT_START,
   REG_ROWS,
   ROW_CAPACITY,
 } from "./_csv_core.ts";
 import { type CopyFormat, decodeCopyRow, encodeCopyRow } from "./copy_row.ts";
 import { ExitCode, InputSyntaxError, UsageError } from "./errors.ts";
-import type { RowBlock } from "./row_block.ts";
+import type { MalformedRecord, RowBlock } from "./row_block.ts";
 
 /** Options for `CsvCopyCodec` and `WasmCsvCopyCodec`. */
 export interface CsvCopyCodecOptions {
@@ -71,6 +76,15 @@ export interface CsvCopyCodecOptions {
    * or the header). A NULL lane key is malformed input.
    */
   laneColumn?: string;
+  /**
+   * What a malformed record does: `stop` the input (the codec throws
+   * {@linkcode InputSyntaxError}), or `reject` it: the codec skips it to
+   * its end (the first line break after the error that is not inside a
+   * quoted field; the rest of the input for a quote never closed) and goes
+   * on, listing it in the block's `rejects`. A bad header stops the input
+   * either way. Default `stop`.
+   */
+  malformed?: "stop" | "reject";
 }
 
 const LF = 0x0a;
@@ -119,6 +133,9 @@ export class CsvCodecBase {
   #endOffsets = new Float64Array(1024);
   #laneKeys: string[] = [];
   #rows = 0;
+  // Malformed records of this call, and the one still being skipped.
+  #rejects: MalformedRecord[] = [];
+  #rejecting: Omit<MalformedRecord, "endOffset" | "lines"> | undefined;
 
   // Totals: the chunk being framed starts at this source offset and line.
   #chunkOffset: number;
@@ -182,6 +199,7 @@ export class CsvCodecBase {
       nullCodePoints: [...options.nullString ?? ""].length,
       fieldCount: options.fieldCount ?? options.columns?.length ?? 0,
       laneField: this.#headerPending ? -1 : this.#laneField,
+      rejects: options.malformed === "reject",
     });
   }
 
@@ -229,6 +247,7 @@ export class CsvCodecBase {
     if (held.length > 0) this.#frame(held, true);
     const result = this.#core.finish();
     this.#collect();
+    this.#collectReject();
     if (result < 0) throw this.#error();
     return this.#takeRows();
   }
@@ -273,6 +292,7 @@ export class CsvCodecBase {
     for (;;) {
       const stop = core.frame(from, this.#headerPending ? 1 : ROW_CAPACITY);
       this.#collect();
+      this.#collectReject();
       if (stop < 0) throw this.#error();
       if (stop >= chunk.length) break;
       from = stop;
@@ -322,6 +342,35 @@ export class CsvCodecBase {
       }
     }
     this.#rows = row;
+  }
+
+  /**
+   * Notes the malformed record the last core call met (the rows it
+   * completed come before it), and its end once the core has skipped it.
+   */
+  #collectReject(): void {
+    const registers = this.#core.registers();
+    if (registers[REG_REJECT] !== 0) {
+      // Without a header there are no columns to load into.
+      if (this.#headerPending) throw this.#error();
+      const error = this.#error();
+      this.#rejecting = {
+        startOffset: this.#chunkOffset + registers[REG_REJECT_START],
+        line: this.#lineBase + registers[REG_REJECT_LINE],
+        errorLine: error.line,
+        column: error.column,
+        reason: error.reason,
+      };
+    }
+    const end = registers[REG_REJECT_END];
+    if (end >= 0 && this.#rejecting !== undefined) {
+      this.#rejects.push({
+        ...this.#rejecting,
+        endOffset: this.#chunkOffset + end,
+        lines: this.#lineBase + registers[REG_REJECT_LINES] - 1,
+      });
+      this.#rejecting = undefined;
+    }
   }
 
   #readHeader(row: Uint8Array, line: number): void {
@@ -451,8 +500,10 @@ export class CsvCodecBase {
       lines: this.#lines.slice(0, rows),
       endOffsets: this.#endOffsets.slice(0, rows),
       laneKeys: this.#laneField >= 0 ? this.#laneKeys : undefined,
+      ...(this.#rejects.length > 0 && { rejects: this.#rejects }),
     };
     if (this.#laneField >= 0) this.#laneKeys = [];
+    if (this.#rejects.length > 0) this.#rejects = [];
     this.#rows = 0;
     // Keep the record in progress at the start of the output.
     if (end > 0) core.compact(end);

@@ -39,6 +39,23 @@ export const REG_ERROR_ARG1 = 7;
 export const REG_ERROR_ARG2 = 8;
 /** Register: lines the last chunk advanced (set by `endChunk`). */
 export const REG_LINES = 9;
+/**
+ * Register: 1 when the last call met a malformed record in reject mode (the
+ * error registers say what and where); the core skips it and goes on.
+ */
+export const REG_REJECT = 10;
+/** Register: that record's first byte, relative to the chunk (may be negative). */
+export const REG_REJECT_START = 11;
+/** Register: that record's first line, relative to the chunk's first line. */
+export const REG_REJECT_LINE = 12;
+/**
+ * Register: where the malformed record being skipped ended in the last call
+ * (just after its line break, relative to the chunk), or -1 when it has
+ * not ended yet.
+ */
+export const REG_REJECT_END = 13;
+/** Register: at that end, the line the next record starts on (relative). */
+export const REG_REJECT_LINES = 14;
 
 /** Metadata array: the row's end in the output (exclusive). */
 export const META_ROW_END = 0;
@@ -86,6 +103,17 @@ export interface CsvDialect {
   fieldCount: number;
   /** The lane field's index, or -1. */
   laneField: number;
+  /**
+   * The input is UTF-8: validate it, and count columns in code points.
+   * Otherwise (a single-byte encoding) every byte is a character and none
+   * is invalid. Default `true`.
+   */
+  utf8?: boolean;
+  /**
+   * Reject mode: a malformed record does not stop the core; it reports the
+   * record (`REG_REJECT`…), skips to its end and goes on. Default `false`.
+   */
+  rejects?: boolean;
 }
 
 /** The frame core's interface: {@linkcode TsCsvCore}, or the WASM module's. */
@@ -123,6 +151,16 @@ const QUOTED = 2;
 const QUOTE_SEEN = 3;
 const CR_SEEN = 4;
 const ESCAPE_SEEN = 5;
+// Skipping a malformed record, by the same framing without its errors:
+// each is its framing state plus SKIP (a field's start, an unquoted field,
+// a quoted field, a quote seen in one, a carriage return, an escape).
+const SKIP = 6;
+const SKIP_FIELD_START = 6;
+const SKIP_UNQUOTED = 7;
+const SKIP_QUOTED = 8;
+const SKIP_QUOTE_SEEN = 9;
+const SKIP_CR = 10;
+const SKIP_ESCAPE = 11;
 
 // Byte classes, per state.
 const PLAIN = 0;
@@ -174,6 +212,8 @@ export class TsCsvCore implements CsvCore {
   readonly #nullCodePoints: number;
   #expected: number;
   #laneField: number;
+  readonly #utf8: boolean;
+  readonly #rejecting: boolean;
   // The quote as the output writes it: up to two bytes, little-endian.
   readonly #quoteCode: number;
   readonly #quoteLength: number;
@@ -210,6 +250,8 @@ export class TsCsvCore implements CsvCore {
   #fields = 0;
   #line = 0;
   #recordLine = 0;
+  /** The input byte where the record in progress starts. */
+  #recordOffset = 0;
   #quoteLine = 0;
   #quoteColumn = 0;
   #quoteOffset = 0;
@@ -240,6 +282,8 @@ export class TsCsvCore implements CsvCore {
     this.#nullCodePoints = dialect.nullCodePoints;
     this.#expected = dialect.fieldCount;
     this.#laneField = dialect.laneField;
+    this.#utf8 = dialect.utf8 ?? true;
+    this.#rejecting = dialect.rejects ?? false;
     const q = dialect.quote;
     const csv = dialect.csvOut;
     this.#quoteCode = q;
@@ -310,6 +354,7 @@ export class TsCsvCore implements CsvCore {
     this.#limit = length;
     this.#invalid = false;
     this.#colIndex = 0;
+    if (!this.#utf8) return;
     let i = 0;
     if (this.#utf8Need > 0) {
       i = this.#utf8Rest(
@@ -321,35 +366,61 @@ export class TsCsvCore implements CsvCore {
       );
       if (this.#invalid) return;
     }
+    // The loop of #validate, kept here: the hot path, as one function.
     while (i < length) {
-      const b = chunk[i];
-      if (b < 0x80) {
+      if (chunk[i] < 0x80) {
         i++;
         continue;
       }
-      let need = 0;
-      let low = 0x80;
-      let high = 0xbf;
-      if (b < 0xc2) {
-        this.#fail(i);
-        return;
-      } else if (b < 0xe0) {
-        need = 1;
-      } else if (b < 0xf0) {
-        need = 2;
-        if (b === 0xe0) low = 0xa0;
-        if (b === 0xed) high = 0x9f;
-      } else if (b < 0xf5) {
-        need = 3;
-        if (b === 0xf0) low = 0x90;
-        if (b === 0xf4) high = 0x8f;
-      } else {
-        this.#fail(i);
-        return;
-      }
-      i = this.#utf8Rest(i + 1, i, need, low, high);
+      i = this.#utf8Char(i);
       if (this.#invalid) return;
     }
+  }
+
+  /**
+   * Validates the chunk as UTF-8 from byte `i` (after a malformed record
+   * that held the invalid character): framing stops at the next one.
+   */
+  #validate(i: number): void {
+    const chunk = this.#input;
+    const length = this.#size;
+    while (i < length) {
+      if (chunk[i] < 0x80) {
+        i++;
+        continue;
+      }
+      i = this.#utf8Char(i);
+      if (this.#invalid) return;
+    }
+  }
+
+  /**
+   * Validates the character whose lead byte (not ASCII) is at `i`. Returns
+   * the index after it; an invalid one sets `#invalid` and `#limit`.
+   */
+  #utf8Char(i: number): number {
+    const b = this.#input[i];
+    let need = 0;
+    let low = 0x80;
+    let high = 0xbf;
+    if (b < 0xc2) {
+      this.#fail(i);
+      return i;
+    } else if (b < 0xe0) {
+      need = 1;
+    } else if (b < 0xf0) {
+      need = 2;
+      if (b === 0xe0) low = 0xa0;
+      if (b === 0xed) high = 0x9f;
+    } else if (b < 0xf5) {
+      need = 3;
+      if (b === 0xf0) low = 0x90;
+      if (b === 0xf4) high = 0x8f;
+    } else {
+      this.#fail(i);
+      return i;
+    }
+    return this.#utf8Rest(i + 1, i, need, low, high);
   }
 
   /**
@@ -403,7 +474,16 @@ export class TsCsvCore implements CsvCore {
    */
   frame(from: number, maxRows: number): number {
     this.#rows = 0;
-    this.#registers[REG_ERROR] = 0;
+    const registers = this.#registers;
+    registers[REG_ERROR] = 0;
+    registers[REG_REJECT] = 0;
+    registers[REG_REJECT_END] = -1;
+    if (this.#state >= SKIP) {
+      // A malformed record goes on from the chunk before: skip to its end.
+      const next = this.#skip(from);
+      this.#sync();
+      return next < 0 ? this.#size : next;
+    }
     const input = this.#input;
     const out = this.#out;
     const unquotedClass = this.#unquotedClass;
@@ -507,7 +587,7 @@ export class TsCsvCore implements CsvCore {
             this.#columnAt(i),
             i,
           );
-          result = -1;
+          result = this.#rejectFrom(i, SKIP_UNQUOTED);
           break;
         }
       } else if (st === ESCAPE_SEEN) {
@@ -541,7 +621,7 @@ export class TsCsvCore implements CsvCore {
         if (i === end) continue;
         if (kind === QUOTE) {
           this.#error(E_QUOTE_IN_UNQUOTED, this.#line, this.#columnAt(i), i);
-          result = -1;
+          result = this.#rejectFrom(i, SKIP_UNQUOTED);
           break;
         }
         term = kind;
@@ -567,7 +647,7 @@ export class TsCsvCore implements CsvCore {
               expected,
               count + 1,
             );
-            result = -1;
+            result = this.#rejectFrom(i + 1, SKIP_FIELD_START);
             break;
           }
           out[p] = this.#outDelimiter;
@@ -587,7 +667,7 @@ export class TsCsvCore implements CsvCore {
       p = this.#pos;
       count = 0;
       if (!ok) {
-        result = -1;
+        result = this.#rejectRecord(next);
         break;
       }
       this.#nextRecord(next);
@@ -601,10 +681,33 @@ export class TsCsvCore implements CsvCore {
     if (result === -2) {
       result = i;
       const limit = this.#limit;
-      if (this.#invalid && i >= limit) {
-        this.#error(E_INVALID_UTF8, this.#line, this.#columnOf(limit), limit);
-        result = -1;
+      if (this.#invalid && i >= limit && st === CR_SEEN) {
+        // The carriage return before the invalid character ended a record.
+        this.#pos = p;
+        const ok = this.#endRecord(i, i - 1, quoted, count);
+        p = this.#pos;
+        count = 0;
+        st = FIELD_START;
+        if (!ok) {
+          result = this.#rejectRecord(i);
+          if (result >= 0) result = -3; // one malformed record per call
+        } else {
+          this.#nextRecord(i);
+          // At the last row asked for, the next call reports the character.
+          if (this.#rows === maxRows) result = -3;
+        }
       }
+      if (this.#invalid && i >= limit && result === i) {
+        this.#error(E_INVALID_UTF8, this.#line, this.#columnOf(limit), limit);
+        result = this.#rejectFrom(Math.max(limit, 0), st + SKIP);
+      }
+      if (result === -3) result = i;
+    }
+    if (registers[REG_REJECT] !== 0) {
+      // The malformed record's output is dropped; framing goes on after it.
+      st = this.#state;
+      p = this.#pos;
+      count = 0;
     }
     this.#state = st;
     this.#pos = p;
@@ -613,6 +716,134 @@ export class TsCsvCore implements CsvCore {
     this.#fields = count;
     this.#sync();
     return result;
+  }
+
+  /**
+   * The error registers hold a malformed record's error, found at byte `i`
+   * in framing state `skip - SKIP`. In reject mode: reports the record,
+   * drops its output and skips it from `i`; returns where framing goes on
+   * (the chunk's end while the record goes on). Otherwise returns -1.
+   */
+  #rejectFrom(i: number, skip: number): number {
+    if (!this.#rejecting) return -1;
+    this.#reject();
+    this.#state = skip;
+    const next = this.#skip(i);
+    return next < 0 ? this.#size : next;
+  }
+
+  /**
+   * The record that ended at byte `next` has the wrong field count or a
+   * NULL lane key. In reject mode: reports exactly that record and goes on
+   * after it (returns `next`). Otherwise returns -1.
+   */
+  #rejectRecord(next: number): number {
+    if (!this.#rejecting) return -1;
+    this.#reject();
+    return this.#resync(next);
+  }
+
+  /** Reports the record in progress as malformed and drops its output. */
+  #reject(): void {
+    const registers = this.#registers;
+    registers[REG_REJECT] = 1;
+    registers[REG_REJECT_START] = this.#recordOffset;
+    registers[REG_REJECT_LINE] = this.#recordLine;
+    this.#pos = this.#recordStart;
+    this.#fields = 0;
+    this.#laneNull = false;
+  }
+
+  /**
+   * Skips a malformed record from byte `i` to its end: the first line break
+   * not inside a quoted field, as the framing reads quotes (a quote opens a
+   * quoted field only at a field's start; a doubled quote or an escape
+   * stays inside it). Returns where the next record starts, or -1 when the
+   * chunk ends first (the state carries to the next one).
+   */
+  #skip(i: number): number {
+    const input = this.#input;
+    const size = this.#size;
+    const q = this.#quote;
+    const escape = this.#escape;
+    let st = this.#state;
+    while (i < size) {
+      const b = input[i];
+      if (st === SKIP_UNQUOTED) {
+        if (b === LF) return this.#resync(i + 1);
+        if (b === CR) st = SKIP_CR;
+        else if (b === this.#delimiter) st = SKIP_FIELD_START;
+        i++;
+      } else if (st === SKIP_FIELD_START) {
+        if (b === q) {
+          st = SKIP_QUOTED;
+          i++;
+        } else {
+          st = SKIP_UNQUOTED;
+        }
+      } else if (st === SKIP_QUOTED) {
+        if (b === q) st = SKIP_QUOTE_SEEN;
+        else if (b === escape) st = SKIP_ESCAPE;
+        else if (b === LF) this.#newLine(i + 1);
+        i++;
+      } else if (st === SKIP_QUOTE_SEEN) {
+        if (b === q && escape === q) {
+          st = SKIP_QUOTED; // a doubled quote
+          i++;
+        } else {
+          st = SKIP_UNQUOTED;
+        }
+      } else if (st === SKIP_ESCAPE) {
+        st = SKIP_QUOTED;
+        if (b === q || b === escape) i++;
+      } else {
+        // SKIP_CR: the record ended at the carriage return.
+        return this.#resync(b === LF ? i + 1 : i);
+      }
+    }
+    this.#state = st;
+    return -1;
+  }
+
+  /**
+   * The malformed record ended just before byte `next`: reports its end,
+   * and framing starts a new record there (validating what follows, when
+   * the record held the invalid character that stopped validation).
+   */
+  #resync(next: number): number {
+    this.#nextRecord(next);
+    this.#state = FIELD_START;
+    const registers = this.#registers;
+    registers[REG_REJECT_END] = next;
+    registers[REG_REJECT_LINES] = this.#line;
+    if (this.#invalid && this.#limit < next) {
+      this.#invalid = false;
+      this.#limit = this.#size;
+      this.#validate(next);
+    }
+    return next;
+  }
+
+  /**
+   * At the end of input: the malformed record being skipped ends there (a
+   * carriage return before it ended its last line).
+   */
+  #endAtFinish(crEnded: boolean): void {
+    if (crEnded) this.#newLine(0);
+    this.#registers[REG_REJECT_END] = 0;
+    this.#registers[REG_REJECT_LINES] = this.#line;
+  }
+
+  /**
+   * At the end of input, the record in progress is malformed. In reject
+   * mode: reports it, running to the end of input, and returns 0.
+   * Otherwise returns -1.
+   */
+  #rejectAtEnd(crEnded: boolean): number {
+    if (!this.#rejecting) return -1;
+    this.#reject();
+    this.#endAtFinish(crEnded);
+    return 0;
   }
 
   /** A quoted field opens at byte `i`: remember where, for an error. */
@@ -784,9 +1015,11 @@ export class TsCsvCore implements CsvCore {
   #nextRecord(i: number): void {
     this.#newLine(i);
     this.#recordLine = this.#line;
+    this.#recordOffset = i;
   }
 
   #countCodePoints(from: number, to: number): number {
+    if (!this.#utf8) return to > from ? to - from : 0;
     const input = this.#input;
     let count = 0;
     for (let k = from; k < to; k++) {
@@ -855,6 +1088,7 @@ export class TsCsvCore implements CsvCore {
     this.#quoteLine -= line;
     this.#laneNullLine -= line;
     this.#line = 0;
+    this.#recordOffset -= this.#size;
     this.#quoteOffset -= this.#size;
     this.#laneNullOffset -= this.#size;
     this.#size = 0;
@@ -864,10 +1098,18 @@ export class TsCsvCore implements CsvCore {
   /** @returns 0, or -1 on an error. */
   finish(): number {
     this.#rows = 0;
-    this.#registers[REG_ERROR] = 0;
+    const registers = this.#registers;
+    registers[REG_ERROR] = 0;
+    registers[REG_REJECT] = 0;
+    registers[REG_REJECT_END] = -1;
     this.#colIndex = 0;
     const st = this.#state;
     this.#state = FIELD_START;
+    if (st >= SKIP) {
+      // The malformed record being skipped is the rest of the input.
+      this.#endAtFinish(st === SKIP_CR);
+      return this.#finished(0);
+    }
     if (this.#utf8Need > 0) {
       this.#error(
         E_INVALID_UTF8,
@@ -875,7 +1117,7 @@ export class TsCsvCore implements CsvCore {
         this.#columnAt(0) - 1,
         -this.#utf8Back,
       );
-      return this.#finished(-1);
+      return this.#finished(this.#rejectAtEnd(false));
     }
     if (st === QUOTED || st === ESCAPE_SEEN) {
       this.#error(
@@ -884,7 +1126,7 @@ export class TsCsvCore implements CsvCore {
         this.#quoteColumn,
         this.#quoteOffset,
       );
-      return this.#finished(-1);
+      return this.#finished(this.#rejectAtEnd(false));
     }
     if (st === FIELD_START) {
       if (this.#fields === 0) return this.#finished(0); // nothing pending
@@ -912,7 +1154,7 @@ export class TsCsvCore implements CsvCore {
       this.#fields,
     );
     this.#fields = 0;
-    return this.#finished(ok ? 0 : -1);
+    return this.#finished(ok ? 0 : this.#rejectAtEnd(st === CR_SEEN));
   }
 
   #finished(result: number): number {

@@ -28,6 +28,8 @@ interface CsvCodecExports {
     nullChars: number,
     fieldCount: number,
     lane: number,
+    utf8: number,
+    rejects: number,
   ): void;
   setLaneField(lane: number): void;
   begin(at: number, length: number, final: number): void;
@@ -131,6 +133,8 @@ export class WasmCsvCore implements CsvCore {
       dialect.nullCodePoints,
       dialect.fieldCount,
       dialect.laneField,
+      dialect.utf8 === false ? 0 : 1,
+      dialect.rejects ? 1 : 0,
     );
     this.#outAt = this.#exports.layout(3);
     this.#grow(this.#outAt + this.#outCapacity);

@@ -8,6 +8,28 @@
  */
 
 /**
+ * A malformed record the codec skipped instead of stopping (`malformed:
+ * "reject"`): where it is in the source and why it is bad. Its bytes are
+ * the source's `[startOffset, endOffset)`, line break included.
+ */
+export interface MalformedRecord {
+  /** Source byte offset of the record's first byte. */
+  readonly startOffset: number;
+  /** Source byte offset just after it (after its line break, if it has one). */
+  readonly endOffset: number;
+  /** The 1-based source line the record starts on. */
+  readonly line: number;
+  /** The 1-based source line of the error (a record may span lines). */
+  readonly errorLine: number;
+  /** The error's 1-based column on `errorLine`, in characters. */
+  readonly column: number;
+  /** What is wrong, as the error message words it. */
+  readonly reason: string;
+  /** Lines of the source through the record's end: the next record starts on line `lines + 1`. */
+  readonly lines: number;
+}
+
+/**
  * Encoded rows and their per-row metadata. Row `i` occupies
  * `data.subarray(rowStart(block, i), block.rowEnds[i])`, ending in `\n`.
  */
@@ -25,6 +47,12 @@ export interface RowBlock {
    * source. Present when the codec was given a lane column.
    */
   readonly laneKeys?: readonly string[];
+  /**
+   * The malformed records among these rows, in source order (reject mode
+   * only). A batch holds those its byte range covers, which may be all it
+   * holds: a batch of no rows.
+   */
+  readonly rejects?: readonly MalformedRecord[];
   /**
    * Set on the last block or batch of a malformed input: its rows are good,
    * the input after them is not, and nothing follows. Errors travel in band

@@ -11,7 +11,7 @@ import { type CopyFormat, decodeCopyRow } from "../src/copy_row.ts";
 import { CsvCopyCodec, type CsvCopyCodecOptions } from "../src/csv_codec.ts";
 import { CsvDecodeStream } from "../src/decode_stream.ts";
 import { InputSyntaxError } from "../src/errors.ts";
-import type { RowBlock } from "../src/row_block.ts";
+import type { MalformedRecord, RowBlock } from "../src/row_block.ts";
 import { WasmCsvCopyCodec } from "../src/wasm_csv_codec.ts";
 import { databaseUrl, runCli, scratchTable, sql } from "./_helpers.ts";
 
@@ -33,6 +33,7 @@ interface Run {
   endOffsets: number[];
   laneKeys: string[] | undefined;
   header: string[] | undefined;
+  rejects: MalformedRecord[];
   error?: { message: string; line: number; column: number; offset: number };
 }
 
@@ -63,6 +64,7 @@ function run(codec: Codec, chunks: Uint8Array[]): Run {
     endOffsets: blocks.flatMap((b) => [...b.endOffsets]),
     laneKeys: blocks[0].laneKeys && blocks.flatMap((b) => [...b.laneKeys!]),
     header: codec.header,
+    rejects: blocks.flatMap((b) => [...b.rejects ?? []]),
     error,
   };
 }
@@ -308,6 +310,282 @@ Deno.test("WasmCsvCopyCodec and CsvCopyCodec agree on any bytes, malformed ones 
     ),
     { numRuns: 3000 },
   );
+});
+
+/** The bytes with the ranges `[startOffset, endOffset)` of `rejects` cut out. */
+function without(bytes: Uint8Array, rejects: MalformedRecord[]): Uint8Array {
+  const kept: number[] = [];
+  let at = 0;
+  for (const reject of rejects) {
+    kept.push(...bytes.subarray(at, reject.startOffset));
+    at = reject.endOffset;
+  }
+  kept.push(...bytes.subarray(at));
+  return Uint8Array.from(kept);
+}
+
+// Records good and bad, two fields each: quoted line breaks, every kind of
+// malformed record, invalid UTF-8, and bytes of any kind between them.
+const mixedRecords = fc.array(
+  fc.oneof(
+    {
+      weight: 4,
+      arbitrary: fc.tuple(fieldText, fieldText).map(([a, b]) =>
+        encoder.encode(stringify([[a, b]], { quoted_match: /^$|[\r\n]/ }))
+      ),
+    },
+    {
+      weight: 3,
+      arbitrary: fc.constantFrom(
+        ...[
+          '1,ab"c\n', // a stray quote
+          '"x"y,"z\nz"\n', // a character after a closing quote
+          "5\n", // too few fields
+          '6,7,"8\n9"\n', // too many fields, the extra one quoted
+          ",x\n", // a NULL lane key
+          '9,"open\n', // a quote that may never close
+          '3,"q""\n\n"\r\n', // good, with a doubled quote and line breaks
+          "\r", // a lone carriage return
+          "\n", // a blank line
+        ].map((text) => encoder.encode(text)),
+        Uint8Array.of(0x31, 0x2c, 0xff, 0x0a), // invalid UTF-8
+        Uint8Array.of(0x22, 0xc3, 0x28, 0x22, 0x2c, 0x32, 0x0a), // in quotes
+        Uint8Array.of(0x31, 0x2c, 0x32, 0x0d, 0xe4, 0xb8, 0x0a), // after a CR
+        Uint8Array.of(0x35, 0x0d, 0xff, 0x0a), // too few fields, then that
+      ),
+    },
+    { weight: 1, arbitrary: anyBytes },
+  ),
+  { maxLength: 14 },
+).map((parts) => Uint8Array.from(parts.flatMap((part) => [...part])));
+
+const rejectOptions = fc.record({
+  copyFormat: fc.constantFrom<CopyFormat>("text", "csv"),
+  escape: fc.constantFrom(undefined, "\\"),
+  nullString: fc.constantFrom(undefined, "\\N"),
+  lane: fc.boolean(),
+});
+
+Deno.test("In reject mode WasmCsvCopyCodec and CsvCopyCodec give the same rows and the same rejects, for any bytes and any chunk split", () => {
+  fc.assert(
+    fc.property(
+      fc.oneof(anyBytes, mixedRecords),
+      fc.array(fc.nat(), { maxLength: 6 }),
+      fc.boolean(),
+      rejectOptions,
+      (bytes, cuts, header, o) => {
+        const options: CsvCopyCodecOptions = {
+          source: "any.csv",
+          header,
+          columns: header ? undefined : ["a", "b"],
+          copyFormat: o.copyFormat,
+          escape: o.escape,
+          nullString: o.nullString,
+          laneColumn: o.lane && !header ? "a" : undefined,
+          malformed: "reject",
+        };
+        const chunks = split(bytes, cuts);
+        const outcome = (make: (o: CsvCopyCodecOptions) => Codec) => {
+          try {
+            return run(make(options), chunks);
+          } catch (error) {
+            return String(error); // a bad header: it stops the input
+          }
+        };
+        const wasm = outcome(CODECS.wasm);
+        assert.deepEqual(wasm, outcome(CODECS.ts));
+        assert.deepEqual(run(CODECS.ts(options), [bytes]), wasm);
+        if (typeof wasm === "string") return;
+        if (wasm.error !== undefined) {
+          // Only a bad header stops the input.
+          assert.ok(header && wasm.header === undefined, wasm.error.message);
+          return;
+        }
+        // Rows and rejects tile the input: each reject ends a record.
+        let previous = 0;
+        for (const reject of wasm.rejects) {
+          assert.ok(reject.startOffset >= previous);
+          assert.ok(reject.endOffset > reject.startOffset);
+          assert.ok(
+            !wasm.endOffsets.some((end) =>
+              end > reject.startOffset && end <= reject.endOffset
+            ),
+          );
+          previous = reject.endOffset;
+        }
+      },
+    ),
+    { numRuns: 3000 },
+  );
+});
+
+Deno.test("In reject mode the first reject is the error stop mode reports, after the same rows; without its rejects the input decodes to the same rows", () => {
+  fc.assert(
+    fc.property(
+      mixedRecords,
+      fc.array(fc.nat(), { maxLength: 4 }),
+      rejectOptions,
+      (bytes, cuts, o) => {
+        const options: CsvCopyCodecOptions = {
+          source: "mixed.csv",
+          header: false,
+          columns: ["a", "b"],
+          copyFormat: o.copyFormat,
+          escape: o.escape,
+          nullString: o.nullString,
+          laneColumn: o.lane ? "a" : undefined,
+        };
+        const chunks = split(bytes, cuts);
+        const stopped = run(CODECS.ts(options), chunks);
+        const rejected = run(
+          CODECS.wasm({ ...options, malformed: "reject" }),
+          chunks,
+        );
+        const first = rejected.rejects[0];
+        if (stopped.error === undefined) {
+          assert.deepEqual(rejected, stopped);
+          return;
+        }
+        assert.ok(first !== undefined, stopped.error.message);
+        assert.equal(
+          stopped.error.message,
+          `mixed.csv:${first.errorLine}:${first.column}: ${first.reason}`,
+        );
+        const before =
+          rejected.endOffsets.filter((end) => end <= first.startOffset).length;
+        assert.deepEqual(
+          stopped.endOffsets,
+          rejected.endOffsets.slice(0, before),
+        );
+        assert.deepEqual(stopped.lines, rejected.lines.slice(0, before));
+        assert.deepEqual(
+          stopped.data,
+          rejected.data.subarray(0, rejected.rowEnds[before - 1] ?? 0),
+        );
+        const rest = run(CODECS.ts(options), [
+          without(bytes, rejected.rejects),
+        ]);
+        assert.equal(rest.error, undefined);
+        assert.deepEqual(rest.data, rejected.data);
+        assert.deepEqual(rest.laneKeys, rejected.laneKeys);
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});
+
+Deno.test("In reject mode each kind of malformed record is skipped to its end, with its first line and its error's line and column", async (t) => {
+  const cases: [string, string, string, number, number, number, string][] = [
+    // name, input after the header, the bad record, line, error line, column, reason
+    ["a stray quote", '1,ab"c\n', '1,ab"c\n', 2, 2, 5, "a quote inside"],
+    [
+      "a character after a closing quote, then a quoted line break",
+      '1,"x"y,"z\nz"\n',
+      '1,"x"y,"z\nz"\n',
+      2,
+      2,
+      6,
+      "a character after a closing quote",
+    ],
+    ["too few fields", "1\n", "1\n", 2, 2, 2, "expected 3 fields, found 1"],
+    [
+      "too many fields, the extra one spanning lines",
+      '1,2,3,"4\n5"\n',
+      '1,2,3,"4\n5"\n',
+      2,
+      2,
+      7,
+      "found more (field 4 starts here)",
+    ],
+    [
+      "a quoted field spanning lines, then a stray quote",
+      '"1\n2",x"y,3\r\n',
+      '"1\n2",x"y,3\r\n',
+      2,
+      3,
+      5,
+      "a quote inside",
+    ],
+    [
+      "a quote never closed",
+      '1,"open\n2,3,4\n',
+      '1,"open\n2,3,4\n7,8,9\n',
+      2,
+      2,
+      3,
+      "quoted field is not closed before the end of input",
+    ],
+    [
+      "a lone carriage return ends it",
+      '1,a"\r2,3,4\r',
+      '1,a"\r',
+      2,
+      2,
+      4,
+      "a quote",
+    ],
+  ];
+  for (const [name, body, bad, line, errorLine, column, reason] of cases) {
+    await t.step(name, () => {
+      const text = `a,b,c\n${body}7,8,9\n`;
+      const bytes = encoder.encode(text);
+      for (let cut = 0; cut <= bytes.length; cut++) {
+        const chunks = [bytes.subarray(0, cut), bytes.subarray(cut)];
+        const outcomes = Object.values(CODECS).map((make) =>
+          run(make({ malformed: "reject" }), chunks)
+        );
+        assert.deepEqual(outcomes[0], outcomes[1], `split at ${cut}`);
+        const [reject, ...others] = outcomes[0].rejects;
+        assert.equal(others.length, 0);
+        assert.equal(
+          decoder.decode(bytes.subarray(reject.startOffset, reject.endOffset)),
+          bad,
+        );
+        assert.deepEqual(
+          [reject.line, reject.errorLine, reject.column],
+          [line, errorLine, column],
+        );
+        assert.ok(reject.reason.includes(reason), reject.reason);
+        const good = records(outcomes[0], "text");
+        if (!bad.includes("open")) {
+          assert.deepEqual(good.at(-1), ["7", "8", "9"]);
+          assert.equal(
+            outcomes[0].lines.at(-1),
+            text.split(/\r\n|\r|\n/).length - 1,
+          );
+        }
+      }
+    });
+  }
+});
+
+Deno.test("In reject mode invalid UTF-8 rejects its record, and validation goes on after it", () => {
+  const bytes = Uint8Array.of(
+    ...encoder.encode('a,b\n1,"x'),
+    0xff,
+    ...encoder.encode('\ny"\n2,'),
+    0xc3,
+    ...encoder.encode("\n3,é\n4,"),
+    0xed,
+    0xa0,
+    0x80,
+  );
+  for (let cut = 0; cut <= bytes.length; cut++) {
+    const chunks = [bytes.subarray(0, cut), bytes.subarray(cut)];
+    const [wasm, ts] = Object.values(CODECS).map((make) =>
+      run(make({ malformed: "reject" }), chunks)
+    );
+    assert.deepEqual(wasm, ts, `split at ${cut}`);
+    assert.deepEqual(records(wasm, "text"), [["3", "é"]]);
+    assert.deepEqual(
+      wasm.rejects.map((r) => [r.line, r.errorLine, r.column, r.lines]),
+      [[2, 2, 5, 3], [4, 4, 3, 4], [6, 6, 3, 5]],
+    );
+    assert.deepEqual(
+      wasm.rejects.map((r) => [r.startOffset, r.endOffset]),
+      [[4, 13], [13, 17], [22, 27]],
+    );
+  }
 });
 
 Deno.test("WasmCsvCopyCodec and CsvCopyCodec report the same malformed input at the same line and column", async (t) => {

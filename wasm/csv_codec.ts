@@ -2,7 +2,7 @@
  * The CSV-to-COPY frame core, in AssemblyScript: frames the records of one
  * input chunk and encodes them as COPY rows, in one call, writing the rows
  * and their metadata into linear memory. `src/_csv_core.ts` is its
- * TypeScript twin, function for function; `src/_csv_codec_shell.ts` drives
+ * TypeScript twin, function for function; `src/_csv_codec_base.ts` drives
  * either one (BOM, header, lane keys, errors as exceptions, totals).
  *
  * Memory (addresses from `layout`):
@@ -31,6 +31,11 @@ const REG_ERROR_OFFSET = 6;
 const REG_ERROR_ARG1 = 7;
 const REG_ERROR_ARG2 = 8;
 const REG_LINES = 9;
+const REG_REJECT = 10;
+const REG_REJECT_START = 11;
+const REG_REJECT_LINE = 12;
+const REG_REJECT_END = 13;
+const REG_REJECT_LINES = 14;
 
 const META_ROW_END = 0;
 const META_LINE = 1;
@@ -54,6 +59,15 @@ const QUOTED = 2;
 const QUOTE_SEEN = 3;
 const CR_SEEN = 4;
 const ESCAPE_SEEN = 5;
+// Skipping a malformed record, by the same framing without its errors:
+// each is its framing state plus SKIP.
+const SKIP = 6;
+const SKIP_FIELD_START = 6;
+const SKIP_UNQUOTED = 7;
+const SKIP_QUOTED = 8;
+const SKIP_QUOTE_SEEN = 9;
+const SKIP_CR = 10;
+const SKIP_ESCAPE = 11;
 
 // Byte classes, per state (tables UNQUOTED_CLASS, QUOTED_CLASS).
 const PLAIN: u8 = 0;
@@ -87,6 +101,8 @@ let nullLength: i32 = -1;
 let nullCodePoints: i32 = 0;
 let expected: i32 = 0;
 let laneField: i32 = -1;
+let utf8: bool = true;
+let rejecting: bool = false;
 let OUT: usize = 0;
 // The quote as the output writes it: up to two bytes, little-endian.
 let quoteCode: i32 = DQUOTE;
@@ -118,6 +134,8 @@ let fieldEmpty: bool = false;
 let fields: i32 = 0;
 let line: i32 = 0;
 let recordLine: i32 = 0;
+// The input byte where the record in progress starts.
+let recordOffset: i32 = 0;
 let quoteLine: i32 = 0;
 let quoteColumn: i32 = 0;
 let quoteOffset: i32 = 0;
@@ -149,7 +167,9 @@ export function layout(region: i32): usize {
 
 /**
  * Sets the dialect. The encoded null string (`nullBytes` bytes, or -1 for
- * "an unquoted empty field") must already be at `layout(2)`.
+ * "an unquoted empty field") must already be at `layout(2)`. `isUtf8`:
+ * validate the input and count columns in code points (else every byte is
+ * a character); `rejects`: skip malformed records instead of stopping.
  */
 export function configure(
   delimiterByte: i32,
@@ -160,7 +180,11 @@ export function configure(
   nullChars: i32,
   fieldCount: i32,
   lane: i32,
+  isUtf8: bool,
+  rejects: bool,
 ): void {
+  utf8 = isUtf8;
+  rejecting = rejects;
   delimiter = delimiterByte;
   quote = quoteByte;
   escape = escapeByte;
@@ -223,11 +247,13 @@ export function begin(at: usize, length: i32, final: bool): void {
   limit = length;
   invalid = false;
   colIndex = 0;
+  if (!utf8) return;
   let i = 0;
   if (utf8Need > 0) {
     i = utf8Rest(0, -utf8Back, utf8Need, utf8Low, utf8High);
     if (invalid) return;
   }
+  // The loop of validate, kept here: the hot path, as one function.
   while (i < length) {
     // Skip ASCII 16 bytes at a time.
     while (i + 16 <= length) {
@@ -239,34 +265,69 @@ export function begin(at: usize, length: i32, final: bool): void {
       i += 16;
     }
     if (i >= length) break;
-    const b = <i32> load<u8>(input + <usize> i);
-    if (b < 0x80) {
+    if (load<u8>(input + <usize> i) < 0x80) {
       i++;
       continue;
     }
-    let need = 0;
-    let low = 0x80;
-    let high = 0xbf;
-    if (b < 0xc2) {
-      fail(i);
-      return;
-    } else if (b < 0xe0) {
-      need = 1;
-    } else if (b < 0xf0) {
-      need = 2;
-      if (b == 0xe0) low = 0xa0;
-      if (b == 0xed) high = 0x9f;
-    } else if (b < 0xf5) {
-      need = 3;
-      if (b == 0xf0) low = 0x90;
-      if (b == 0xf4) high = 0x8f;
-    } else {
-      fail(i);
-      return;
-    }
-    i = utf8Rest(i + 1, i, need, low, high);
+    i = utf8Char(i);
     if (invalid) return;
   }
+}
+
+/**
+ * Validates the chunk as UTF-8 from byte `from` (after a malformed record
+ * that held the invalid character): framing stops at the next one.
+ */
+function validate(from: i32): void {
+  const length = size;
+  let i = from;
+  while (i < length) {
+    // Skip ASCII 16 bytes at a time.
+    while (i + 16 <= length) {
+      const bits = i8x16.bitmask(v128.load(input + <usize> i));
+      if (bits != 0) {
+        i += ctz<i32>(bits);
+        break;
+      }
+      i += 16;
+    }
+    if (i >= length) break;
+    if (load<u8>(input + <usize> i) < 0x80) {
+      i++;
+      continue;
+    }
+    i = utf8Char(i);
+    if (invalid) return;
+  }
+}
+
+/**
+ * Validates the character whose lead byte (not ASCII) is at `i`. Returns
+ * the index after it; an invalid one sets `invalid` and `limit`.
+ */
+function utf8Char(i: i32): i32 {
+  const b = <i32> load<u8>(input + <usize> i);
+  let need = 0;
+  let low = 0x80;
+  let high = 0xbf;
+  if (b < 0xc2) {
+    fail(i);
+    return i;
+  } else if (b < 0xe0) {
+    need = 1;
+  } else if (b < 0xf0) {
+    need = 2;
+    if (b == 0xe0) low = 0xa0;
+    if (b == 0xed) high = 0x9f;
+  } else if (b < 0xf5) {
+    need = 3;
+    if (b == 0xf0) low = 0x90;
+    if (b == 0xf4) high = 0x8f;
+  } else {
+    fail(i);
+    return i;
+  }
+  return utf8Rest(i + 1, i, need, low, high);
 }
 
 /**
@@ -313,7 +374,15 @@ function fail(lead: i32): void {
  */
 export function frame(from: i32, maxRows: i32): i32 {
   rows = 0;
-  store<i32>(REG + (REG_ERROR << 2), 0);
+  setRegister(REG_ERROR, 0);
+  setRegister(REG_REJECT, 0);
+  setRegister(REG_REJECT_END, -1);
+  if (state >= SKIP) {
+    // A malformed record goes on from the chunk before: skip to its end.
+    const next = skip(from);
+    sync();
+    return next < 0 ? size : next;
+  }
   const end = limit;
   const csv = csvOut;
   const q = quote;
@@ -440,7 +509,7 @@ export function frame(from: i32, maxRows: i32): i32 {
         term = CARRIAGE_RETURN;
       } else {
         error(E_AFTER_CLOSING_QUOTE, line, columnAt(i), i, 0, 0);
-        result = -1;
+        result = rejectFrom(i, SKIP_UNQUOTED);
         break;
       }
     } else if (st == ESCAPE_SEEN) {
@@ -497,7 +566,7 @@ export function frame(from: i32, maxRows: i32): i32 {
       if (i == end) continue;
       if (kind == QUOTE) {
         error(E_QUOTE_IN_UNQUOTED, line, columnAt(i), i, 0, 0);
-        result = -1;
+        result = rejectFrom(i, SKIP_UNQUOTED);
         break;
       }
       term = kind;
@@ -522,7 +591,7 @@ export function frame(from: i32, maxRows: i32): i32 {
             expected,
             count + 1,
           );
-          result = -1;
+          result = rejectFrom(i + 1, SKIP_FIELD_START);
           break;
         }
         store<u8>(out + <usize> p, outDelimiter);
@@ -542,7 +611,7 @@ export function frame(from: i32, maxRows: i32): i32 {
     p = pos;
     count = 0;
     if (!ok) {
-      result = -1;
+      result = rejectRecord(next);
       break;
     }
     nextRecord(next);
@@ -555,10 +624,33 @@ export function frame(from: i32, maxRows: i32): i32 {
   }
   if (result == -2) {
     result = i;
-    if (invalid && i >= limit) {
-      error(E_INVALID_UTF8, line, columnOf(limit), limit, 0, 0);
-      result = -1;
+    if (invalid && i >= limit && st == CR_SEEN) {
+      // The carriage return before the invalid character ended a record.
+      pos = p;
+      const ok = endRecord(i, i - 1, quoted, count);
+      p = pos;
+      count = 0;
+      st = FIELD_START;
+      if (!ok) {
+        result = rejectRecord(i);
+        if (result >= 0) result = -3; // one malformed record per call
+      } else {
+        nextRecord(i);
+        // At the last row asked for, the next call reports the character.
+        if (rows == maxRows) result = -3;
+      }
     }
+    if (invalid && i >= limit && result == i) {
+      error(E_INVALID_UTF8, line, columnOf(limit), limit, 0, 0);
+      result = rejectFrom(max(limit, 0), st + SKIP);
+    }
+    if (result == -3) result = i;
+  }
+  if (getRegister(REG_REJECT) != 0) {
+    // The malformed record's output is dropped; framing goes on after it.
+    st = state;
+    p = pos;
+    count = 0;
   }
   state = st;
   pos = p;
@@ -567,6 +659,129 @@ export function frame(from: i32, maxRows: i32): i32 {
   fields = count;
   sync();
   return result;
+}
+
+/**
+ * The error registers hold a malformed record's error, found at byte `i`
+ * in framing state `skipState - SKIP`. In reject mode: reports the record,
+ * drops its output and skips it from `i`; returns where framing goes on
+ * (the chunk's end while the record goes on). Otherwise returns -1.
+ */
+function rejectFrom(i: i32, skipState: i32): i32 {
+  if (!rejecting) return -1;
+  reject();
+  state = skipState;
+  const next = skip(i);
+  return next < 0 ? size : next;
+}
+
+/**
+ * The record that ended at byte `next` has the wrong field count or a NULL
+ * lane key. In reject mode: reports exactly that record and goes on after
+ * it (returns `next`). Otherwise returns -1.
+ */
+function rejectRecord(next: i32): i32 {
+  if (!rejecting) return -1;
+  reject();
+  return resync(next);
+}
+
+/** Reports the record in progress as malformed and drops its output. */
+function reject(): void {
+  setRegister(REG_REJECT, 1);
+  setRegister(REG_REJECT_START, recordOffset);
+  setRegister(REG_REJECT_LINE, recordLine);
+  pos = recordStart;
+  fields = 0;
+  laneNull = false;
+}
+
+/**
+ * Skips a malformed record from byte `from` to its end: the first line
+ * break not inside a quoted field, as the framing reads quotes. Returns
+ * where the next record starts, or -1 when the chunk ends first (the state
+ * carries to the next one).
+ */
+function skip(from: i32): i32 {
+  const q = quote;
+  let st = state;
+  let i = from;
+  while (i < size) {
+    const b = <i32> load<u8>(input + <usize> i);
+    if (st == SKIP_UNQUOTED) {
+      if (b == LF) return resync(i + 1);
+      if (b == CR) st = SKIP_CR;
+      else if (b == delimiter) st = SKIP_FIELD_START;
+      i++;
+    } else if (st == SKIP_FIELD_START) {
+      if (b == q) {
+        st = SKIP_QUOTED;
+        i++;
+      } else {
+        st = SKIP_UNQUOTED;
+      }
+    } else if (st == SKIP_QUOTED) {
+      if (b == q) st = SKIP_QUOTE_SEEN;
+      else if (b == escape) st = SKIP_ESCAPE;
+      else if (b == LF) newLine(i + 1);
+      i++;
+    } else if (st == SKIP_QUOTE_SEEN) {
+      if (b == q && escape == q) {
+        st = SKIP_QUOTED; // a doubled quote
+        i++;
+      } else {
+        st = SKIP_UNQUOTED;
+      }
+    } else if (st == SKIP_ESCAPE) {
+      st = SKIP_QUOTED;
+      if (b == q || b == escape) i++;
+    } else {
+      // SKIP_CR: the record ended at the carriage return.
+      return resync(b == LF ? i + 1 : i);
+    }
+  }
+  state = st;
+  return -1;
+}
+
+/**
+ * The malformed record ended just before byte `next`: reports its end, and
+ * framing starts a new record there (validating what follows, when the
+ * record held the invalid character that stopped validation).
+ */
+function resync(next: i32): i32 {
+  nextRecord(next);
+  state = FIELD_START;
+  setRegister(REG_REJECT_END, next);
+  setRegister(REG_REJECT_LINES, line);
+  if (invalid && limit < next) {
+    invalid = false;
+    limit = size;
+    validate(next);
+  }
+  return next;
+}
+
+/**
+ * At the end of input: the malformed record being skipped ends there (a
+ * carriage return before it ended its last line).
+ */
+function endAtFinish(crEnded: bool): void {
+  if (crEnded) newLine(0);
+  setRegister(REG_REJECT_END, 0);
+  setRegister(REG_REJECT_LINES, line);
+}
+
+/**
+ * At the end of input, the record in progress is malformed. In reject
+ * mode: reports it, running to the end of input, and returns 0. Otherwise
+ * returns -1.
+ */
+function rejectAtEnd(crEnded: bool): i32 {
+  if (!rejecting) return -1;
+  reject();
+  endAtFinish(crEnded);
+  return 0;
 }
 
 /** A quoted field opens at byte `i`: remember where, for an error. */
@@ -722,9 +937,11 @@ function newLine(i: i32): void {
 function nextRecord(i: i32): void {
   newLine(i);
   recordLine = line;
+  recordOffset = i;
 }
 
 function countCodePoints(from: i32, to: i32): i32 {
+  if (!utf8) return to > from ? to - from : 0;
   let count = 0;
   for (let k = from; k < to; k++) {
     if ((<i32> load<u8>(input + <usize> k) & 0xc0) != 0x80) count++;
@@ -773,6 +990,14 @@ function sync(): void {
   store<i32>(REG + (REG_ROWS << 2), rows);
 }
 
+function setRegister(index: i32, value: i32): void {
+  store<i32>(REG + (<usize> index << 2), value);
+}
+
+function getRegister(index: i32): i32 {
+  return load<i32>(REG + (<usize> index << 2));
+}
+
 /**
  * The chunk is framed: positions that outlive it are made relative to the
  * next one. Register REG_LINES says how many lines it advanced.
@@ -792,6 +1017,7 @@ export function endChunk(): void {
   quoteLine -= line;
   laneNullLine -= line;
   line = 0;
+  recordOffset -= size;
   quoteOffset -= size;
   laneNullOffset -= size;
   size = 0;
@@ -804,17 +1030,24 @@ export function endChunk(): void {
  */
 export function finish(): i32 {
   rows = 0;
-  store<i32>(REG + (REG_ERROR << 2), 0);
+  setRegister(REG_ERROR, 0);
+  setRegister(REG_REJECT, 0);
+  setRegister(REG_REJECT_END, -1);
   colIndex = 0;
   const st = state;
   state = FIELD_START;
+  if (st >= SKIP) {
+    // The malformed record being skipped is the rest of the input.
+    endAtFinish(st == SKIP_CR);
+    return finished(0);
+  }
   if (utf8Need > 0) {
     error(E_INVALID_UTF8, line, columnAt(0) - 1, -utf8Back, 0, 0);
-    return finished(-1);
+    return finished(rejectAtEnd(false));
   }
   if (st == QUOTED || st == ESCAPE_SEEN) {
     error(E_UNCLOSED_QUOTE, quoteLine, quoteColumn, quoteOffset, 0, 0);
-    return finished(-1);
+    return finished(rejectAtEnd(false));
   }
   if (st == FIELD_START) {
     if (fields == 0) return finished(0); // nothing pending
@@ -831,7 +1064,7 @@ export function finish(): i32 {
   }
   const ok = endRecord(0, st == CR_SEEN ? -1 : 0, fieldQuoted, fields);
   fields = 0;
-  return finished(ok ? 0 : -1);
+  return finished(ok ? 0 : rejectAtEnd(st == CR_SEEN));
 }
 
 function finished(result: i32): i32 {
