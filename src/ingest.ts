@@ -304,14 +304,15 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       encoding: "utf-8",
     };
     const restart = (options.restart ?? false) && state !== undefined;
-    const stored = state && !restart
-      ? await readWriterProgress(target, metaSchema, sourceId)
+    const stored = state &&
+      await readWriterProgress(target, metaSchema, sourceId);
+    const earlier = stored && !restart
+      ? resumePoint(stored.progress)
       : undefined;
-    const earlier = stored && resumePoint(stored.progress);
     const writers = parallelWriters(
       options,
       target.kind,
-      stored,
+      restart ? undefined : stored,
       earlier,
       sourceId,
       options.onNotice,
@@ -343,7 +344,9 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     }
     if (restart) {
       options.onNotice?.(
-        `Restarting source "${sourceId}" from its start: the earlier runs had committed ${state.progress.rowsCommitted} rows, which stay in ${targetName}`,
+        `Restarting source "${sourceId}" from its start: the earlier runs had committed ${
+          stored ? resumePoint(stored.progress).rowsCommitted : 0
+        } rows, which stay in ${targetName}`,
       );
     }
     const startOffset = resume?.progress.byteOffset ?? 0;

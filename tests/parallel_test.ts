@@ -355,9 +355,14 @@ Deno.test({
       const text = await Deno.readTextFile(path);
       await Deno.writeTextFile(path, text.replace(`"unterminated`, "fixed"));
       const restarted = await runCli(
-        ingestArgs(path, table, meta, "--parallel", "2", "--restart"),
+        ingestArgs(path, table, meta, "--parallel", "2", "--restart")
+          .filter((arg) => arg !== "--quiet"),
       );
       assert.equal(restarted.code, 0, restarted.stderr);
+      assert.match(
+        restarted.stderr,
+        new RegExp(`the earlier runs had committed ${committed} rows`),
+      );
       const progress = await writerProgress(meta);
       assert.deepEqual(progress.map((p) => [p.writer, p.complete]), [
         [0, true],
