@@ -72,7 +72,8 @@ export interface WriterSplitStreamOptions {
   flushMs?: number;
   /**
    * The prefix of the source up to the end of row `row` of `block`
-   * (`PrefixFingerprint.prefixAt`). Called with non-decreasing offsets.
+   * (`PrefixFingerprint.prefixAt`). Called with non-decreasing offsets, at
+   * least once per block with rows (for its last row, at the latest).
    */
   prefixAt: (block: RowBlock, row: number) => PrefixState;
 }
@@ -220,6 +221,7 @@ export class WriterSplitStream extends TransformStream<RowBlock, WriterBatch> {
           }
           // Runs of consecutive rows of one writer, in row order, so the
           // prefixes are asked for at increasing offsets.
+          let asked = -1;
           let i = 0;
           while (i < rows) {
             const writer = who[i];
@@ -234,10 +236,14 @@ export class WriterSplitStream extends TransformStream<RowBlock, WriterBatch> {
             batch.append(block, i, to);
             if (batch.rows === batchSize || to - 1 === last[writer]) {
               batch.prefix = options.prefixAt(block, to - 1);
+              asked = to - 1;
             }
             if (batch.rows === batchSize) emit(writer);
             i = to;
           }
+          // Hashing keeps up even when every row is skipped (a resume far
+          // behind some writers), so the bytes it holds stay few.
+          if (rows > 0 && asked < rows - 1) options.prefixAt(block, rows - 1);
           if (block.error) {
             stopTimer();
             const start = Math.min(

@@ -209,3 +209,25 @@ Deno.test("batchPipeline with writers stamps each batch with the fingerprint and
     );
   }
 });
+
+Deno.test("WriterSplitStream asks for the prefix at every block's end, so hashing keeps up while every row is skipped", async () => {
+  const asked: number[] = [];
+  const batches = await Array.fromAsync(
+    ReadableStream.from([
+      block([[1, "eu"], [2, "ap"]]),
+      block([[3, "eu"], [4, "ap"]]),
+    ]).pipeThrough(
+      new WriterSplitStream({
+        writers: 3,
+        batchSize: 10,
+        startOffsets: [100, 100, 100],
+        prefixAt: (b, row) => {
+          asked.push(b.endOffsets[row]);
+          return { fingerprint: "", lines: 0 };
+        },
+      }),
+    ),
+  );
+  assert.deepEqual(batches, []);
+  assert.deepEqual(asked, [20, 40]);
+});
