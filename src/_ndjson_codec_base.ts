@@ -50,12 +50,15 @@ import {
   REG_KEY_LENGTH,
   REG_LINES,
   REG_POS,
+  REG_REJECT,
+  REG_REJECT_END,
+  REG_REJECT_START,
   REG_ROWS,
   ROW_CAPACITY,
 } from "./_ndjson_core.ts";
 import { type CopyFormat, decodeCopyRow } from "./copy_row.ts";
 import { ExitCode, InputSyntaxError, UsageError } from "./errors.ts";
-import type { RowBlock } from "./row_block.ts";
+import type { MalformedRecord, RowBlock } from "./row_block.ts";
 
 /** Options for `NdjsonCopyCodec` and `WasmNdjsonCopyCodec`. */
 export interface NdjsonCopyCodecOptions {
@@ -75,6 +78,13 @@ export interface NdjsonCopyCodecOptions {
    * malformed input.
    */
   laneColumn?: string;
+  /**
+   * What a malformed record does: `stop` the input (the codec throws
+   * {@linkcode InputSyntaxError}), or `reject` it: the codec skips the rest
+   * of its line (the whole input's rest when no line feed follows) and
+   * goes on, listing it in the block's `rejects`. Default `stop`.
+   */
+  malformed?: "stop" | "reject";
 }
 
 const BACKSLASH = 0x5c;
@@ -122,6 +132,9 @@ export class NdjsonCodecBase {
   #endOffsets = new Float64Array(1024);
   #laneKeys: string[] = [];
   #rows = 0;
+  // Malformed records of this call, and the one still being skipped.
+  #rejects: MalformedRecord[] = [];
+  #rejecting: Omit<MalformedRecord, "endOffset" | "lines"> | undefined;
 
   // Totals: the chunk being scanned starts at this source offset and line.
   #chunkOffset: number;
@@ -181,6 +194,7 @@ export class NdjsonCodecBase {
       nameStarts,
       csvOut: this.#csvOut,
       laneField: this.#laneField,
+      rejects: options.malformed === "reject",
     });
   }
 
@@ -216,6 +230,7 @@ export class NdjsonCodecBase {
     if (held.length > 0) this.#scan(held);
     const result = this.#core.finish();
     this.#collect();
+    this.#collectReject(true);
     if (result < 0) throw this.#error();
     return this.#takeRows();
   }
@@ -261,6 +276,7 @@ export class NdjsonCodecBase {
     for (;;) {
       const stop = core.scan(from, ROW_CAPACITY);
       this.#collect();
+      this.#collectReject(false);
       if (stop < 0) throw this.#error();
       if (stop >= chunk.length) break;
       from = stop;
@@ -300,6 +316,34 @@ export class NdjsonCodecBase {
       }
     }
     this.#rows = row;
+  }
+
+  /**
+   * Notes the malformed record the last core call met (the rows it
+   * completed come before it), and its end once the core has skipped its
+   * line (`atEnd`: the input's end, with no line feed to count).
+   */
+  #collectReject(atEnd: boolean): void {
+    const registers = this.#core.registers();
+    if (registers[REG_REJECT] !== 0) {
+      const error = this.#error();
+      this.#rejecting = {
+        startOffset: this.#chunkOffset + registers[REG_REJECT_START],
+        line: error.line,
+        errorLine: error.line,
+        column: error.column,
+        reason: error.reason,
+      };
+    }
+    const end = registers[REG_REJECT_END];
+    if (end >= 0 && this.#rejecting !== undefined) {
+      this.#rejects.push({
+        ...this.#rejecting,
+        endOffset: this.#chunkOffset + end,
+        lines: this.#rejecting.line - (atEnd ? 1 : 0),
+      });
+      this.#rejecting = undefined;
+    }
   }
 
   /**
@@ -433,8 +477,10 @@ export class NdjsonCodecBase {
       lines: this.#lines.slice(0, rows),
       endOffsets: this.#endOffsets.slice(0, rows),
       laneKeys: this.#laneField >= 0 ? this.#laneKeys : undefined,
+      ...(this.#rejects.length > 0 && { rejects: this.#rejects }),
     };
     if (this.#laneField >= 0) this.#laneKeys = [];
+    if (this.#rejects.length > 0) this.#rejects = [];
     this.#rows = 0;
     core.clearOutput();
     return block;

@@ -46,6 +46,19 @@ export const REG_VAL_POS = 10;
 export const REG_DEPTH = 11;
 /** Register: output bytes a stopped call needs (WASM only; 0 if none). */
 export const REG_NEED = 12;
+/**
+ * Register: 1 when the last call met a malformed record in reject mode (the
+ * error registers say what and where); the core skips its line and goes on.
+ */
+export const REG_REJECT = 13;
+/** Register: that record's line's first byte, relative to the chunk (may be negative). */
+export const REG_REJECT_START = 14;
+/**
+ * Register: where the malformed line being skipped ended in the last call
+ * (just after its line feed, relative to the chunk), or -1 when it has not
+ * ended yet.
+ */
+export const REG_REJECT_END = 15;
 
 /** Metadata array: the row's end in the output (exclusive). */
 export const META_ROW_END = 0;
@@ -124,6 +137,12 @@ export interface NdjsonLayout {
   csvOut: boolean;
   /** The lane column's index, or -1. */
   laneField: number;
+  /**
+   * Reject mode: a malformed record does not stop the core; it reports the
+   * record (`REG_REJECT`…), skips the rest of its line and goes on.
+   * Default `false`.
+   */
+  rejects?: boolean;
 }
 
 /** The scan core's interface: {@linkcode TsNdjsonCore}, or the WASM module's. */
@@ -175,6 +194,8 @@ const NUM_FRAC = 18;
 const NUM_E = 19;
 const NUM_E_SIGN = 20;
 const NUM_E_DIGITS = 21;
+// Skipping the rest of a malformed record's line.
+const SKIP_LINE = 22;
 
 // What a string is: a record key, a record value (both unescaped), or part
 // of a nested value (copied as written).
@@ -222,6 +243,7 @@ export class TsNdjsonCore implements NdjsonCore {
   readonly #csvOut: boolean;
   readonly #outDelimiter: number;
   readonly #laneField: number;
+  readonly #rejecting: boolean;
 
   readonly #regs = new Int32Array(16);
   readonly #meta = new Int32Array(6 * ROW_CAPACITY);
@@ -262,6 +284,8 @@ export class TsNdjsonCore implements NdjsonCore {
   #utf8High = 0xbf;
   /** Lines begun in this chunk. */
   #line = 0;
+  /** Where the current line starts, relative to the chunk. */
+  #lineStart = 0;
 
   // The current key's start, for errors about it: its chunk index while
   // its chunk is being scanned (-1 after), then its column; its offset is
@@ -284,6 +308,7 @@ export class TsNdjsonCore implements NdjsonCore {
     this.#csvOut = layout.csvOut;
     this.#outDelimiter = layout.csvOut ? 0x2c : TAB;
     this.#laneField = layout.laneField;
+    this.#rejecting = layout.rejects ?? false;
     this.#colStart = new Int32Array(this.#count);
     this.#colEnd = new Int32Array(this.#count);
     this.#seen = new Uint32Array(this.#count);
@@ -341,6 +366,61 @@ export class TsNdjsonCore implements NdjsonCore {
    * @returns Where it stopped, or -1 on an error.
    */
   scan(from: number, maxRows: number): number {
+    const regs = this.#regs;
+    regs[REG_REJECT] = 0;
+    regs[REG_REJECT_END] = -1;
+    if (this.#state === SKIP_LINE) {
+      // A malformed record's line goes on from the chunk before.
+      this.#rows = 0;
+      const next = this.#skipLine(from);
+      return next < 0 ? this.#chunk.length : next;
+    }
+    const stop = this.#scanRecords(from, maxRows);
+    if (stop >= 0 || !this.#rejecting) return stop;
+    // A malformed record: skip the rest of its line, which holds no line
+    // feed before the error (a record is one line).
+    this.#reject();
+    const next = this.#skipLine(Math.max(regs[REG_ERROR_OFFSET], 0));
+    return next < 0 ? this.#chunk.length : next;
+  }
+
+  /**
+   * Reports the record in progress as malformed (the error registers say
+   * why), drops it, and starts skipping its line.
+   */
+  #reject(): void {
+    this.#regs[REG_REJECT] = 1;
+    this.#regs[REG_REJECT_START] = this.#lineStart;
+    this.#depth = 0;
+    this.#valPos = 0;
+    this.#utf8Need = 0;
+    this.#utf8Low = 0x80;
+    this.#utf8High = 0xbf;
+    this.#high = 0;
+    this.#state = SKIP_LINE;
+  }
+
+  /**
+   * Skips the malformed record's line from byte `i` to its line feed.
+   * Returns where the next line starts, or -1 when the chunk ends first.
+   */
+  #skipLine(i: number): number {
+    const chunk = this.#chunk;
+    const n = chunk.length;
+    while (i < n) {
+      if (chunk[i] === LF) {
+        this.#newLine(i + 1);
+        this.#state = LINE_START;
+        this.#regs[REG_REJECT_END] = i + 1;
+        return i + 1;
+      }
+      i++;
+    }
+    return -1;
+  }
+
+  /** {@linkcode TsNdjsonCore.scan}, without reject mode. */
+  #scanRecords(from: number, maxRows: number): number {
     const chunk = this.#chunk;
     const n = chunk.length;
     let state = this.#state;
@@ -671,6 +751,7 @@ export class TsNdjsonCore implements NdjsonCore {
       this.#markIndex = -1;
     }
     this.#markOffset -= n;
+    this.#lineStart -= n;
     this.#advanceColumn(n);
     this.#regs[REG_LINES] = this.#line;
     this.#chunk = new Uint8Array(0);
@@ -681,12 +762,23 @@ export class TsNdjsonCore implements NdjsonCore {
   /** @returns 0, or -1 on an error. */
   finish(): number {
     this.#rows = 0;
-    this.#regs[REG_ERROR] = 0;
+    const regs = this.#regs;
+    regs[REG_ERROR] = 0;
+    regs[REG_REJECT] = 0;
+    regs[REG_REJECT_END] = -1;
     if (this.#state === AFTER_RECORD) {
       this.#endRecord(0);
       this.#state = LINE_START;
+    } else if (this.#state === SKIP_LINE) {
+      // The malformed record's line is the rest of the input.
+      this.#state = LINE_START;
+      regs[REG_REJECT_END] = 0;
     } else if (this.#state !== LINE_START) {
-      return this.#fail(E_INPUT_ENDS, 0, 0, 0);
+      const result = this.#fail(E_INPUT_ENDS, 0, 0, 0);
+      if (!this.#rejecting) return result;
+      this.#reject();
+      this.#state = LINE_START;
+      regs[REG_REJECT_END] = 0;
     }
     return 0;
   }
@@ -950,6 +1042,7 @@ export class TsNdjsonCore implements NdjsonCore {
   /** A new line starts at chunk index `i`. */
   #newLine(i: number): void {
     this.#line++;
+    this.#lineStart = i;
     this.#colIndex = i;
     this.#colCount = 0;
   }

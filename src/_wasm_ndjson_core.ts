@@ -28,6 +28,7 @@ interface NdjsonCodecExports {
     nameBytes: number,
     csv: number,
     lane: number,
+    rejects: number,
   ): void;
   place(
     stackAt: number,
@@ -153,6 +154,7 @@ export class WasmNdjsonCore implements NdjsonCore {
       layout.names.length,
       layout.csvOut ? 1 : 0,
       layout.laneField,
+      layout.rejects ? 1 : 0,
     );
     const buffer = this.#memory.buffer;
     new Uint8Array(buffer, namesAt, layout.names.length).set(layout.names);

@@ -6,7 +6,11 @@ import {
   NdjsonCopyCodec,
   type NdjsonCopyCodecOptions,
 } from "../src/ndjson_codec.ts";
-import { type RowBlock, rowStart } from "../src/row_block.ts";
+import {
+  type MalformedRecord,
+  type RowBlock,
+  rowStart,
+} from "../src/row_block.ts";
 import { WasmNdjsonCopyCodec } from "../src/wasm_ndjson_codec.ts";
 
 const encoder = new TextEncoder();
@@ -730,6 +734,204 @@ Deno.test("NdjsonCopyCodec hands out the rows before a malformed record", async 
       assert.deepEqual([...before.lines], [1, 2]);
     });
   }
+});
+
+/** What a codec made of `chunks` in reject mode: rows, metadata, rejects. */
+function rejecting(
+  make: (options: NdjsonCopyCodecOptions) => Codec,
+  chunks: Uint8Array[],
+  options: NdjsonCopyCodecOptions,
+): Encoded & { rejects: MalformedRecord[] } {
+  const codec = make({ ...options, malformed: "reject" });
+  const blocks: RowBlock[] = chunks.map((chunk) => codec.push(chunk));
+  blocks.push(codec.finish());
+  return {
+    ...joined(blocks, options.copyFormat ?? "text"),
+    rejects: blocks.flatMap((block) => [...block.rejects ?? []]),
+  };
+}
+
+Deno.test("In reject mode NdjsonCopyCodec and the WASM codec skip each malformed line with its line, column and reason, for every chunk split", async (t) => {
+  const cases: [string, string | Uint8Array, number, number, RegExp][] = [
+    // Those on the first line (a line break in one ends its record there).
+    ...ERRORS.filter(([, , line, , reason]) =>
+      line === 1 && !reason.source.includes("input ends")
+    ),
+    ["an unknown key", '{"a":1,"c":2}', 1, 8, /key "c" is not a column/],
+    ["a line that is not an object", "[1,2]", 1, 1, /a JSON object/],
+  ];
+  for (const [name, input, line, column, reason] of cases) {
+    await t.step(name, () => {
+      const bad = typeof input === "string" ? encoder.encode(input) : input;
+      // The bad record is line 3, between good ones.
+      const bytes = bytesOf('{"a":1}\n\n', [...bad, 0x0a], '{"b":"x"}');
+      const options = { columns: ["a", "b"], source: "t.ndjson" };
+      const start = 9;
+      const stop = (() => {
+        const text = decoder.decode(bad);
+        return text.includes("\n")
+          ? start + text.indexOf("\n") + 1
+          : start + bad.length + 1;
+      })();
+      for (let cut = 0; cut <= bytes.length; cut++) {
+        const chunks = split(bytes, [cut, cut + 3]);
+        const [ts, wasm] = CODECS.map(([, make]) =>
+          rejecting(make, chunks, options)
+        );
+        assert.deepEqual(wasm, ts, `cut at ${cut}`);
+        if (!bad.includes(0x0a)) assert.equal(ts.rejects.length, 1);
+        const [reject] = ts.rejects;
+        assert.deepEqual(
+          [reject.line, reject.errorLine, reject.column, reject.lines],
+          [line + 2, line + 2, column, 3],
+        );
+        assert.equal(reject.startOffset, start);
+        assert.equal(reject.endOffset, stop);
+        assert.match(reject.reason, reason);
+        if (!bad.includes(0x0a)) {
+          assert.deepEqual(ts.rows, [["1", null], [null, "x"]]);
+          assert.deepEqual(ts.lines, [1, 4]);
+        }
+      }
+    });
+  }
+});
+
+Deno.test("In reject mode a NULL or missing lane key, and a record cut off by the end of input, are rejected", () => {
+  const bytes = encoder.encode(
+    '{"k":"x"}\n{"a":1, "k":null}\n{"a":2}\n{"k":"y"}\n{"a":3, "k":"z"',
+  );
+  const options = { columns: ["a", "k"], laneColumn: "k" };
+  for (let cut = 0; cut <= bytes.length; cut++) {
+    const chunks = split(bytes, [cut]);
+    const [ts, wasm] = CODECS.map(([, make]) =>
+      rejecting(make, chunks, options)
+    );
+    assert.deepEqual(wasm, ts);
+    assert.deepEqual(ts.laneKeys, ["x", "y"]);
+    assert.deepEqual(
+      ts.rejects.map((r) => [r.line, r.column, r.lines, r.reason]),
+      [
+        [
+          2,
+          13,
+          2,
+          'Cannot read lane key: key "k" is null (every record needs a lane)',
+        ],
+        [
+          3,
+          7,
+          3,
+          'Cannot read lane key: key "k" is missing (every record needs a lane)',
+        ],
+        [
+          5,
+          16,
+          4,
+          "Cannot parse record: the input ends before the object is closed",
+        ],
+      ],
+    );
+    assert.deepEqual(
+      ts.rejects.map((r) =>
+        decoder.decode(bytes.subarray(r.startOffset, r.endOffset))
+      ),
+      ['{"a":1, "k":null}\n', '{"a":2}\n', '{"a":3, "k":"z"'],
+    );
+  }
+});
+
+// Lines good and bad: JSON.stringify's records, each kind of malformed
+// line, and bytes of any kind.
+const mixedLines = fc.array(
+  fc.oneof(
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        a: fc.oneof(fc.string(), fc.integer(), fc.constant(null)),
+        b: fc.string({ unit: "grapheme", maxLength: 5 }),
+      }, { requiredKeys: [] }).map((record) =>
+        encoder.encode(JSON.stringify(record) + "\n")
+      ),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.constantFrom(
+        ...[
+          '{"a":1,"c":2}\n',
+          '{"a":1,"a":2}\n',
+          "[1]\n",
+          '{"a":tru}\n',
+          '{"a":"x\ty"}\r\n',
+          '{"b":"\\ud83d"}\n',
+          '{"a":1} x\n',
+          '{"a":\n',
+          "  \n",
+          "\n",
+          '{"b":"open',
+        ].map((text) => encoder.encode(text)),
+        bytesOf('{"a":"', [0xff], '"}\n'),
+        bytesOf('{"', [0xc3], '":1}\n'),
+      ),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.uint8Array({ maxLength: 6 }),
+    },
+  ),
+  { maxLength: 12 },
+).map((parts) => Uint8Array.from(parts.flatMap((part) => [...part])));
+
+Deno.test("In reject mode NdjsonCopyCodec and the WASM codec give the same rows and rejects for any lines and chunk split; the first reject is stop mode's error", () => {
+  fc.assert(
+    fc.property(
+      mixedLines,
+      fc.array(fc.nat(), { maxLength: 5 }),
+      fc.constantFrom<CopyFormat>("text", "csv"),
+      fc.boolean(),
+      (bytes, cuts, copyFormat, lane) => {
+        const options: NdjsonCopyCodecOptions = {
+          columns: ["a", "b"],
+          copyFormat,
+          laneColumn: lane ? "b" : undefined,
+          source: "mixed.ndjson",
+        };
+        const chunks = split(bytes, cuts);
+        const [ts, wasm] = CODECS.map(([, make]) =>
+          rejecting(make, chunks, options)
+        );
+        assert.deepEqual(wasm, ts);
+        assert.deepEqual(rejecting(CODECS[0][1], [bytes], options), ts);
+        let stopped: InputSyntaxError | undefined;
+        try {
+          encode(chunks, options);
+        } catch (error) {
+          if (!(error instanceof InputSyntaxError)) throw error;
+          stopped = error;
+        }
+        const [first] = ts.rejects;
+        if (stopped === undefined) {
+          assert.equal(first, undefined);
+          return;
+        }
+        assert.equal(
+          stopped.message,
+          `mixed.ndjson:${first.errorLine}:${first.column}: ${first.reason}`,
+        );
+        // Without its rejected lines the input has no malformed record.
+        const kept: number[] = [];
+        let at = 0;
+        for (const reject of ts.rejects) {
+          kept.push(...bytes.subarray(at, reject.startOffset));
+          at = reject.endOffset;
+        }
+        kept.push(...bytes.subarray(at));
+        const rest = encode([Uint8Array.from(kept)], options);
+        assert.deepEqual(rest.data, ts.data);
+      },
+    ),
+    { numRuns: 1500 },
+  );
 });
 
 Deno.test("NdjsonCopyCodec refuses columns it cannot map", () => {

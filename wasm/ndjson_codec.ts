@@ -38,6 +38,9 @@ const REG_KEY_LENGTH = 9;
 const REG_VAL_POS = 10;
 const REG_DEPTH = 11;
 const REG_NEED = 12;
+const REG_REJECT = 13;
+const REG_REJECT_START = 14;
+const REG_REJECT_END = 15;
 
 const META_ROW_END = 0;
 const META_LINE = 1;
@@ -97,6 +100,8 @@ const NUM_FRAC = 18;
 const NUM_E = 19;
 const NUM_E_SIGN = 20;
 const NUM_E_DIGITS = 21;
+// Skipping the rest of a malformed record's line.
+const SKIP_LINE = 22;
 
 // What a string is: a record key, a record value (both unescaped), or part
 // of a nested value (copied as written).
@@ -140,6 +145,7 @@ let count: i32 = 0;
 let csvOut: bool = false;
 let outDelimiter: i32 = TAB;
 let laneField: i32 = -1;
+let rejecting: bool = false;
 let STARTS: usize = 0;
 let COL_START: usize = 0;
 let COL_END: usize = 0;
@@ -181,6 +187,8 @@ let utf8Need: i32 = 0;
 let utf8Low: i32 = 0x80;
 let utf8High: i32 = 0xbf;
 let line: i32 = 0;
+// Where the current line starts, relative to the chunk.
+let lineStart: i32 = 0;
 
 // The current key's start (see the twin).
 let markIndex: i32 = -1;
@@ -207,15 +215,18 @@ export function layout(region: i32): usize {
 
 /**
  * Sets the columns (their names, `nameBytes` bytes, go at `layout(2)`, and
- * their starts at `layout(3)`, after this call), the COPY format and the
- * lane column.
+ * their starts at `layout(3)`, after this call), the COPY format, the lane
+ * column, and reject mode (`rejects`: skip malformed records instead of
+ * stopping).
  */
 export function configure(
   columns: i32,
   nameBytes: i32,
   csv: bool,
   lane: i32,
+  rejects: bool,
 ): void {
+  rejecting = rejects;
   count = columns;
   csvOut = csv;
   outDelimiter = csv ? 0x2c : TAB;
@@ -261,9 +272,68 @@ export function begin(length: i32): void {
  * Scans the chunk from byte `from`, until its end or until `maxRows` rows
  * are complete, or until a row does not fit in the output (`REG_NEED` then
  * says how many output bytes it needs). Returns where it stopped, or -1 on
- * an error (registers say which; the rows before it are complete).
+ * an error (registers say which; the rows before it are complete). In
+ * reject mode a malformed record is reported (`REG_REJECT`) and its line
+ * skipped instead: the call returns where the next line starts.
  */
 export function scan(from: i32, maxRows: i32): i32 {
+  setRegister(REG_REJECT, 0);
+  setRegister(REG_REJECT_END, -1);
+  if (state == SKIP_LINE) {
+    // A malformed record's line goes on from the chunk before.
+    rows = 0;
+    setRegister(REG_NEED, 0);
+    const next = skipLine(from);
+    sync();
+    return next < 0 ? size : next;
+  }
+  const stop = scanRecords(from, maxRows);
+  if (stop >= 0 || !rejecting) return stop;
+  // A malformed record: skip the rest of its line, which holds no line
+  // feed before the error (a record is one line).
+  reject();
+  const next = skipLine(max(getRegister(REG_ERROR_OFFSET), 0));
+  sync();
+  return next < 0 ? size : next;
+}
+
+/**
+ * Reports the record in progress as malformed (the error registers say
+ * why), drops it, and starts skipping its line.
+ */
+function reject(): void {
+  setRegister(REG_REJECT, 1);
+  setRegister(REG_REJECT_START, lineStart);
+  depth = 0;
+  valPos = 0;
+  utf8Need = 0;
+  utf8Low = 0x80;
+  utf8High = 0xbf;
+  high = 0;
+  state = SKIP_LINE;
+}
+
+/**
+ * Skips the malformed record's line from byte `from` to its line feed.
+ * Returns where the next line starts, or -1 when the chunk ends first.
+ */
+function skipLine(from: i32): i32 {
+  const n = size;
+  let i = from;
+  while (i < n) {
+    if (<i32> load<u8>(INPUT + <usize> i) == LF) {
+      newLine(i + 1);
+      state = LINE_START;
+      setRegister(REG_REJECT_END, i + 1);
+      return i + 1;
+    }
+    i++;
+  }
+  return -1;
+}
+
+/** `scan`, without reject mode. */
+function scanRecords(from: i32, maxRows: i32): i32 {
   const n = size;
   const inp = INPUT;
   let st = state;
@@ -600,6 +670,7 @@ export function endChunk(): void {
     markIndex = -1;
   }
   markOffset -= size;
+  lineStart -= size;
   advanceColumn(size);
   setRegister(REG_LINES, line);
   size = 0;
@@ -615,6 +686,8 @@ export function finish(): i32 {
   rows = 0;
   setRegister(REG_ERROR, 0);
   setRegister(REG_NEED, 0);
+  setRegister(REG_REJECT, 0);
+  setRegister(REG_REJECT_END, -1);
   if (state == AFTER_RECORD) {
     if (!fits()) {
       sync();
@@ -622,8 +695,16 @@ export function finish(): i32 {
     }
     endRecord(0);
     state = LINE_START;
+  } else if (state == SKIP_LINE) {
+    // The malformed record's line is the rest of the input.
+    state = LINE_START;
+    setRegister(REG_REJECT_END, 0);
   } else if (state != LINE_START) {
-    return fail(E_INPUT_ENDS, 0, 0, 0);
+    const result = fail(E_INPUT_ENDS, 0, 0, 0);
+    if (!rejecting) return result;
+    reject();
+    state = LINE_START;
+    setRegister(REG_REJECT_END, 0);
   }
   sync();
   return 0;
@@ -899,6 +980,7 @@ function putEscaped(b: i32): void {
 /** A new line starts at input index `i`. */
 function newLine(i: i32): void {
   line++;
+  lineStart = i;
   colIndex = i;
   colCount = 0;
 }
