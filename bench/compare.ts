@@ -17,6 +17,15 @@
  * typed table plus a `lane_seq` column (seqs per lane), with one writer and
  * with `--parallel 2`.
  *
+ * `--report` adds the INSERT path at batch sizes 100 and 5000 and lanecopy
+ * `--lane` at batch sizes 1,000 and 100,000, and writes `bench/REPORT.md`
+ * with two charts (rows/s by method; lanecopy's rows/s by batch size).
+ * Server CPU is read from `/proc` (a server on this machine).
+ *
+ * ```sh
+ * deno task bench:compare --rows 2000000 --rounds 3 --report
+ * ```
+ *
  * `--check-equal` loads the file with `psql \copy` into one table and with
  * lanecopy into another, then counts `A EXCEPT ALL B` and `B EXCEPT ALL A`;
  * it exits 1 unless both are 0.
@@ -31,10 +40,15 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { writeCsvFile } from "./generate.ts";
 import { insertCsvFile } from "./insert_path.ts";
+import { type MethodResult, writeReport } from "./report.ts";
+import { postmasterPid, serverCpuSeconds } from "./server_cpu.ts";
 import { typedTableDdl } from "./typed_table.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
+/** The INSERT path's batch size in the default comparison. */
 const INSERT_BATCH = 1000;
+/** lanecopy's batch sizes in the report's second chart. */
+const REPORT_BATCH_SIZES = [1000, 10_000, 100_000];
 const SCHEMA = "public";
 
 /** What one subprocess load measured. */
@@ -144,9 +158,11 @@ const LANECOPY_TS = lanecopy("ts");
  * The lanecopy CLI with `--lane lane` (gapless seqs per lane, into the
  * typed table plus `lane_seq`) and `parallel` writers.
  */
-function lanecopyLanes(parallel: number): Method {
+function lanecopyLanes(parallel: number, batchSize?: number): Method {
   return {
-    name: `lanecopy CLI --lane${parallel > 1 ? ` --parallel ${parallel}` : ""}`,
+    name: `lanecopy CLI --lane${parallel > 1 ? ` --parallel ${parallel}` : ""}${
+      batchSize === undefined ? "" : ` --batch-size ${batchSize}`
+    }`,
     lanes: true,
     run: (file, table, url) =>
       runLanecopy(file, table, url, "wasm", [
@@ -154,6 +170,7 @@ function lanecopyLanes(parallel: number): Method {
         "lane",
         "--parallel",
         String(parallel),
+        ...(batchSize === undefined ? [] : ["--batch-size", String(batchSize)]),
       ]),
   };
 }
@@ -199,22 +216,29 @@ async function runLanecopy(
   return measure;
 }
 
-const INSERT: Method = {
-  name: `INSERT unnest batch ${INSERT_BATCH}`,
-  run: (file, table, url) =>
-    timedRun([
-      Deno.execPath(),
-      "run",
-      "-A",
-      fileURLToPath(import.meta.url),
-      "--insert-worker",
-      file,
-      "--table",
-      table,
-      "--db",
-      url,
-    ]),
-};
+/** The INSERT batch path at `batch` rows per statement, as its own process. */
+function insertPath(batch: number): Method {
+  return {
+    name: `INSERT unnest batch ${batch}`,
+    run: (file, table, url) =>
+      timedRun([
+        Deno.execPath(),
+        "run",
+        "-A",
+        fileURLToPath(import.meta.url),
+        "--insert-worker",
+        file,
+        "--insert-batch",
+        String(batch),
+        "--table",
+        table,
+        "--db",
+        url,
+      ]),
+  };
+}
+
+const INSERT = insertPath(INSERT_BATCH);
 
 function quoted(table: string): string {
   return table.split(".").map((part) => `"${part.replaceAll('"', '""')}"`)
@@ -287,22 +311,32 @@ async function compare(
   rows: number,
   rounds: number,
   only?: string[],
+  report = false,
 ): Promise<number> {
   const typed = `${SCHEMA}.lanecopy_compare`;
   const withLanes = `${SCHEMA}.lanecopy_compare_lanes`;
+  const bySize = REPORT_BATCH_SIZES.filter((size) => size !== 10_000).map(
+    (size) => lanecopyLanes(1, size),
+  );
   const methods = [
     PSQL,
     LANECOPY,
     LANECOPY_TS,
     LANECOPY_LANES,
     LANECOPY_PARALLEL,
+    ...(report ? [insertPath(100)] : []),
     INSERT,
+    ...(report ? [insertPath(5000), ...bySize] : []),
   ].filter((method) =>
     method === PSQL || only === undefined || only.includes(method.name)
   );
   const results = new Map<string, LoadMeasure[]>(
     methods.map((method) => [method.name, []]),
   );
+  const serverCpu = new Map<string, number[]>(
+    methods.map((method) => [method.name, []]),
+  );
+  const postmaster = await postmasterPid(url).catch(() => undefined);
   const failures = new Map<string, string>();
   await withClient(url, async (client) => {
     await recreate(client, typed);
@@ -320,7 +354,13 @@ async function compare(
       );
       const source = await freshLink(file);
       try {
+        const cpuBefore = postmaster && await serverCpuSeconds(postmaster);
         const measure = await method.run(source, table, url);
+        if (postmaster && cpuBefore !== undefined) {
+          serverCpu.get(method.name)!.push(
+            await serverCpuSeconds(postmaster) - cpuBefore,
+          );
+        }
         const loaded = await withClient(url, (client) => count(client, table));
         if (loaded !== rows) {
           throw new LoadError(`loaded ${loaded} rows: expected ${rows}`);
@@ -348,24 +388,62 @@ async function compare(
     } MB, median of ${rounds} round(s)\n`,
   );
   console.log(
-    "| method | median wall s | rows/s | ratio to psql \\copy | client CPU s | client peak RSS MiB |",
+    "| method | median wall s | rows/s | ratio to psql \\copy | client CPU s | server CPU s | client peak RSS MiB |",
   );
-  console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+  const measured: MethodResult[] = [];
   for (const method of methods) {
     const measures = results.get(method.name)!;
     if (measures.length === 0) {
-      console.log(`| ${method.name} | failed | | | | |`);
+      console.log(`| ${method.name} | failed | | | | | |`);
       continue;
     }
     const wall = median(measures.map((m) => m.wall));
     const cpu = median(measures.map((m) => m.cpu));
+    const server = serverCpu.get(method.name)!;
+    const serverSeconds = server.length > 0 ? median(server) : NaN;
     const rss = Math.max(...measures.map((m) => m.maxRssKiB)) / 1024;
     const ratio = Number.isFinite(psqlWall) ? (psqlWall / wall).toFixed(2) : "";
+    measured.push({
+      method: method.name,
+      wall,
+      rowsPerSecond: rows / wall,
+      clientCpu: cpu,
+      serverCpu: serverSeconds,
+      peakRssMiB: rss,
+    });
     console.log(
       `| ${method.name} | ${wall.toFixed(2)} | ${
         Math.round(rows / wall).toLocaleString("en-US")
-      } | ${ratio} | ${cpu.toFixed(2)} | ${rss.toFixed(0)} |`,
+      } | ${ratio} | ${cpu.toFixed(2)} | ${serverSeconds.toFixed(2)} | ${
+        rss.toFixed(0)
+      } |`,
     );
+  }
+  if (report) {
+    const laneSize = (name: string) =>
+      /^lanecopy CLI --lane(?: --batch-size (\d+))?$/.exec(name);
+    const written = await writeReport(join(REPO_ROOT, "bench"), {
+      rows,
+      bytes: (await Deno.stat(file)).size,
+      rounds,
+      context: `${navigator.hardwareConcurrency} CPUs, ${await withClient(
+        url,
+        async (client) =>
+          (await client.query("SHOW server_version")).rows[0].server_version,
+      )}, ${new Date().toISOString().slice(0, 10)}.`,
+      methods: measured.filter((m) => !/--batch-size/.test(m.method)),
+      batchSizes: measured.flatMap((m) => {
+        const match = laneSize(m.method);
+        return match
+          ? [{
+            batchSize: match[1] ? Number(match[1]) : 10_000,
+            rowsPerSecond: m.rowsPerSecond,
+          }]
+          : [];
+      }).sort((a, b) => a.batchSize - b.batchSize),
+    });
+    console.log(`\nwrote ${written.join(", ")}`);
   }
   console.log(
     "\nratio > 1: faster than psql \\copy. Wall times include process start.",
@@ -420,17 +498,18 @@ async function insertWorker(
   file: string,
   table: string,
   url: string,
+  batch: number,
 ): Promise<number> {
   const inserted = await withClient(
     url,
-    (client) => insertCsvFile(client, quoted(table), file, INSERT_BATCH),
+    (client) => insertCsvFile(client, quoted(table), file, batch),
   );
   console.log(JSON.stringify({ rows: inserted }));
   return 0;
 }
 
 const USAGE =
-  "usage: DATABASE_URL=… deno run -A bench/compare.ts --rows N [--rounds R] [--seed S] [--methods NAME,NAME] [--check-equal]";
+  "usage: DATABASE_URL=… deno run -A bench/compare.ts --rows N [--rounds R] [--seed S] [--methods NAME,NAME] [--report] [--check-equal]";
 
 async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -441,7 +520,9 @@ async function main(args: string[]): Promise<number> {
       seed: { type: "string", default: "1" },
       "check-equal": { type: "boolean" },
       methods: { type: "string" },
+      report: { type: "boolean" },
       "insert-worker": { type: "string" },
+      "insert-batch": { type: "string", default: String(INSERT_BATCH) },
       table: { type: "string" },
       db: { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -456,6 +537,7 @@ async function main(args: string[]): Promise<number> {
       values["insert-worker"],
       values.table!,
       values.db!,
+      Number(values["insert-batch"]),
     );
   }
   const url = Deno.env.get("DATABASE_URL");
@@ -486,6 +568,7 @@ async function main(args: string[]): Promise<number> {
         rows,
         rounds,
         values.methods?.split(",").map((name) => name.trim()),
+        values.report,
       );
   } finally {
     await Deno.remove(dir, { recursive: true });
