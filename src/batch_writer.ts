@@ -19,7 +19,13 @@ import {
   markComplete,
   registerSource,
 } from "./batch_bookkeeping.ts";
-import { type Batch, dropRows, rowCount, sliceRows } from "./row_block.ts";
+import {
+  type Batch,
+  dropRows,
+  type MalformedRecord,
+  rowCount,
+  sliceRows,
+} from "./row_block.ts";
 import { recordBytes, type Reject, type RejectFile } from "./reject_file.ts";
 import {
   findRejectedRows,
@@ -80,7 +86,9 @@ export interface BatchWriterOptions {
   onCommit?: (batch: Batch, rows: number, rejected: number) => void;
   /**
    * Where rows the server rejects go instead of failing their batch: the
-   * batch loads without them (batches need their `raw` source bytes).
+   * batch loads without them (batches need their `raw` source bytes). The
+   * malformed records a batch carries (`rejects`, from a codec in reject
+   * mode) go there too, in the same transaction.
    * `max`: stop (exit 2) once more than this many were rejected in the run.
    * `headerAtStart`: the source's first record is a header.
    */
@@ -134,7 +142,9 @@ interface PreparedTable {
  * the rows with their seqs spliced in, and commits; a batch an earlier run
  * committed is skipped. A failure rolls the batch back, and a row the
  * server rejects is reported at its source line. A batch carrying an
- * `error` (malformed input) fails the stream with it. Queue: one batch
+ * `error` (malformed input) fails the stream with it. With a reject file,
+ * rejected rows and the batch's malformed records (`rejects`) are written
+ * there before the batch commits. Queue: one batch
  * (highWaterMark 1), so the next batch is encoded while this one is written.
  *
  * @example Usage
@@ -224,7 +234,8 @@ interface RunState {
  * One batch through its transaction; re-syncs when the claim fails. A row
  * the server rejects is found (by its COPY line, or by a search when the
  * server names none) and, with a reject file, left out: the batch is tried
- * again without it, and commits with its rejects written beside it.
+ * again without it, and commits with its rejects (and the malformed records
+ * it carries) written beside it.
  */
 async function writeBatch(
   options: BatchWriterOptions,
@@ -235,6 +246,7 @@ async function writeBatch(
   let batch = whole;
   let dropped = new Set<number>();
   let rejects: Reject[] = [];
+  let malformed = malformedRejects(options, batch, run);
   const event = (kind: BatchEvent["kind"]) =>
     options.onEvent?.({
       kind,
@@ -255,7 +267,13 @@ async function writeBatch(
             seqs ? spliceSeqChunks(kept, seqs, options.format) : kept.data,
           );
         }
-        if (rejects.length > 0) await options.rejects!.file.write(rejects);
+        if (rejects.length + malformed.length > 0) {
+          await options.rejects!.file.write(
+            [...malformed, ...rejects].sort((a, b) =>
+              a.startOffset - b.startOffset
+            ),
+          );
+        }
       }, { onCommitSent: () => event("commit-sent") });
     } catch (error) {
       const lost = options.reconnect !== undefined &&
@@ -270,6 +288,7 @@ async function writeBatch(
         batch = next;
         dropped = new Set();
         rejects = [];
+        malformed = malformedRejects(options, batch, run);
         continue;
       }
       if (!isRejection(error) || rowCount(kept) === 0) {
@@ -297,8 +316,11 @@ async function writeBatch(
         rejects.push(rejectOf(options, batch, index, row.error));
       }
       const max = options.rejects.max;
-      if (max !== undefined && run.rejected + rejects.length > max) {
-        const first = rejects[0];
+      const count = malformed.length + rejects.length;
+      if (max !== undefined && run.rejected + count > max) {
+        const first = [...malformed, ...rejects].sort((a, b) =>
+          a.startOffset - b.startOffset
+        )[0];
         throw new UsageError(
           `Cannot load past ${first.source}:${first.line}: more than ${max} records rejected (--max-rejects ${max}); the batches before it are committed and its rejects are not written. Raise --max-rejects (or fix the records) and run again to resume`,
           ExitCode.BadInput,
@@ -306,10 +328,11 @@ async function writeBatch(
       }
       continue;
     }
-    run.rejected += rejects.length;
+    const rejected = malformed.length + rejects.length;
+    run.rejected += rejected;
     if (options.bookkeeping?.register) run.registered = true;
     event("committed");
-    options.onCommit?.(batch, rowCount(batch) - dropped.size, rejects.length);
+    options.onCommit?.(batch, rowCount(batch) - dropped.size, rejected);
     return;
   }
 }
@@ -398,6 +421,56 @@ async function searchRejected(
   }
 }
 
+/**
+ * The malformed records `batch` carries, as records for the reject file;
+ * refuses (exit 2) when they would take the run past `--max-rejects`.
+ */
+function malformedRejects(
+  options: BatchWriterOptions,
+  batch: Batch,
+  run: RunState,
+): Reject[] {
+  const found = batch.rejects ?? [];
+  if (found.length === 0) return [];
+  if (options.rejects === undefined) {
+    throw new TypeError(
+      "Cannot write a batch's malformed records without a reject file",
+    );
+  }
+  const max = options.rejects.max;
+  if (max !== undefined && run.rejected + found.length > max) {
+    throw new UsageError(
+      `Cannot load past ${options.source}:${
+        found[0].line
+      }: more than ${max} records rejected (--max-rejects ${max}); the batches before it are committed and its rejects are not written. Raise --max-rejects (or fix the records) and run again to resume`,
+      ExitCode.BadInput,
+    );
+  }
+  return found.map((record) => malformedReject(options, batch, record));
+}
+
+/** A malformed record of `batch` as a record for the reject file. */
+function malformedReject(
+  options: BatchWriterOptions,
+  batch: Batch,
+  record: MalformedRecord,
+): Reject {
+  return {
+    source: options.source,
+    sourceId: options.bookkeeping?.sourceId ?? "",
+    line: record.line,
+    column: record.column,
+    errorLine: record.errorLine,
+    startOffset: record.startOffset,
+    endOffset: record.endOffset,
+    reason: record.reason,
+    bytes: batch.raw?.subarray(
+      record.startOffset - batch.startOffset,
+      record.endOffset - batch.startOffset,
+    ) ?? new Uint8Array(0),
+  };
+}
+
 /** Row `index` of `batch` as a record for the reject file. */
 function rejectOf(
   options: BatchWriterOptions,
@@ -405,8 +478,12 @@ function rejectOf(
   index: number,
   error: unknown,
 ): Reject {
-  const start = index === 0 ? batch.startOffset : batch.endOffsets[index - 1];
   const end = batch.endOffsets[index];
+  let start = index === 0 ? batch.startOffset : batch.endOffsets[index - 1];
+  // A malformed record between this row and the one before is not its.
+  for (const record of batch.rejects ?? []) {
+    if (record.endOffset <= end) start = Math.max(start, record.endOffset);
+  }
   const raw = batch.raw?.subarray(
     start - batch.startOffset,
     end - batch.startOffset,
@@ -452,8 +529,15 @@ async function resync(
       ExitCode.Refused,
     );
   }
+  const raw = batch.raw?.subarray(committed - batch.startOffset);
+  const rejects = batch.rejects?.filter((record) =>
+    record.startOffset >= committed
+  );
   return {
+    ...batch,
     ...sliceRows(batch, from, rowCount(batch)),
+    ...(raw && { raw }),
+    rejects: rejects?.length ? rejects : undefined,
     startOffset: committed,
     endOffset: batch.endOffset,
   };

@@ -140,12 +140,15 @@ Lanes and resuming:
   --meta-schema NAME  schema of the bookkeeping tables (default lanecopy)
 
 Bad rows:
-  --reject-file PATH  rows the server rejects (a bad value, a constraint) are
-                      copied to PATH byte for byte, with PATH.log (JSON lines:
-                      line, column, reason, source offsets), and their batch
-                      loads without them; a resumed run adds no duplicates.
-                      Exit code 3 when any were rejected. Without it, the
-                      first rejected row stops the load (exit 2)
+  --reject-file PATH  malformed records (bad CSV or NDJSON, invalid UTF-8, a
+                      NULL lane key) and rows the server rejects (a bad value,
+                      a constraint) are copied to PATH byte for byte, with
+                      PATH.log (JSON lines: kind, line, column, reason, source
+                      offsets), and the rest loads; a malformed record ends at
+                      the first line break after its error outside quotes. A
+                      resumed run adds no duplicates. Exit code 3 when any
+                      were rejected. Without it, the first malformed or
+                      rejected record stops the load (exit 2)
   --max-rejects N     with --reject-file: stop at a committed, resumable point
                       (exit 2) once more than N records were rejected in a run
 ${FORMAT_HELP}
@@ -157,7 +160,7 @@ Exit codes:
   1  anything else: connection, permissions, a missing table, internal
   2  bad input or a row the server rejected: the error names file:line:column;
      batches before it stay committed
-  3  the load completed and rows were rejected into --reject-file
+  3  the load completed and records were rejected into --reject-file
   4  refused before loading: the source is busy, what was loaded from it
      changed (its bytes or its options; --restart loads it again), or
      --parallel cannot be used (another N on an incomplete source, the

@@ -58,7 +58,9 @@ function openCodec(
  * Malformed input does not error the stream: the rows before the bad record
  * come out in a last block whose `error` says what is wrong and where, the
  * readable side closes and the input is cancelled. So every batch before
- * the bad record can still commit downstream.
+ * the bad record can still commit downstream. With `malformed: "reject"`,
+ * bad records do not end the input: blocks list them in `rejects` (a block
+ * may hold rejects and no rows), and decoding goes on after each.
  *
  * @example Usage
  * ```ts
@@ -92,7 +94,9 @@ export class CsvDecodeStream extends TransformStream<Uint8Array, RowBlock> {
       controller: TransformStreamDefaultController<RowBlock>,
     ) => {
       if (!wantsHeader || codec.header !== undefined) resolve(codec.header);
-      if (block.rowEnds.length > 0) controller.enqueue(block);
+      if (block.rowEnds.length > 0 || block.rejects !== undefined) {
+        controller.enqueue(block);
+      }
     };
     const fail = (
       error: unknown,

@@ -136,9 +136,11 @@ export interface IngestOptions {
    */
   signal?: AbortSignal;
   /**
-   * A file for the rows the server rejects: each is copied there byte for
-   * byte (with `PATH.log` saying where it came from and why) and its batch
-   * loads without it. Without one, a rejected row stops the load.
+   * A file for the records that cannot load: rows the server rejects and
+   * malformed records (bad CSV or NDJSON, invalid UTF-8, a NULL lane key).
+   * Each is copied there byte for byte (with `PATH.log` saying where it
+   * came from and why) and its batch loads without it. Without one, a
+   * rejected row or a malformed record stops the load.
    */
   rejectFile?: string;
   /**
@@ -367,6 +369,8 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
         header: startOffset === 0 && (options.header ?? true),
         columns,
         laneColumn: options.lane,
+        // With a reject file, malformed records go there too.
+        malformed: options.rejectFile !== undefined ? "reject" : "stop",
         copyFormat: INGEST_COPY_FORMAT,
         startOffset,
         startLine: (resume?.progress.lines ?? 0) + 1,

@@ -225,18 +225,22 @@ export class PrefixFingerprint {
     return new TransformStream<Batch, Batch>(
       {
         transform: (batch, controller) => {
-          if (batch.error || rowCount(batch) === 0) {
+          const rows = rowCount(batch);
+          const reject = batch.rejects?.at(-1);
+          if (batch.error || (rows === 0 && reject === undefined)) {
             controller.enqueue(batch);
             return;
           }
           const pieces: Uint8Array[] | undefined = keepRaw ? [] : undefined;
-          const prefix = this.#prefixAt(
-            batch,
-            rowCount(batch) - 1,
-            format,
-            input,
-            pieces,
-          );
+          // The batch ends with its last record: a row, or a malformed
+          // record the codec rejected (which knows its lines).
+          const prefix: PrefixState = reject !== undefined &&
+              (rows === 0 || reject.endOffset > batch.endOffsets[rows - 1])
+            ? {
+              fingerprint: this.#hashTo(reject.endOffset, pieces),
+              lines: reject.lines,
+            }
+            : this.#prefixAt(batch, rows - 1, format, input, pieces);
           controller.enqueue({
             ...batch,
             ...(pieces && { raw: concat(pieces) }),

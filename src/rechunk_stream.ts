@@ -5,7 +5,13 @@
  * @module
  */
 
-import { type Batch, type RowBlock, rowCount, sliceRows } from "./row_block.ts";
+import {
+  type Batch,
+  type MalformedRecord,
+  type RowBlock,
+  rowCount,
+  sliceRows,
+} from "./row_block.ts";
 
 /** Options for {@linkcode RechunkStream}. */
 export interface RechunkStreamOptions {
@@ -27,6 +33,12 @@ export interface RechunkStreamOptions {
  * A `TransformStream` that joins and splits {@linkcode RowBlock}s into
  * {@linkcode Batch}es of exactly `batchSize` rows (the last one may be
  * smaller). It holds at most one batch ahead (readable highWaterMark 1).
+ *
+ * Malformed records the codec rejected (`rejects`) go with the batch whose
+ * byte range covers them: a batch covers the source from the previous
+ * batch's end to its own last record's end, row or reject. They count
+ * towards `batchSize` (so memory stays bounded whatever the input), and a
+ * reject after the input's last row comes out in a last batch of no rows.
  *
  * With `flushMs`, a partial batch also goes out once its oldest row has
  * waited that long.
@@ -70,6 +82,7 @@ export class RechunkStream extends TransformStream<RowBlock, Batch> {
     }
     let pieces: RowBlock[] = [];
     let pendingRows = 0;
+    let rejects: MalformedRecord[] = [];
     let nextStart = options.startOffset ?? 0;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const stopTimer = () => {
@@ -80,12 +93,15 @@ export class RechunkStream extends TransformStream<RowBlock, Batch> {
     const startTimer = (
       controller: TransformStreamDefaultController<Batch>,
     ) => {
-      if (flushMs === undefined || timer !== undefined || pendingRows === 0) {
+      if (
+        flushMs === undefined || timer !== undefined ||
+        pendingRows + rejects.length === 0
+      ) {
         return;
       }
       timer = setTimeout(() => {
         timer = undefined;
-        if (pendingRows === 0) return;
+        if (pendingRows + rejects.length === 0) return;
         try {
           emit(controller);
         } catch {
@@ -95,23 +111,44 @@ export class RechunkStream extends TransformStream<RowBlock, Batch> {
     };
     const emit = (controller: TransformStreamDefaultController<Batch>) => {
       stopTimer();
-      const batch = joinBlocks(pieces, nextStart);
+      const batch = joinBlocks(pieces, nextStart, rejects);
       nextStart = batch.endOffset;
       pieces = [];
       pendingRows = 0;
+      rejects = [];
       controller.enqueue(batch);
     };
     super(
       {
         transform(block, controller) {
           const rows = rowCount(block);
+          const bad = block.rejects ?? [];
           let from = 0;
-          while (from < rows) {
-            const take = Math.min(batchSize - pendingRows, rows - from);
-            pieces.push(sliceRows(block, from, from + take));
-            pendingRows += take;
-            from += take;
-            if (pendingRows === batchSize) emit(controller);
+          let r = 0;
+          // Rows and rejects in source order, each batch up to batchSize.
+          while (from < rows || r < bad.length) {
+            if (
+              r < bad.length &&
+              (from === rows || bad[r].endOffset <= block.endOffsets[from])
+            ) {
+              rejects.push(bad[r++]);
+            } else {
+              let to = Math.min(
+                rows,
+                from + batchSize - pendingRows - rejects.length,
+              );
+              if (r < bad.length) {
+                // Only the rows before the next reject.
+                const before = bad[r].endOffset;
+                let k = from + 1;
+                while (k < to && block.endOffsets[k] <= before) k++;
+                to = k;
+              }
+              pieces.push(sliceRows(block, from, to));
+              pendingRows += to - from;
+              from = to;
+            }
+            if (pendingRows + rejects.length === batchSize) emit(controller);
           }
           if (block.error) {
             stopTimer();
@@ -127,7 +164,7 @@ export class RechunkStream extends TransformStream<RowBlock, Batch> {
         },
         flush(controller) {
           stopTimer();
-          if (pendingRows > 0) emit(controller);
+          if (pendingRows + rejects.length > 0) emit(controller);
         },
         cancel() {
           stopTimer();
@@ -139,8 +176,15 @@ export class RechunkStream extends TransformStream<RowBlock, Batch> {
   }
 }
 
-/** One contiguous batch from consecutive blocks. */
-function joinBlocks(blocks: RowBlock[], startOffset: number): Batch {
+/**
+ * One contiguous batch from consecutive blocks, and the rejects among them;
+ * it ends at its last record, row or reject.
+ */
+function joinBlocks(
+  blocks: RowBlock[],
+  startOffset: number,
+  rejects: MalformedRecord[] = [],
+): Batch {
   let bytes = 0;
   let rows = 0;
   for (const block of blocks) {
@@ -172,7 +216,11 @@ function joinBlocks(blocks: RowBlock[], startOffset: number): Batch {
     lines,
     endOffsets,
     laneKeys,
+    ...(rejects.length > 0 && { rejects }),
     startOffset,
-    endOffset: endOffsets[rows - 1],
+    endOffset: Math.max(
+      rows > 0 ? endOffsets[rows - 1] : startOffset,
+      rejects.at(-1)?.endOffset ?? startOffset,
+    ),
   };
 }

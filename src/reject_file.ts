@@ -22,8 +22,16 @@ export interface Reject {
   sourceId: string;
   /** The record's first source line. */
   line: number;
-  /** Where in the line (code points), or the column's name for a row the server rejected. */
+  /**
+   * Where in the line (code points) a malformed record's error is, or the
+   * column's name for a row the server rejected.
+   */
   column: number | string;
+  /**
+   * A malformed record's error line (`column` is on it), which may be past
+   * `line` when the record spans lines; none for a row the server rejected.
+   */
+  errorLine?: number;
   /** The record's source byte range, `[startOffset, endOffset)`. */
   startOffset: number;
   /** Just after the record. */
@@ -38,8 +46,12 @@ export interface Reject {
 interface LogEntry {
   source: string;
   source_id: string;
+  /** `malformed` (the codec could not read it) or `rejected` (the server refused it). */
+  kind: "malformed" | "rejected";
   line: number;
   column: number | string;
+  /** For a malformed record: the line of its error, where `column` is. */
+  error_line?: number;
   start_offset: number;
   end_offset: number;
   reason: string;
@@ -50,6 +62,7 @@ interface LogEntry {
 }
 
 const LF = 0x0a;
+const CR = 0x0d;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -165,15 +178,20 @@ export class RejectFile {
     if (fresh.length === 0) return 0;
     const lines: string[] = [];
     for (const reject of fresh) {
-      const bytes = reject.bytes.at(-1) === LF
+      // A record the input ended without a line break gets one here.
+      const last = reject.bytes.at(-1);
+      const bytes = last === LF || last === CR
         ? reject.bytes
         : concat(reject.bytes, Uint8Array.of(LF));
       await writeAll(this.#data, bytes);
       const entry: LogEntry = {
         source: reject.source,
         source_id: reject.sourceId,
+        kind: reject.errorLine === undefined ? "rejected" : "malformed",
         line: reject.line,
         column: reject.column,
+        ...(reject.errorLine !== undefined &&
+          { error_line: reject.errorLine }),
         start_offset: reject.startOffset,
         end_offset: reject.endOffset,
         reason: reject.reason,

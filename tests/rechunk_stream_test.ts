@@ -75,3 +75,53 @@ Deno.test("RechunkStream refuses a batch size or flush interval below 1", () => 
     /Cannot use flush interval 0 ms/,
   );
 });
+
+/** A malformed record the codec rejected: source bytes `[start, end)`. */
+function reject(start: number, end: number, line: number) {
+  return {
+    startOffset: start,
+    endOffset: end,
+    line,
+    errorLine: line,
+    column: 1,
+    reason: "Cannot parse record: bad",
+    lines: line,
+  };
+}
+
+Deno.test("RechunkStream puts each reject in the batch whose range covers it, counts it towards batchSize, and ends with a batch of no rows for rejects after the last row", async () => {
+  const encoder = new TextEncoder();
+  const blocks: RowBlock[] = [
+    {
+      // Rows end at 2 and 6, rejects cover [2, 4) and [6, 9).
+      data: encoder.encode("a\nb\n"),
+      rowEnds: Uint32Array.of(2, 4),
+      lines: Float64Array.of(1, 3),
+      endOffsets: Float64Array.of(2, 6),
+      rejects: [reject(2, 4, 2), reject(6, 9, 4)],
+    },
+    row("c", 5, 11),
+    {
+      data: new Uint8Array(0),
+      rowEnds: new Uint32Array(0),
+      lines: new Float64Array(0),
+      endOffsets: new Float64Array(0),
+      rejects: [reject(11, 14, 6), reject(14, 15, 7)],
+    },
+  ];
+  const batches = await Array.fromAsync(
+    ReadableStream.from(blocks).pipeThrough(
+      new RechunkStream({ batchSize: 3 }),
+    ),
+  );
+  assert.deepEqual(
+    batches.map((b) => [
+      b.startOffset,
+      b.endOffset,
+      b.rowEnds.length,
+      (b.rejects ?? []).map((r) => r.startOffset),
+    ]),
+    [[0, 6, 2, [2]], [6, 14, 1, [6, 11]], [14, 15, 0, [14]]],
+  );
+  assert.equal(new TextDecoder().decode(batches[1].data), "c\n");
+});

@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { batchPipeline } from "../src/batch_pipeline.ts";
+import {
+  packBatch,
+  unpackBatch,
+  workerBatchPipeline,
+} from "../src/worker_batch_pipeline.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+Deno.test("packBatch and unpackBatch carry a batch's malformed records across threads", () => {
+  const rejects = [{
+    startOffset: 2,
+    endOffset: 6,
+    line: 2,
+    errorLine: 2,
+    column: 2,
+    reason: "Cannot parse field: a quote inside an unquoted field",
+    lines: 2,
+  }];
+  const batch = {
+    data: encoder.encode("a\n"),
+    rowEnds: Uint32Array.of(2),
+    lines: Float64Array.of(1),
+    endOffsets: Float64Array.of(2),
+    rejects,
+    startOffset: 0,
+    endOffset: 6,
+  };
+  const { batch: packed } = packBatch(batch);
+  assert.deepEqual(unpackBatch(structuredClone(packed)).rejects, rejects);
+});
+
+Deno.test("workerBatchPipeline hands out the same batches as batchPipeline in reject mode: rejects, raw bytes, prefixes, and a last batch of rejects alone", async () => {
+  const text = 'id,n\n1,a\n2,b"c\n3,"x\ny"\n4\n5,e\n7\n6,"open\n';
+  const options = {
+    decode: {
+      copyFormat: "text" as const,
+      malformed: "reject" as const,
+    },
+    batchSize: 2,
+    keepRaw: true,
+  };
+  const chunks = () =>
+    ReadableStream.from([
+      encoder.encode(text.slice(0, 13)),
+      encoder.encode(text.slice(13)),
+    ]);
+  const local = await Array.fromAsync(
+    batchPipeline(chunks(), options).batches,
+  );
+  const worker = await Array.fromAsync(
+    workerBatchPipeline({ readable: chunks() }, options).batches,
+  );
+  // Keys without a value do not cross threads.
+  const defined = (batch: object) =>
+    Object.fromEntries(
+      Object.entries(batch).filter(([, value]) => value !== undefined),
+    );
+  assert.deepEqual(worker.map(defined), local.map(defined));
+  assert.deepEqual(
+    local.map((b) => [b.startOffset, b.endOffset, b.rowEnds.length]),
+    [[0, 15, 1], [15, 25, 1], [25, 31, 1], [31, 39, 0]],
+  );
+  assert.deepEqual(
+    local.flatMap((b) =>
+      (b.rejects ?? []).map((r) =>
+        decoder.decode(
+          b.raw!.subarray(
+            r.startOffset - b.startOffset,
+            r.endOffset - b.startOffset,
+          ),
+        )
+      )
+    ),
+    ['2,b"c\n', "4\n", "7\n", '6,"open\n'],
+  );
+  assert.deepEqual(local.map((b) => b.prefix?.lines), [3, 6, 8, 9]);
+});
