@@ -9,6 +9,10 @@
  */
 
 import {
+  CHARSET_EUC,
+  CHARSET_EUC_JP,
+  CHARSET_SINGLE_BYTE,
+  CHARSET_UTF8,
   type CsvCore,
   type CsvDialect,
   E_AFTER_CLOSING_QUOTE,
@@ -41,6 +45,7 @@ import {
   ROW_CAPACITY,
 } from "./_csv_core.ts";
 import { type CopyFormat, decodeCopyRow, encodeCopyRow } from "./copy_row.ts";
+import { type Charset, resolveEncoding } from "./encoding.ts";
 import { ExitCode, InputSyntaxError, UsageError } from "./errors.ts";
 import type { MalformedRecord, RowBlock } from "./row_block.ts";
 
@@ -85,7 +90,24 @@ export interface CsvCopyCodecOptions {
    * either way. Default `stop`.
    */
   malformed?: "stop" | "reject";
+  /**
+   * The input's encoding (see `resolveEncoding`): UTF-8, a single-byte
+   * ISO-8859, Windows or KOI8 encoding, or EUC-JP, EUC-KR or EUC-CN. Only
+   * UTF-8 is validated (and has its byte order mark skipped); columns in
+   * errors count characters in the encoding, and the header's names and
+   * lane keys are decoded from it. The COPY rows keep the input's bytes.
+   * Default `utf-8`.
+   */
+  encoding?: string;
 }
+
+/** The core's charset for each kind of encoding. */
+const CHARSETS: Record<Charset, number> = {
+  "utf-8": CHARSET_UTF8,
+  "single-byte": CHARSET_SINGLE_BYTE,
+  "euc-jp": CHARSET_EUC_JP,
+  "euc": CHARSET_EUC,
+};
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -95,9 +117,6 @@ const BOM = [0xef, 0xbb, 0xbf];
 
 /** Lane keys remembered (a power of two), decoded once each. */
 const LANE_CACHE_SIZE = 4096;
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /**
  * Encodes CSV bytes as COPY rows over a frame core. Push chunks in order,
@@ -121,6 +140,8 @@ export class CsvCodecBase {
   readonly #source: string;
   readonly #csvOut: boolean;
   readonly #laneColumn: string | undefined;
+  readonly #charset: number;
+  readonly #decode: (bytes: Uint8Array) => string;
   #headerPending: boolean;
   #header: string[] | undefined;
   #laneField = -1;
@@ -173,6 +194,9 @@ export class CsvCodecBase {
       throw new RangeError("Cannot use a line break as the quote or escape");
     }
     this.#csvOut = options.copyFormat === "csv";
+    const encoding = resolveEncoding(options.encoding ?? "utf-8");
+    this.#charset = CHARSETS[encoding.charset];
+    this.#decode = encoding.decode;
     let nullEncoded: Uint8Array | undefined;
     if (options.nullString !== undefined) {
       // The null string as the core writes it, opening quote excluded.
@@ -180,7 +204,7 @@ export class CsvCodecBase {
         [options.nullString],
         options.copyFormat ?? "text",
       );
-      const bytes = encoder.encode(row.slice(0, -1));
+      const bytes = encoding.encode(row.slice(0, -1));
       nullEncoded = this.#csvOut ? bytes.subarray(1, -1) : bytes;
     }
     this.#headerPending = options.header ?? true;
@@ -188,7 +212,9 @@ export class CsvCodecBase {
     if (options.columns !== undefined) this.#findLane(options.columns);
     else if (!this.#headerPending) this.#findLane([]);
     this.#chunkOffset = options.startOffset ?? 0;
-    if (this.#chunkOffset === 0) this.#bomHeld = new Uint8Array(0);
+    if (this.#chunkOffset === 0 && this.#charset === CHARSET_UTF8) {
+      this.#bomHeld = new Uint8Array(0);
+    }
     this.#lineBase = options.startLine ?? 1;
     this.#core = makeCore({
       delimiter,
@@ -199,6 +225,7 @@ export class CsvCodecBase {
       nullCodePoints: [...options.nullString ?? ""].length,
       fieldCount: options.fieldCount ?? options.columns?.length ?? 0,
       laneField: this.#headerPending ? -1 : this.#laneField,
+      charset: this.#charset,
       rejects: options.malformed === "reject",
     });
   }
@@ -227,7 +254,7 @@ export class CsvCodecBase {
     }
     // A character cut off at the end waits for the rest of its bytes, so
     // that the core sees every character whole, however the input is split.
-    const cut = cutCharacter(bytes);
+    const cut = cutCharacter(bytes, this.#charset);
     if (cut > 0) {
       this.#cut = bytes.slice(bytes.length - cut);
       bytes = bytes.subarray(0, bytes.length - cut);
@@ -376,7 +403,7 @@ export class CsvCodecBase {
   #readHeader(row: Uint8Array, line: number): void {
     this.#headerPending = false;
     const format = this.#csvOut ? "csv" : "text";
-    this.#header = decodeCopyRow(decoder.decode(row), format).map(
+    this.#header = decodeCopyRow(this.#decode(row), format).map(
       (name, index) => {
         if (name === null || name === "") {
           throw new InputSyntaxError(
@@ -434,10 +461,10 @@ export class CsvCodecBase {
     const bytes = out.slice(start, end);
     const special = this.#csvOut ? DQUOTE : BACKSLASH;
     const key = !bytes.includes(special)
-      ? decoder.decode(bytes)
+      ? this.#decode(bytes)
       : this.#csvOut
-      ? decoder.decode(bytes).replaceAll('""', '"')
-      : decodeCopyRow(decoder.decode(bytes), "text")[0] ?? "";
+      ? this.#decode(bytes).replaceAll('""', '"')
+      : decodeCopyRow(this.#decode(bytes), "text")[0] ?? "";
     this.#laneCache[slot] = { hash, bytes, key };
     return key;
   }
@@ -471,7 +498,7 @@ export class CsvCodecBase {
         break;
       case E_INVALID_UTF8:
         reason =
-          "Cannot decode input: invalid UTF-8 (the input must be UTF-8 text; convert it first, for example with iconv)";
+          "Cannot decode input: invalid UTF-8 (the input must be UTF-8 text: name its encoding with --encoding, or convert it first, for example with iconv)";
         break;
       case E_UNCLOSED_QUOTE:
         reason =
@@ -525,9 +552,26 @@ export class CsvCodecBase {
   }
 }
 
-/** The bytes of a character cut off at the end of `bytes`: 0 to 3. */
-function cutCharacter(bytes: Uint8Array): number {
+/**
+ * The bytes of a character cut off at the end of `bytes`, in the charset:
+ * 0 to 3 (none in a single-byte charset).
+ */
+function cutCharacter(bytes: Uint8Array, charset: number): number {
+  if (charset === CHARSET_SINGLE_BYTE) return 0;
   const n = bytes.length;
+  if (charset !== CHARSET_UTF8) {
+    // EUC: walk the characters after the last ASCII byte (its own), or
+    // from the start, which begins a character.
+    let last = n;
+    while (last > 0 && bytes[last - 1] >= 0x80) last--;
+    let at = last;
+    let start = at;
+    while (at < n) {
+      start = at;
+      at += bytes[at] === 0x8f && charset === CHARSET_EUC_JP ? 3 : 2;
+    }
+    return at > n ? n - start : 0;
+  }
   for (let k = 1; k <= Math.min(3, n); k++) {
     const b = bytes[n - k];
     if ((b & 0xc0) === 0x80) continue; // a continuation byte

@@ -85,6 +85,18 @@ export const E_INVALID_UTF8 = 6;
 /** Error: a quoted field is still open at the end of input. */
 export const E_UNCLOSED_QUOTE = 7;
 
+/** Charset: UTF-8, validated; columns count code points. */
+export const CHARSET_UTF8 = 0;
+/** Charset: one byte is one character (not validated). */
+export const CHARSET_SINGLE_BYTE = 1;
+/**
+ * Charset: EUC-JP (not validated): 0x8F starts a character of 3 bytes, any
+ * other byte from 0x80 one of 2.
+ */
+export const CHARSET_EUC_JP = 2;
+/** Charset: EUC-KR, EUC-CN (not validated): bytes from 0x80 start 2-byte characters. */
+export const CHARSET_EUC = 3;
+
 /** The dialect a core frames, as bytes. */
 export interface CsvDialect {
   /** Field delimiter byte. */
@@ -104,11 +116,11 @@ export interface CsvDialect {
   /** The lane field's index, or -1. */
   laneField: number;
   /**
-   * The input is UTF-8: validate it, and count columns in code points.
-   * Otherwise (a single-byte encoding) every byte is a character and none
-   * is invalid. Default `true`.
+   * The input's charset (`CHARSET_*`): UTF-8 is validated; every charset
+   * counts columns in its own characters (each chunk must end at a
+   * character's end). Default {@linkcode CHARSET_UTF8}.
    */
-  utf8?: boolean;
+  charset?: number;
   /**
    * Reject mode: a malformed record does not stop the core; it reports the
    * record (`REG_REJECT`…), skips to its end and goes on. Default `false`.
@@ -212,6 +224,7 @@ export class TsCsvCore implements CsvCore {
   readonly #nullCodePoints: number;
   #expected: number;
   #laneField: number;
+  readonly #charset: number;
   readonly #utf8: boolean;
   readonly #rejecting: boolean;
   // The quote as the output writes it: up to two bytes, little-endian.
@@ -282,7 +295,8 @@ export class TsCsvCore implements CsvCore {
     this.#nullCodePoints = dialect.nullCodePoints;
     this.#expected = dialect.fieldCount;
     this.#laneField = dialect.laneField;
-    this.#utf8 = dialect.utf8 ?? true;
+    this.#charset = dialect.charset ?? CHARSET_UTF8;
+    this.#utf8 = this.#charset === CHARSET_UTF8;
     this.#rejecting = dialect.rejects ?? false;
     const q = dialect.quote;
     const csv = dialect.csvOut;
@@ -1018,10 +1032,26 @@ export class TsCsvCore implements CsvCore {
     this.#recordOffset = i;
   }
 
+  /** Characters in `[from, to)`, `from` the first byte of one. */
   #countCodePoints(from: number, to: number): number {
-    if (!this.#utf8) return to > from ? to - from : 0;
+    const charset = this.#charset;
+    if (charset === CHARSET_SINGLE_BYTE) return to > from ? to - from : 0;
     const input = this.#input;
     let count = 0;
+    if (charset !== CHARSET_UTF8) {
+      // EUC: walk from character to character; a byte from 0x80 takes the
+      // bytes from 0x80 its character needs (no ASCII byte is part of one).
+      for (let k = from; k < to; count++) {
+        const b = input[k++];
+        if (b < 0x80) continue;
+        let trail = b === 0x8f && charset === CHARSET_EUC_JP ? 2 : 1;
+        while (trail > 0 && k < to && input[k] >= 0x80) {
+          k++;
+          trail--;
+        }
+      }
+      return count;
+    }
     for (let k = from; k < to; k++) {
       if ((input[k] & 0xc0) !== 0x80) count++;
     }

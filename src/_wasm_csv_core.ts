@@ -9,6 +9,7 @@
  */
 
 import {
+  CHARSET_UTF8,
   type CsvCore,
   type CsvDialect,
   REG_POS,
@@ -28,7 +29,7 @@ interface CsvCodecExports {
     nullChars: number,
     fieldCount: number,
     lane: number,
-    utf8: number,
+    charset: number,
     rejects: number,
   ): void;
   setLaneField(lane: number): void;
@@ -133,7 +134,7 @@ export class WasmCsvCore implements CsvCore {
       dialect.nullCodePoints,
       dialect.fieldCount,
       dialect.laneField,
-      dialect.utf8 === false ? 0 : 1,
+      dialect.charset ?? CHARSET_UTF8,
       dialect.rejects ? 1 : 0,
     );
     this.#outAt = this.#exports.layout(3);

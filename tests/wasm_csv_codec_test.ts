@@ -874,3 +874,105 @@ Deno.test("ingest --quote and --escape load backslash-escaped fields, and a chan
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("With encoding latin1 the codecs read any byte as a character: no UTF-8 error, columns count bytes, names and lane keys decoded as Latin-1", () => {
+  // "größe,ort" then records in Latin-1: é is 0xE9, ß 0xDF, ü 0xFC.
+  const bytes = Uint8Array.of(
+    ...[0x67, 0x72, 0xf6, 0xdf, 0x65, 0x2c, 0x6f, 0x72, 0x74, 0x0a],
+    ...[0x31, 0x2c, 0x4d, 0xfc, 0x6e, 0x63, 0x68, 0x65, 0x6e, 0x0a],
+    ...[0x32, 0x2c, 0xe9, 0xdf, 0xff, 0x80, 0x22, 0x0a],
+    ...[0x33, 0x2c, 0xc3, 0x0a],
+  );
+  for (let cut = 0; cut <= bytes.length; cut++) {
+    const chunks = [bytes.subarray(0, cut), bytes.subarray(cut)];
+    const options: CsvCopyCodecOptions = {
+      encoding: "latin1",
+      laneColumn: "ort",
+      source: "l.csv",
+    };
+    const [wasm, ts] = Object.values(CODECS).map((make) =>
+      run(make(options), chunks)
+    );
+    assert.deepEqual(wasm, ts, `split at ${cut}`);
+    assert.deepEqual(wasm.header, ["größe", "ort"]);
+    assert.deepEqual(run(CODECS.wasm(options), [bytes]).laneKeys, ["München"]);
+    assert.equal(
+      wasm.error?.message,
+      "l.csv:3:7: Cannot parse field: a quote inside an unquoted field (quote the whole field and double the quote)",
+    );
+    const rejected = Object.values(CODECS).map((make) =>
+      run(make({ ...options, malformed: "reject" }), chunks)
+    );
+    assert.deepEqual(rejected[0], rejected[1]);
+    assert.deepEqual(
+      run(CODECS.ts({ ...options, malformed: "reject" }), [bytes]).laneKeys,
+      ["München", "\u00c3"],
+    );
+    assert.deepEqual(
+      [...rejected[0].data.subarray(rejected[0].rowEnds[0])],
+      [0x33, 0x09, 0xc3, 0x0a],
+    );
+  }
+});
+
+Deno.test("With encoding euc_jp the codecs count columns in characters, whatever the chunk split", () => {
+  const euc = (text: string) =>
+    Uint8Array.from(
+      [...text].flatMap((c) => {
+        const kana: Record<string, number[]> = {
+          "日": [0xc6, 0xfc],
+          "本": [0xcb, 0xdc],
+          "ｱ": [0x8e, 0xb1], // half-width katakana
+          "丂": [0x8f, 0xb0, 0xa1], // JIS X 0212
+        };
+        return kana[c] ?? [c.charCodeAt(0)];
+      }),
+    );
+  const bytes = euc('a,b\n日本,ｱ丂x"y\n丂,z\n');
+  for (let cut = 0; cut <= bytes.length; cut++) {
+    const chunks = [bytes.subarray(0, cut), bytes.subarray(cut)];
+    const [wasm, ts] = Object.values(CODECS).map((make) =>
+      run(make({ encoding: "EUC_JP", malformed: "reject" }), chunks)
+    );
+    assert.deepEqual(wasm, ts, `split at ${cut}`);
+    assert.deepEqual(
+      wasm.rejects.map((r) => [r.line, r.column]),
+      [[2, 7]],
+      `split at ${cut}`,
+    );
+    assert.deepEqual(
+      [...wasm.data],
+      [...euc("丂\tz\n")],
+    );
+  }
+  assert.throws(
+    () => new WasmCsvCopyCodec({ encoding: "EUC_JP", nullString: "é" }),
+    /Cannot write "é" in EUC_JP/,
+  );
+});
+
+Deno.test("In any encoding the codecs agree for any bytes and chunk split, in both modes", () => {
+  fc.assert(
+    fc.property(
+      fc.oneof(anyBytes, mixedRecords),
+      fc.array(fc.nat(), { maxLength: 6 }),
+      fc.constantFrom("latin1", "win1252", "euc_jp", "euc_kr"),
+      fc.constantFrom<"stop" | "reject">("stop", "reject"),
+      fc.boolean(),
+      (bytes, cuts, encoding, malformed, lane) => {
+        const options: CsvCopyCodecOptions = {
+          header: false,
+          columns: ["a", "b"],
+          encoding,
+          malformed,
+          laneColumn: lane ? "a" : undefined,
+        };
+        const chunks = split(bytes, cuts);
+        const wasm = run(CODECS.wasm(options), chunks);
+        assert.deepEqual(run(CODECS.ts(options), chunks), wasm);
+        assert.deepEqual(run(CODECS.ts(options), [bytes]), wasm);
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});

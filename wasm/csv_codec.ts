@@ -52,6 +52,10 @@ const E_NULL_LANE = 5;
 const E_INVALID_UTF8 = 6;
 const E_UNCLOSED_QUOTE = 7;
 
+const CHARSET_UTF8 = 0;
+const CHARSET_SINGLE_BYTE = 1;
+const CHARSET_EUC_JP = 2;
+
 // Framing states.
 const FIELD_START = 0;
 const UNQUOTED = 1;
@@ -101,6 +105,7 @@ let nullLength: i32 = -1;
 let nullCodePoints: i32 = 0;
 let expected: i32 = 0;
 let laneField: i32 = -1;
+let charset: i32 = CHARSET_UTF8;
 let utf8: bool = true;
 let rejecting: bool = false;
 let OUT: usize = 0;
@@ -167,9 +172,10 @@ export function layout(region: i32): usize {
 
 /**
  * Sets the dialect. The encoded null string (`nullBytes` bytes, or -1 for
- * "an unquoted empty field") must already be at `layout(2)`. `isUtf8`:
- * validate the input and count columns in code points (else every byte is
- * a character); `rejects`: skip malformed records instead of stopping.
+ * "an unquoted empty field") must already be at `layout(2)`. `inputCharset`
+ * (`CHARSET_*` of the twin): UTF-8 is validated, and each charset counts
+ * columns in its own characters; `rejects`: skip malformed records instead
+ * of stopping.
  */
 export function configure(
   delimiterByte: i32,
@@ -180,10 +186,11 @@ export function configure(
   nullChars: i32,
   fieldCount: i32,
   lane: i32,
-  isUtf8: bool,
+  inputCharset: i32,
   rejects: bool,
 ): void {
-  utf8 = isUtf8;
+  charset = inputCharset;
+  utf8 = inputCharset == CHARSET_UTF8;
   rejecting = rejects;
   delimiter = delimiterByte;
   quote = quoteByte;
@@ -940,9 +947,27 @@ function nextRecord(i: i32): void {
   recordOffset = i;
 }
 
+/** Characters in `[from, to)`, `from` the first byte of one. */
 function countCodePoints(from: i32, to: i32): i32 {
-  if (!utf8) return to > from ? to - from : 0;
+  if (charset == CHARSET_SINGLE_BYTE) return to > from ? to - from : 0;
   let count = 0;
+  if (charset != CHARSET_UTF8) {
+    // EUC: walk from character to character; a byte from 0x80 takes the
+    // bytes from 0x80 its character needs (no ASCII byte is part of one).
+    let k = from;
+    while (k < to) {
+      const b = <i32> load<u8>(input + <usize> k);
+      k++;
+      count++;
+      if (b < 0x80) continue;
+      let trail = b == 0x8f && charset == CHARSET_EUC_JP ? 2 : 1;
+      while (trail > 0 && k < to && load<u8>(input + <usize> k) >= 0x80) {
+        k++;
+        trail--;
+      }
+    }
+    return count;
+  }
   for (let k = from; k < to; k++) {
     if ((<i32> load<u8>(input + <usize> k) & 0xc0) != 0x80) count++;
   }
