@@ -206,6 +206,11 @@ export class WriterSplitStream extends TransformStream<RowBlock, WriterBatch> {
               "Cannot split rows among writers without their lane keys",
             );
           }
+          if (block.rejects?.length) {
+            throw new TypeError(
+              "Cannot split malformed records among writers: the codec's reject mode is for one writer",
+            );
+          }
           // Each row's writer (-1: that writer has it already), and each
           // writer's last row in the block.
           const who = new Int32Array(rows);
