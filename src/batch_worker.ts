@@ -58,7 +58,13 @@ async function start(
     input = forwarded.writable.getWriter();
     bytes = forwarded.readable;
   }
-  const pipeline = batchPipeline(bytes, options);
+  let pipeline: ReturnType<typeof batchPipeline>;
+  try {
+    pipeline = batchPipeline(bytes, options);
+  } catch (error) {
+    post({ kind: "fail", error: serializeError(error) });
+    return;
+  }
   pipeline.header.then(
     (names) => post({ kind: "header", names }),
     () => {/* reported with the batches */},

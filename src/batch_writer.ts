@@ -69,6 +69,11 @@ export interface BatchWriterOptions {
   create?: boolean;
   /** The COPY format the batches are in. */
   format: CopyFormat;
+  /**
+   * The batches' encoding when it is not UTF-8, PostgreSQL's name: the
+   * COPY names it and the server converts the rows.
+   */
+  encoding?: string;
   /** The source's name, for errors. */
   source: string;
   /** The lane column: its rows get seqs in `seqColumn`, which must exist. */
@@ -613,6 +618,7 @@ async function prepareTable(
       table: options.table,
       columns: writesSeq ? [...names, seqColumn] : names,
       format: options.format,
+      encoding: options.encoding,
     },
     columns: [...names],
     writesSeq,

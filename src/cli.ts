@@ -65,6 +65,14 @@ const CSV_HELP = `CSV options:
   --escape C          inside quoted fields, C before the quote or before itself
                       makes it data (default: the quote, so quotes are doubled;
                       --escape '\\' for backslash escapes)
+  --encoding NAME     the input's encoding (default UTF-8, the only one checked
+                      here): latin1, iso-8859-2 … iso-8859-16, windows-1250 …
+                      windows-1258, koi8-r, koi8-u, ibm866, euc-jp, euc-kr,
+                      euc-cn, or PostgreSQL's names (LATIN9, WIN1252, …); the
+                      server converts the rows. Encodings in which a quote,
+                      comma or backslash byte can be part of a character
+                      (UTF-16, SJIS, BIG5, GBK, GB18030) are refused; NDJSON
+                      is UTF-8 only
   --codec C           wasm (default: the WebAssembly codec) or ts (its
                       TypeScript twin), for CSV and NDJSON; the same rows and
                       errors either way`;
@@ -211,6 +219,7 @@ const CSV_OPTIONS = {
   null: { type: "string" },
   quote: { type: "string" },
   escape: { type: "string" },
+  encoding: { type: "string" },
   format: { type: "string" },
   codec: { type: "string" },
 } as const;
@@ -309,6 +318,7 @@ async function runIngest(args: string[]): Promise<number> {
         nullString: values.null ?? config.nullString,
         quote: values.quote,
         escape: values.escape,
+        encoding: values.encoding ?? config.encoding,
         codec: codec(values.codec),
         batchSize,
         flushMs,
@@ -457,6 +467,7 @@ async function runEncode(args: string[]): Promise<number> {
       nullString: values.null,
       quote: values.quote,
       escape: values.escape,
+      encoding: values.encoding,
       codec: codec(values.codec),
       header: !values["no-header"],
       fieldCount: columns?.length,

@@ -71,6 +71,8 @@ export interface IngestConfig {
   header?: boolean;
   /** Target columns in file order. */
   columns?: string[];
+  /** The input's encoding. */
+  encoding?: string;
 }
 
 /** Every schema by its `$id`, for `$ref`s and for naming allowed keys. */
@@ -115,6 +117,7 @@ const KEYS: [pointer: string, option: keyof IngestConfig][] = [
   ["/csv/null", "nullString"],
   ["/csv/header", "header"],
   ["/csv/columns", "columns"],
+  ["/csv/encoding", "encoding"],
 ];
 
 /**
@@ -156,6 +159,8 @@ export const DEFAULTS = {
   dataDir: schemaDefault<string>("/connection/data_dir"),
   /** The CSV delimiter. */
   delimiter: schemaDefault<string>("/csv/delimiter"),
+  /** The input's encoding. */
+  encoding: schemaDefault<string>("/csv/encoding"),
   /** Writers loading at once. */
   parallel: schemaDefault<number>("/parallel"),
   /** Reconnect attempts after a lost connection. */
@@ -192,7 +197,7 @@ const validate = ajv.getSchema("ingest.schema.json")!;
  * assert.deepEqual(config, { table: "orders", delimiter: ";" });
  * assert.throws(
  *   () => parseConfig(`{ "csv": { "delimeter": ";" } }`, "load.json"),
- *   /load.json:1:12: \/csv\/delimeter is not an option \(allowed there: delimiter, null, header, columns\)/,
+ *   /load.json:1:12: \/csv\/delimeter is not an option \(allowed there: delimiter, null, header, columns, encoding\)/,
  * );
  * ```
  */

@@ -5,6 +5,7 @@
  */
 
 import { CsvCopyCodec, type CsvCopyCodecOptions } from "./csv_codec.ts";
+import { resolveEncoding } from "./encoding.ts";
 import { InputSyntaxError, UsageError } from "./errors.ts";
 import type { InputFormat } from "./input_format.ts";
 import { NdjsonCopyCodec } from "./ndjson_codec.ts";
@@ -42,6 +43,14 @@ function openCodec(
   if (options.columns === undefined) {
     throw new UsageError(
       "Cannot read NDJSON without column names: pass --columns (ingest reads them from the target table)",
+    );
+  }
+  if (
+    options.encoding !== undefined &&
+    resolveEncoding(options.encoding).charset !== "utf-8"
+  ) {
+    throw new UsageError(
+      `Cannot read NDJSON as ${options.encoding}: JSON text is UTF-8 (RFC 8259); convert it first, for example with iconv`,
     );
   }
   const ndjson = { ...options, columns: options.columns };

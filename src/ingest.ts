@@ -8,6 +8,7 @@ import { resolve } from "node:path";
 import { DEFAULTS } from "./config.ts";
 import pRetry, { AbortError } from "p-retry";
 import { RejectFile } from "./reject_file.ts";
+import { resolveEncoding } from "./encoding.ts";
 import { savepointTarget } from "./savepoint_target.ts";
 import {
   type BatchEvent,
@@ -84,6 +85,13 @@ export interface IngestOptions {
    * itself) makes it data. Default: the quote, so quotes are doubled.
    */
   escape?: string;
+  /**
+   * The input's encoding (see `resolveEncoding`): UTF-8 (the default, and
+   * the only one checked here), or another ASCII-compatible one such as
+   * `latin1`, `windows-1252` or `EUC_JP`, which the COPY statement names so
+   * that the server converts the rows. NDJSON is UTF-8 only.
+   */
+  encoding?: string;
   /**
    * The decode codec: the WebAssembly module (default) or its TypeScript
    * twin. Both give the same rows and the same errors.
@@ -243,6 +251,7 @@ const INGEST_COPY_FORMAT: CopyFormat = "text";
  * ```
  */
 export async function ingest(options: IngestOptions): Promise<IngestSummary> {
+  const encoding = resolveEncoding(options.encoding ?? DEFAULTS.encoding);
   const table = parseTableName(options.table);
   const targetName = formatTableName(table);
   const started = performance.now();
@@ -282,6 +291,11 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     const input = await resolveFormat(source, options.format);
     source = input.source;
     const format = input.format;
+    if (format === "ndjson" && encoding.charset !== "utf-8") {
+      throw new UsageError(
+        `Cannot read NDJSON as ${encoding.postgres}: JSON text is UTF-8 (RFC 8259); convert it first, for example with iconv`,
+      );
+    }
     await ensureBookkeeping(target, metaSchema);
     lock = await lockSource(target, sourceId, options.wait ?? false);
     if (options.rejectFile !== undefined) {
@@ -303,7 +317,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       nullString: options.nullString ?? null,
       header: format === "csv" && (options.header ?? true),
       lane: options.lane ?? null,
-      encoding: "utf-8",
+      encoding: encoding.name,
     };
     const restart = (options.restart ?? false) && state !== undefined;
     const stored = state &&
@@ -365,6 +379,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
         nullString: options.nullString,
         quote: options.quote,
         escape: options.escape,
+        encoding: encoding.name,
         codec: options.codec,
         header: startOffset === 0 && (options.header ?? true),
         columns,
@@ -421,6 +436,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
         header: pipeline.header,
         create: options.create,
         format: INGEST_COPY_FORMAT,
+        encoding: encoding.charset === "utf-8" ? undefined : encoding.postgres,
         source: source.name,
         lane: options.lane,
         seqColumn: options.seqColumn,

@@ -31,8 +31,11 @@ export interface SourceOptions {
   columns: string[];
   /** The lane column, or `null` for the single `default` lane. */
   lane: string | null;
-  /** The text encoding. */
-  encoding: "utf-8";
+  /**
+   * The text encoding: `utf-8`, or PostgreSQL's name of another
+   * (`LATIN1`, `WIN1252`, …; see `resolveEncoding`).
+   */
+  encoding: string;
 }
 
 /** What an earlier run of a source committed, for one writer. */

@@ -31,6 +31,11 @@ export interface CopySpec {
   columns: readonly string[];
   /** The COPY data format. */
   format: CopyFormat;
+  /**
+   * The data's encoding, PostgreSQL's name (COPY's `ENCODING` option: the
+   * server converts it). Default: the connection's, UTF-8.
+   */
+  encoding?: string;
 }
 
 /** A connection that runs statements and COPYs. */
@@ -156,11 +161,18 @@ export async function openTarget(options: TargetOptions = {}): Promise<Target> {
  *   copyStatement({ table: { schema: "public", table: "t" }, columns: ["a"], format: "csv" }, "STDIN"),
  *   'COPY "public"."t" ("a") FROM STDIN (FORMAT csv)',
  * );
+ * assert.equal(
+ *   copyStatement({ table: { schema: "s", table: "t" }, columns: ["a"], format: "text", encoding: "LATIN1" }, "STDIN"),
+ *   `COPY "s"."t" ("a") FROM STDIN (FORMAT text, ENCODING 'LATIN1')`,
+ * );
  * ```
  */
 export function copyStatement(spec: CopySpec, from: string): string {
   const columns = spec.columns.map(quoteIdentifier).join(", ");
+  const encoding = spec.encoding === undefined
+    ? ""
+    : `, ENCODING '${spec.encoding.replaceAll("'", "''")}'`;
   return `COPY ${
     quoteTableName(spec.table)
-  } (${columns}) FROM ${from} (FORMAT ${spec.format})`;
+  } (${columns}) FROM ${from} (FORMAT ${spec.format}${encoding})`;
 }

@@ -30,6 +30,7 @@ const EVERY_OPTION = `{
     "null": "NA",
     "header": false,
     "columns": ["id", "region", "amount"],
+    "encoding": "latin1",
   },
 }`;
 
@@ -55,6 +56,7 @@ Deno.test("parseConfig() accepts every documented option of the composed schema"
     nullString: "NA",
     header: false,
     columns: ["id", "region", "amount"],
+    encoding: "latin1",
   });
 });
 
@@ -68,7 +70,7 @@ Deno.test("parseConfig() fails a typo at any depth with its line, column, JSON p
     [
       `{\n  "csv": {\n    "delimeter": ";"\n  }\n}`,
       "inside csv",
-      /^c\.json:3:5: \/csv\/delimeter is not an option \(allowed there: delimiter, null, header, columns\)$/,
+      /^c\.json:3:5: \/csv\/delimeter is not an option \(allowed there: delimiter, null, header, columns, encoding\)$/,
     ],
     [
       `{ "connection": { "url": "postgres://x" } }`,
