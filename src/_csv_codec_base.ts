@@ -45,6 +45,8 @@ import {
   ROW_CAPACITY,
 } from "./_csv_core.ts";
 import { type CopyFormat, decodeCopyRow, encodeCopyRow } from "./copy_row.ts";
+import { ByteOrderMark } from "./_byte_order_mark.ts";
+import { LaneKeyCache } from "./_lane_key_cache.ts";
 import { type Charset, resolveEncoding } from "./encoding.ts";
 import { ExitCode, InputSyntaxError, UsageError } from "./errors.ts";
 import type { MalformedRecord, RowBlock } from "./row_block.ts";
@@ -111,12 +113,6 @@ const CHARSETS: Record<Charset, number> = {
 
 const LF = 0x0a;
 const CR = 0x0d;
-const BACKSLASH = 0x5c;
-const DQUOTE = 0x22;
-const BOM = [0xef, 0xbb, 0xbf];
-
-/** Lane keys remembered (a power of two), decoded once each. */
-const LANE_CACHE_SIZE = 4096;
 
 /**
  * Encodes CSV bytes as COPY rows over a frame core. Push chunks in order,
@@ -145,8 +141,7 @@ export class CsvCodecBase {
   #headerPending: boolean;
   #header: string[] | undefined;
   #laneField = -1;
-  readonly #laneCache: ({ hash: number; bytes: Uint8Array; key: string })[] =
-    new Array(LANE_CACHE_SIZE);
+  readonly #laneKeyCache: LaneKeyCache;
 
   // Rows of this call, in the core's output.
   #rowEnds = new Uint32Array(1024);
@@ -161,7 +156,7 @@ export class CsvCodecBase {
   // Totals: the chunk being framed starts at this source offset and line.
   #chunkOffset: number;
   #lineBase: number;
-  #bomHeld: Uint8Array | undefined;
+  readonly #bom: ByteOrderMark;
   /** The start of a character the last chunk cut off, for the next one. */
   #cut: Uint8Array = new Uint8Array(0);
 
@@ -212,9 +207,10 @@ export class CsvCodecBase {
     if (options.columns !== undefined) this.#findLane(options.columns);
     else if (!this.#headerPending) this.#findLane([]);
     this.#chunkOffset = options.startOffset ?? 0;
-    if (this.#chunkOffset === 0 && this.#charset === CHARSET_UTF8) {
-      this.#bomHeld = new Uint8Array(0);
-    }
+    this.#bom = new ByteOrderMark(
+      this.#chunkOffset === 0 && this.#charset === CHARSET_UTF8,
+    );
+    this.#laneKeyCache = new LaneKeyCache(this.#decode, this.#csvOut);
     this.#lineBase = options.startLine ?? 1;
     this.#core = makeCore({
       delimiter,
@@ -290,24 +286,10 @@ export class CsvCodecBase {
     return this.#takeRows();
   }
 
-  /**
-   * Drops a UTF-8 byte order mark at the very start of the input, holding
-   * back the first bytes until three have arrived (or the input ends).
-   */
+  /** Drops a byte order mark at the input's start, counting its bytes. */
   #skipBom(chunk: Uint8Array, final: boolean): Uint8Array {
-    if (this.#bomHeld === undefined) return chunk;
-    const bytes = new Uint8Array(this.#bomHeld.length + chunk.length);
-    bytes.set(this.#bomHeld);
-    bytes.set(chunk, this.#bomHeld.length);
-    if (bytes.length < BOM.length && !final) {
-      this.#bomHeld = bytes;
-      return new Uint8Array(0);
-    }
-    this.#bomHeld = undefined;
-    if (BOM.every((b, k) => bytes[k] === b)) {
-      this.#chunkOffset += BOM.length;
-      return bytes.subarray(BOM.length);
-    }
+    const { bytes, skipped } = this.#bom.skip(chunk, final);
+    this.#chunkOffset += skipped;
     return bytes;
   }
 
@@ -360,7 +342,7 @@ export class CsvCodecBase {
     }
     if (this.#laneField >= 0) {
       for (let k = 0; k < count; k++) {
-        this.#laneKeys.push(this.#readLaneKey(
+        this.#laneKeys.push(this.#laneKeyCache.read(
           out,
           meta[META_LANE_START * ROW_CAPACITY + k],
           meta[META_LANE_END * ROW_CAPACITY + k],
@@ -434,39 +416,6 @@ export class CsvCodecBase {
         ExitCode.BadInput,
       );
     }
-  }
-
-  /**
-   * The lane field's text, from its encoded bytes `out[start, end)` whose
-   * hash the core computed. Lane keys repeat, so each distinct key is
-   * decoded once and found again by that hash (a direct-mapped cache).
-   */
-  #readLaneKey(
-    out: Uint8Array,
-    start: number,
-    end: number,
-    hash: number,
-  ): string {
-    const slot = (hash ^ (hash >>> 12)) & (LANE_CACHE_SIZE - 1);
-    const hit = this.#laneCache[slot];
-    if (
-      hit !== undefined && hit.hash === hash &&
-      hit.bytes.length === end - start
-    ) {
-      const bytes = hit.bytes;
-      let k = 0;
-      while (k < bytes.length && bytes[k] === out[start + k]) k++;
-      if (k === bytes.length) return hit.key;
-    }
-    const bytes = out.slice(start, end);
-    const special = this.#csvOut ? DQUOTE : BACKSLASH;
-    const key = !bytes.includes(special)
-      ? this.#decode(bytes)
-      : this.#csvOut
-      ? this.#decode(bytes).replaceAll('""', '"')
-      : decodeCopyRow(this.#decode(bytes), "text")[0] ?? "";
-    this.#laneCache[slot] = { hash, bytes, key };
-    return key;
   }
 
   /** The error the last core call reported. */

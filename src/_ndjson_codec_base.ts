@@ -56,9 +56,11 @@ import {
   REG_ROWS,
   ROW_CAPACITY,
 } from "./_ndjson_core.ts";
-import { type CopyFormat, decodeCopyRow } from "./copy_row.ts";
+import type { CopyFormat } from "./copy_row.ts";
 import { ExitCode, InputSyntaxError, UsageError } from "./errors.ts";
 import type { MalformedRecord, RowBlock } from "./row_block.ts";
+import { ByteOrderMark } from "./_byte_order_mark.ts";
+import { LaneKeyCache } from "./_lane_key_cache.ts";
 
 /** Options for `NdjsonCopyCodec` and `WasmNdjsonCopyCodec`. */
 export interface NdjsonCopyCodecOptions {
@@ -87,12 +89,7 @@ export interface NdjsonCopyCodecOptions {
   malformed?: "stop" | "reject";
 }
 
-const BACKSLASH = 0x5c;
 const DQUOTE = 0x22;
-const BOM = [0xef, 0xbb, 0xbf];
-
-/** Distinct lane keys remembered, decoded once each. */
-const LANE_CACHE_SIZE = 4096;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -124,7 +121,7 @@ export class NdjsonCodecBase {
   readonly #csvOut: boolean;
   readonly #laneColumn: string | undefined;
   readonly #laneField: number;
-  readonly #laneCache = new Map<number, { bytes: Uint8Array; key: string }>();
+  readonly #laneKeyCache: LaneKeyCache;
 
   // Rows of this call, in the core's output.
   #rowEnds = new Uint32Array(1024);
@@ -139,7 +136,7 @@ export class NdjsonCodecBase {
   // Totals: the chunk being scanned starts at this source offset and line.
   #chunkOffset: number;
   #lineBase: number;
-  #bomHeld: Uint8Array | undefined;
+  readonly #bom: ByteOrderMark;
 
   /**
    * @param options The target columns, and which COPY format to write.
@@ -187,7 +184,11 @@ export class NdjsonCodecBase {
       }
     }
     this.#chunkOffset = options.startOffset ?? 0;
-    if (this.#chunkOffset === 0) this.#bomHeld = new Uint8Array(0);
+    this.#bom = new ByteOrderMark(this.#chunkOffset === 0);
+    this.#laneKeyCache = new LaneKeyCache(
+      (bytes) => decoder.decode(bytes),
+      this.#csvOut,
+    );
     this.#lineBase = options.startLine ?? 1;
     this.#core = makeCore({
       names: nameBytes,
@@ -247,24 +248,10 @@ export class NdjsonCodecBase {
     return this.#takeRows();
   }
 
-  /**
-   * Drops a UTF-8 byte order mark at the very start of the input, holding
-   * back the first bytes until three have arrived (or the input ends).
-   */
+  /** Drops a byte order mark at the input's start, counting its bytes. */
   #skipBom(chunk: Uint8Array, final: boolean): Uint8Array {
-    if (this.#bomHeld === undefined) return chunk;
-    const bytes = new Uint8Array(this.#bomHeld.length + chunk.length);
-    bytes.set(this.#bomHeld);
-    bytes.set(chunk, this.#bomHeld.length);
-    if (bytes.length < BOM.length && !final) {
-      this.#bomHeld = bytes;
-      return new Uint8Array(0);
-    }
-    this.#bomHeld = undefined;
-    if (BOM.every((b, k) => bytes[k] === b)) {
-      this.#chunkOffset += BOM.length;
-      return bytes.subarray(BOM.length);
-    }
+    const { bytes, skipped } = this.#bom.skip(chunk, final);
+    this.#chunkOffset += skipped;
     return bytes;
   }
 
@@ -307,7 +294,7 @@ export class NdjsonCodecBase {
     if (this.#laneField >= 0) {
       const out = core.output();
       for (let k = 0; k < count; k++) {
-        this.#laneKeys.push(this.#readLaneKey(
+        this.#laneKeys.push(this.#laneKeyCache.read(
           out,
           meta[META_LANE_START * ROW_CAPACITY + k],
           meta[META_LANE_END * ROW_CAPACITY + k],
@@ -344,41 +331,6 @@ export class NdjsonCodecBase {
       });
       this.#rejecting = undefined;
     }
-  }
-
-  /**
-   * The lane value's text, from its encoded bytes `out[start, end)` whose
-   * hash the core computed. Lane keys repeat, so each distinct key is
-   * decoded once and found again by that hash.
-   */
-  #readLaneKey(
-    out: Uint8Array,
-    start: number,
-    end: number,
-    hash: number,
-  ): string {
-    const hit = this.#laneCache.get(hash);
-    if (hit !== undefined && hit.bytes.length === end - start) {
-      let same = true;
-      for (let k = 0; k < hit.bytes.length; k++) {
-        if (hit.bytes[k] !== out[start + k]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return hit.key;
-    }
-    const bytes = out.slice(start, end);
-    const special = this.#csvOut ? DQUOTE : BACKSLASH;
-    const key = !bytes.includes(special)
-      ? decoder.decode(bytes)
-      : this.#csvOut
-      ? decoder.decode(bytes).replaceAll('""', '"')
-      : decodeCopyRow(decoder.decode(bytes), "text")[0] ?? "";
-    if (this.#laneCache.size < LANE_CACHE_SIZE) {
-      this.#laneCache.set(hash, { bytes, key });
-    }
-    return key;
   }
 
   /** The error the last core call reported. */
