@@ -8,6 +8,7 @@
  * @module
  */
 
+import { wasmModule } from "./_wasm_module.ts";
 import {
   CHARSET_UTF8,
   type CsvCore,
@@ -42,40 +43,6 @@ interface CsvCodecExports {
 
 const MODULE_URL = new URL("../wasm/csv_codec.wasm", import.meta.url);
 const PAGE = 65536;
-
-let compiled: WebAssembly.Module | undefined;
-
-/**
- * The compiled module, compiled on first use (synchronously: this also
- * runs inside the decode worker).
- *
- * @returns The module.
- * @throws {Error} If the module cannot be read.
- *
- * @example Usage
- * ```ts
- * import { csvCodecModule } from "./_wasm_csv_core.ts";
- * import assert from "node:assert/strict";
- *
- * assert.deepEqual(WebAssembly.Module.imports(csvCodecModule()), []);
- * ```
- */
-export function csvCodecModule(): WebAssembly.Module {
-  if (compiled === undefined) {
-    let bytes: Uint8Array<ArrayBuffer>;
-    try {
-      bytes = Deno.readFileSync(MODULE_URL);
-    } catch (error) {
-      throw new Error(
-        `Cannot load the WASM CSV codec from ${MODULE_URL.href}: ${
-          (error as Error).message
-        } (use the TypeScript codec: codec "ts", --codec ts)`,
-      );
-    }
-    compiled = new WebAssembly.Module(bytes);
-  }
-  return compiled;
-}
 
 /**
  * The frame core backed by an instance of the WASM module. Input chunks are
@@ -114,7 +81,10 @@ export class WasmCsvCore implements CsvCore {
 
   /** @param dialect What to frame and how to encode it. */
   constructor(dialect: CsvDialect) {
-    const instance = new WebAssembly.Instance(csvCodecModule(), {});
+    const instance = new WebAssembly.Instance(
+      wasmModule(MODULE_URL, "the WASM CSV codec"),
+      {},
+    );
     this.#exports = instance.exports as unknown as CsvCodecExports;
     this.#memory = this.#exports.memory;
     this.#registersAt = this.#exports.layout(0);

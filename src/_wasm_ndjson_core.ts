@@ -8,6 +8,7 @@
  * @module
  */
 
+import { wasmModule } from "./_wasm_module.ts";
 import {
   type NdjsonCore,
   type NdjsonLayout,
@@ -58,40 +59,6 @@ const MODULE_URL = new URL("../wasm/ndjson_codec.wasm", import.meta.url);
 const PAGE = 65536;
 const REGION_ORDER = ["stack", "key", "vals", "out", "input"] as const;
 
-let compiled: WebAssembly.Module | undefined;
-
-/**
- * The compiled module, compiled on first use (synchronously: this also
- * runs inside the decode worker).
- *
- * @returns The module.
- * @throws {Error} If the module cannot be read.
- *
- * @example Usage
- * ```ts
- * import { ndjsonCodecModule } from "./_wasm_ndjson_core.ts";
- * import assert from "node:assert/strict";
- *
- * assert.deepEqual(WebAssembly.Module.imports(ndjsonCodecModule()), []);
- * ```
- */
-export function ndjsonCodecModule(): WebAssembly.Module {
-  if (compiled === undefined) {
-    let bytes: Uint8Array<ArrayBuffer>;
-    try {
-      bytes = Deno.readFileSync(MODULE_URL);
-    } catch (error) {
-      throw new Error(
-        `Cannot load the WASM NDJSON codec from ${MODULE_URL.href}: ${
-          (error as Error).message
-        } (use the TypeScript codec: codec "ts", --codec ts)`,
-      );
-    }
-    compiled = new WebAssembly.Module(bytes);
-  }
-  return compiled;
-}
-
 /**
  * The scan core backed by an instance of the WASM module. Input chunks are
  * copied into its memory; output, metadata and key are views onto it,
@@ -141,7 +108,10 @@ export class WasmNdjsonCore implements NdjsonCore {
 
   /** @param layout The columns, and which COPY format to write. */
   constructor(layout: NdjsonLayout) {
-    const instance = new WebAssembly.Instance(ndjsonCodecModule(), {});
+    const instance = new WebAssembly.Instance(
+      wasmModule(MODULE_URL, "the WASM NDJSON codec"),
+      {},
+    );
     this.#exports = instance.exports as unknown as NdjsonCodecExports;
     this.#memory = this.#exports.memory;
     this.#registersAt = this.#exports.layout(0);
