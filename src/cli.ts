@@ -159,6 +159,7 @@ Bad rows:
                       rejected record stops the load (exit 2)
   --max-rejects N     with --reject-file: stop at a committed, resumable point
                       (exit 2) once more than N records were rejected in a run
+
 ${FORMAT_HELP}
 
 ${CSV_HELP}
