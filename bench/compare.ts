@@ -297,6 +297,22 @@ async function count(client: pg.Client, table: string): Promise<number> {
   return Number(rows[0].n);
 }
 
+/** Waits until the server has no client session but this check's own. */
+async function backendsGone(url: string): Promise<void> {
+  for (let tries = 0; tries < 100; tries++) {
+    const others = await withClient(url, async (client) =>
+      Number(
+        (await client.query(
+          `SELECT count(*) AS n FROM pg_stat_activity
+            WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+        )).rows[0].n,
+      ));
+    if (others === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
+
 /** Each run gets its own hard link, so lanecopy sees a new source each time. */
 let links = 0;
 async function freshLink(file: string): Promise<string> {
@@ -357,6 +373,9 @@ async function compare(
         const cpuBefore = postmaster && await serverCpuSeconds(postmaster);
         const measure = await method.run(source, table, url);
         if (postmaster && cpuBefore !== undefined) {
+          // The loader's backend may outlive it for a moment: read once
+          // the server has no other client left.
+          await backendsGone(url);
           serverCpu.get(method.name)!.push(
             await serverCpuSeconds(postmaster) - cpuBefore,
           );
