@@ -521,8 +521,20 @@ function cutCharacter(bytes: Uint8Array, charset: number): number {
     }
     return at > n ? n - start : 0;
   }
-  for (let k = 1; k <= Math.min(3, n); k++) {
-    const b = bytes[n - k];
+  // Held back: every sequence at the end that its bytes do not complete
+  // (an invalid one before it too, so that the core sees it whole).
+  let cut = 0;
+  for (;;) {
+    const more = cutUtf8(bytes, n - cut);
+    if (more === 0) return cut;
+    cut += more;
+  }
+}
+
+/** Bytes of an unfinished UTF-8 sequence at the end of `bytes[0, end)`. */
+function cutUtf8(bytes: Uint8Array, end: number): number {
+  for (let k = 1; k <= Math.min(3, end); k++) {
+    const b = bytes[end - k];
     if ((b & 0xc0) === 0x80) continue; // a continuation byte
     if (b < 0xc0) return 0;
     const length = b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4;

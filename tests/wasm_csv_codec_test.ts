@@ -976,3 +976,24 @@ Deno.test("In any encoding the codecs agree for any bytes and chunk split, in bo
     { numRuns: 2000 },
   );
 });
+
+Deno.test("An invalid UTF-8 pair right after a closing quote is one error, however the chunks fall", () => {
+  // The lead byte 0xc2 is followed by 0xc0, itself a lead byte.
+  const bytes = Uint8Array.of(0xc3, 0xa9, 0x2c, 0x22, 0x22, 0xc2, 0xc0, 0x80);
+  const options: CsvCopyCodecOptions = {
+    source: "any.csv",
+    header: false,
+    columns: ["a", "b"],
+    malformed: "reject",
+  };
+  const whole = run(CODECS.ts(options), [bytes]);
+  for (let cut = 0; cut <= bytes.length; cut++) {
+    for (const make of [CODECS.ts, CODECS.wasm]) {
+      assert.deepEqual(
+        run(make(options), [bytes.subarray(0, cut), bytes.subarray(cut)]),
+        whole,
+        `split at ${cut}`,
+      );
+    }
+  }
+});
