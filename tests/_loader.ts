@@ -39,6 +39,45 @@ export async function writeRecords(
   return path;
 }
 
+/**
+ * The command line of a quiet load of `path` into `table` by lane:
+ * `ingest PATH --table T --lane lane --batch-size N --meta-schema M --db
+ * URL --quiet`, then `more`.
+ *
+ * @param url The server.
+ * @param path The input (`-` for stdin).
+ * @param table The target.
+ * @param meta The bookkeeping schema.
+ * @param batchSize Rows per batch.
+ * @param more Further flags.
+ * @returns The arguments after the program name.
+ */
+export function laneIngestArgs(
+  url: string,
+  path: string,
+  table: string,
+  meta: string,
+  batchSize: number,
+  ...more: string[]
+): string[] {
+  return [
+    "ingest",
+    path,
+    "--table",
+    table,
+    "--lane",
+    "lane",
+    "--batch-size",
+    String(batchSize),
+    "--meta-schema",
+    meta,
+    "--db",
+    url,
+    "--quiet",
+    ...more,
+  ];
+}
+
 /** A CLI run in a child process, its stderr collected line by line. */
 export interface Loader {
   /** The child. */

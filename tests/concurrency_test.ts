@@ -8,6 +8,7 @@ import {
   assertExactlyOnce,
   committedPrefix,
   createSlowTable,
+  laneIngestArgs,
   makeFast,
   sessionsGone,
   sessionsOf,
@@ -17,31 +18,6 @@ import {
   within,
   writeRecords,
 } from "./_loader.ts";
-
-function ingestArgs(
-  path: string,
-  table: string,
-  meta: string,
-  batchSize: number,
-  ...more: string[]
-): string[] {
-  return [
-    "ingest",
-    path,
-    "--table",
-    table,
-    "--lane",
-    "lane",
-    "--batch-size",
-    String(batchSize),
-    "--meta-schema",
-    meta,
-    "--db",
-    databaseUrl(),
-    "--quiet",
-    ...more,
-  ];
-}
 
 async function createTable(table: string): Promise<void> {
   await sql(
@@ -74,7 +50,9 @@ Deno.test({
       await gate.query("begin");
       await gate.query(`lock table ${table} in share mode`);
       const loaders = paths.map((path) =>
-        startCli(ingestArgs(path, table, meta, 20, "--verbose"))
+        startCli(
+          laneIngestArgs(databaseUrl(), path, table, meta, 20, "--verbose"),
+        )
       );
       try {
         await waitFor("both loads to wait inside a batch", async () => {
@@ -185,7 +163,9 @@ Deno.test({
       const path = await writeRecords(1, n);
       const holder = await holdSource(path, table, meta, 50, 4);
 
-      const refused = await runCli(ingestArgs(path, table, meta, 50));
+      const refused = await runCli(
+        laneIngestArgs(databaseUrl(), path, table, meta, 50),
+      );
       assert.equal(refused.code, 4, refused.stderr);
       assert.match(
         refused.stderr,
@@ -199,9 +179,8 @@ Deno.test({
       assert.equal(await committedPrefix(url, table), 200);
 
       const waiter = startCli(
-        ingestArgs(path, table, meta, 50, "--wait", "--json").filter((arg) =>
-          arg !== "--quiet"
-        ),
+        laneIngestArgs(databaseUrl(), path, table, meta, 50, "--wait", "--json")
+          .filter((arg) => arg !== "--quiet"),
       );
       await waitFor(
         "the second run to wait for the source's lock",
@@ -244,7 +223,15 @@ Deno.test({
       const path = await writeRecords(1, n);
       const holder = await holdSource(path, table, meta, 40, 2);
       const waiter = startCli(
-        ingestArgs(path, table, meta, 40, "--wait", "--json"),
+        laneIngestArgs(
+          databaseUrl(),
+          path,
+          table,
+          meta,
+          40,
+          "--wait",
+          "--json",
+        ),
       );
       await waitFor(
         "the second run to wait for the source's lock",
@@ -288,13 +275,17 @@ Deno.test({
         value: (id) => id === bad ? "bad" : `v${id}`,
       });
 
-      const first = await runCli(ingestArgs(path, table, meta, 100));
+      const first = await runCli(
+        laneIngestArgs(databaseUrl(), path, table, meta, 100),
+      );
       assert.equal(first.code, 2, first.stderr);
       assert.match(first.stderr, new RegExp(`:${bad + 1}: .*check constraint`));
       assert.equal(await committedPrefix(url, table), 1200);
       await sql(`alter table ${table} drop constraint ${table}_v`);
 
-      const second = startCli(ingestArgs(path, table, meta, 37, "--verbose"));
+      const second = startCli(
+        laneIngestArgs(databaseUrl(), path, table, meta, 37, "--verbose"),
+      );
       await waitFor(
         "three batches of the second run",
         () => second.count(/ committed /) >= 3,
@@ -311,7 +302,9 @@ Deno.test({
       await assertExactlyOnce(url, table, meta, afterKill);
 
       await makeFast(url, table);
-      const third = await runCli(ingestArgs(path, table, meta, 501, "--json"));
+      const third = await runCli(
+        laneIngestArgs(databaseUrl(), path, table, meta, 501, "--json"),
+      );
       assert.equal(third.code, 0, third.stderr);
       const summary = JSON.parse(third.stdout);
       assert.equal(summary.rows, n - afterKill);
@@ -351,7 +344,7 @@ Deno.test({
       const reader = new pg.Client({ connectionString: url });
       await reader.connect();
       const loaders = paths.map((path) =>
-        startCli(ingestArgs(path, table, meta, 25))
+        startCli(laneIngestArgs(databaseUrl(), path, table, meta, 25))
       );
       const totals = new Set<number>();
       const violations: unknown[] = [];

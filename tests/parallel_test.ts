@@ -3,6 +3,7 @@ import { databaseUrl, runCli, scratchTable } from "./_helpers.ts";
 import {
   assertExactlyOnce,
   createSlowTable,
+  laneIngestArgs,
   makeFast,
   query,
   sessionsGone,
@@ -51,30 +52,6 @@ async function writeInput(
   const path = await Deno.makeTempFile({ suffix: ".csv" });
   await Deno.writeTextFile(path, lines.join("\n") + "\n");
   return { path, lanes };
-}
-
-function ingestArgs(
-  path: string,
-  table: string,
-  meta: string,
-  ...more: string[]
-): string[] {
-  return [
-    "ingest",
-    path,
-    "--table",
-    table,
-    "--lane",
-    "lane",
-    "--batch-size",
-    "40",
-    "--meta-schema",
-    meta,
-    "--db",
-    databaseUrl(),
-    "--quiet",
-    ...more,
-  ];
 }
 
 /**
@@ -161,7 +138,16 @@ Deno.test({
     const { path, lanes } = await writeInput(rows, random);
     // Each COPY sleeps 20 ms in its transaction: kills land mid-load.
     await createSlowTable(url, table, 0.02);
-    const args = ingestArgs(path, table, meta, "--parallel", "3", "--verbose");
+    const args = laneIngestArgs(
+      databaseUrl(),
+      path,
+      table,
+      meta,
+      40,
+      "--parallel",
+      "3",
+      "--verbose",
+    );
     try {
       let last = 0;
       const offsetsSeen = new Set<string>();
@@ -218,7 +204,7 @@ Deno.test({
       assert.equal(n, LANES);
       // The source is complete: another run (with another count) loads nothing.
       const again = await runCli(
-        ingestArgs(path, table, meta, "--parallel", "2"),
+        laneIngestArgs(databaseUrl(), path, table, meta, 40, "--parallel", "2"),
       );
       assert.equal(again.code, 0, again.stderr);
       await assertExactlyOnce(url, table, meta, rows);
@@ -251,7 +237,15 @@ Deno.test({
       url,
       `create table ${table} (id int, lane text, v text check (v <> 'bad'), lane_seq bigint)`,
     );
-    const args = ingestArgs(path, table, meta, "--parallel", "3");
+    const args = laneIngestArgs(
+      databaseUrl(),
+      path,
+      table,
+      meta,
+      40,
+      "--parallel",
+      "3",
+    );
     try {
       const failed = await runCli(args);
       assert.equal(failed.code, 2, failed.stderr);
@@ -332,14 +326,14 @@ Deno.test({
     );
     try {
       const bad = await runCli(
-        ingestArgs(path, table, meta, "--parallel", "3"),
+        laneIngestArgs(databaseUrl(), path, table, meta, 40, "--parallel", "3"),
       );
       assert.equal(bad.code, 2, bad.stderr);
       const committed = await assertCommittedPrefixes(table, meta, lanes);
       assert.ok(committed > 0 && committed < 500);
 
       const changed = await runCli(
-        ingestArgs(path, table, meta, "--parallel", "2"),
+        laneIngestArgs(databaseUrl(), path, table, meta, 40, "--parallel", "2"),
       );
       assert.equal(changed.code, 4, changed.stderr);
       assert.match(
@@ -355,7 +349,16 @@ Deno.test({
       const text = await Deno.readTextFile(path);
       await Deno.writeTextFile(path, text.replace(`"unterminated`, "fixed"));
       const restarted = await runCli(
-        ingestArgs(path, table, meta, "--parallel", "2", "--restart")
+        laneIngestArgs(
+          databaseUrl(),
+          path,
+          table,
+          meta,
+          40,
+          "--parallel",
+          "2",
+          "--restart",
+        )
           .filter((arg) => arg !== "--quiet"),
       );
       assert.equal(restarted.code, 0, restarted.stderr);
@@ -443,7 +446,15 @@ Deno.test({
       url,
       `create table ${table} (id int, lane text, v text check (v <> 'bad'), lane_seq bigint)`,
     );
-    const args = ingestArgs("-", table, meta, "--parallel", "3")
+    const args = laneIngestArgs(
+      databaseUrl(),
+      "-",
+      table,
+      meta,
+      40,
+      "--parallel",
+      "3",
+    )
       .concat("--source-id", `stdin ${table}`);
     try {
       const stdin = await Deno.readFile(path);
@@ -474,7 +485,16 @@ Deno.test({
     const rows = 3000;
     const { path } = await writeInput(rows, lcg(9));
     await createSlowTable(url, table, 0.03);
-    const args = ingestArgs(path, table, meta, "--parallel", "3", "--verbose");
+    const args = laneIngestArgs(
+      databaseUrl(),
+      path,
+      table,
+      meta,
+      40,
+      "--parallel",
+      "3",
+      "--verbose",
+    );
     try {
       const loader = startCli(args);
       await waitFor(

@@ -6,6 +6,7 @@ import {
   assertExactlyOnce,
   committedPrefix,
   createSlowTable,
+  laneIngestArgs,
   type Loader,
   makeFast,
   query,
@@ -20,34 +21,8 @@ import {
 /** How long a loader may take to give up once its server went away. */
 const GIVE_UP_MS = 5_000;
 
-function ingestArgs(
-  url: string,
-  path: string,
-  table: string,
-  meta: string,
-  batchSize: number,
-  ...more: string[]
-): string[] {
-  return [
-    "ingest",
-    path,
-    "--table",
-    table,
-    "--lane",
-    "lane",
-    "--batch-size",
-    String(batchSize),
-    "--meta-schema",
-    meta,
-    "--db",
-    url,
-    "--quiet",
-    // These tests check giving up; tests/reconnect_test.ts checks going on.
-    "--retries",
-    "0",
-    ...more,
-  ];
-}
+/** These tests check giving up; tests/reconnect_test.ts checks going on. */
+const GIVE_UP_AT_ONCE = ["--retries", "0"];
 
 /**
  * The backend of a CLI loader when it has committed `batches` batches in
@@ -146,7 +121,14 @@ Deno.test({
       const n = 1000;
       await createSlowTable(url, table, 0.2);
       const path = await writeRecords(1, n);
-      const args = ingestArgs(url, path, table, meta, 100);
+      const args = laneIngestArgs(
+        url,
+        path,
+        table,
+        meta,
+        100,
+        ...GIVE_UP_AT_ONCE,
+      );
       const loader = startCli([...args, "--verbose"]);
       const backend = await waitFor(
         "the loader inside its third batch",
@@ -254,7 +236,14 @@ Deno.test({
       const cliPath = await writeRecords(1, n);
       const herePath = await writeRecords(1, n, { reversed: true });
       paths.push(cliPath, herePath);
-      const cliArgs = ingestArgs(url, cliPath, cliTable, meta, 100);
+      const cliArgs = laneIngestArgs(
+        url,
+        cliPath,
+        cliTable,
+        meta,
+        100,
+        ...GIVE_UP_AT_ONCE,
+      );
       const hereOptions = {
         source: herePath,
         table: hereTable,
