@@ -36,6 +36,13 @@ export interface BatchClaim {
   target: string;
   /** How many rows each lane has in the batch (at least one lane). */
   laneRows: ReadonlyMap<string, number>;
+  /**
+   * The first seq the batch's rows were already written with, per lane
+   * (rows COPYed before their claim): the reservation takes place only
+   * where each lane's `next_seq` is still that value, else that lane is
+   * missing from the result and the caller must roll back.
+   */
+  expectedFirstSeqs?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -124,7 +131,10 @@ export async function registerSource(
  *   with `{target, lane, last_seq}` (delivered only if the batch commits).
  *
  * The lane rows stay locked until the transaction ends, so a lane's seqs
- * become visible in order.
+ * become visible in order. With `expectedFirstSeqs` (rows COPYed before
+ * their claim, with seqs predicted), a lane is reserved only where its
+ * `next_seq` is still the predicted first seq; a lane that moved is left
+ * out of the result.
  *
  * @param session The batch's transaction.
  * @param owner The source and writer.
@@ -191,14 +201,18 @@ export async function claimBatch(
        RETURNING 1
      ), reserved AS (
        INSERT INTO ${t.lanes} AS l (target, lane, next_seq, row_count, updated_at)
-       SELECT $8, w.lane, w.n + 1, w.n, now()
-         FROM unnest($9::text[], $10::bigint[]) AS w(lane, n)
+       SELECT $8, w.lane, coalesce(w.first, 1) + w.n, w.n, now()
+         FROM unnest($9::text[], $10::bigint[], $12::bigint[]) AS w(lane, n, first)
         WHERE EXISTS (SELECT FROM advanced)
+          AND (w.first IS NULL OR w.first = 1 OR EXISTS (
+                SELECT FROM ${t.lanes} x WHERE x.target = $8 AND x.lane = w.lane))
         ORDER BY w.lane
        ON CONFLICT (target, lane) DO UPDATE
          SET next_seq = l.next_seq + excluded.row_count,
              row_count = l.row_count + excluded.row_count,
              updated_at = excluded.updated_at
+         WHERE $12::bigint[] IS NULL
+            OR l.next_seq = excluded.next_seq - excluded.row_count
        RETURNING l.lane, l.next_seq
      )
      SELECT r.lane, r.next_seq::float8 AS next_seq,
@@ -218,6 +232,10 @@ export async function claimBatch(
       [...claim.laneRows.keys()],
       [...claim.laneRows.values()],
       NOTIFY_CHANNEL,
+      claim.expectedFirstSeqs &&
+      [...claim.laneRows.keys()].map((lane) =>
+        claim.expectedFirstSeqs!.get(lane)
+      ),
     ],
   );
   if (rows.length === 0) return undefined;

@@ -33,7 +33,8 @@ import {
   namedRow,
   type RejectedRow,
 } from "./reject_search.ts";
-import { assignSeqs, spliceSeqChunks } from "./seq_splice.ts";
+import { OverlappedCommits } from "./overlapped_commits.ts";
+import { assignSeqs, batchLanes, spliceSeqChunks } from "./seq_splice.ts";
 import type { SourceOptions } from "./source_state.ts";
 import {
   formatTableName,
@@ -106,6 +107,11 @@ export interface BatchWriterOptions {
    * fails the stream.
    */
   reconnect?: (error: unknown) => Promise<void>;
+  /**
+   * Overlap batches on a second connection (see
+   * {@linkcode OverlappedCommits}) where possible. Default true.
+   */
+  overlap?: boolean;
 }
 
 /** A step in a batch's life, for logs and tests. */
@@ -127,9 +133,6 @@ export interface BatchEvent {
 
 /** The seq column when none is given (from the config schema). */
 export const DEFAULT_SEQ_COLUMN: string = DEFAULTS.seqColumn;
-
-/** The lane of every row when no lane column is given. */
-export const DEFAULT_LANE = "default";
 
 /** The table as a batch writes it. */
 interface PreparedTable {
@@ -182,19 +185,36 @@ export class BatchWriter extends WritableStream<Batch> {
     let prepared: Promise<PreparedTable | undefined> | undefined;
     const prepare = () => prepared ??= prepareTable(options);
     const run: RunState = { registered: false, batches: 0, rejected: 0 };
+    let overlapped: Promise<OverlappedCommits | undefined> | undefined;
+    const finishOverlapped = async () => await (await overlapped)?.finish();
     super({
       async write(batch) {
-        if (batch.error) throw batch.error;
+        if (batch.error) {
+          await finishOverlapped();
+          throw batch.error;
+        }
         const ready = await prepare();
         if (ready === undefined) {
           throw new UsageError(
             "Cannot load rows without column names: the input has no header; pass --columns",
           );
         }
-        run.batches++;
-        await writeBatch(options, ready, batch, run);
+        const number = ++run.batches;
+        // The first batch goes alone (it registers the run); the rest
+        // overlap when the database can open a second connection.
+        const registered = run.registered || !options.bookkeeping?.register;
+        if (number > 1 && registered && canOverlap(options)) {
+          overlapped ??= overlapCommits(options, ready, run);
+        }
+        const overlap = await overlapped;
+        if (overlap) return await overlap.submit(batch, number);
+        await writeBatch(options, ready, batch, run, number);
+      },
+      async abort() {
+        await finishOverlapped().catch(() => {});
       },
       async close() {
+        await finishOverlapped();
         const ready = await prepare();
         const bookkeeping = options.bookkeeping;
         if (bookkeeping === undefined) return;
@@ -247,6 +267,7 @@ async function writeBatch(
   ready: PreparedTable,
   whole: Batch,
   run: RunState,
+  number: number,
 ): Promise<void> {
   let batch = whole;
   let dropped = new Set<number>();
@@ -255,7 +276,7 @@ async function writeBatch(
   const event = (kind: BatchEvent["kind"]) =>
     options.onEvent?.({
       kind,
-      batch: run.batches,
+      batch: number,
       startOffset: batch.startOffset,
       endOffset: batch.endOffset,
       rows: rowCount(batch) - dropped.size,
@@ -343,6 +364,62 @@ async function writeBatch(
 }
 
 /**
+ * Whether batches may overlap (see {@linkcode OverlappedCommits}): on a
+ * server (a second connection), with bookkeeping (claims keep the commits
+ * in order), and without a reject file (whose records are written in
+ * their batch's transaction, one batch at a time).
+ */
+function canOverlap(options: BatchWriterOptions): boolean {
+  return options.overlap !== false && options.target.fork !== undefined &&
+    options.bookkeeping !== undefined && options.rejects === undefined;
+}
+
+/**
+ * Opens the second connection and the overlap; `undefined` (batches go
+ * one at a time) when the connection cannot be opened.
+ */
+async function overlapCommits(
+  options: BatchWriterOptions,
+  ready: PreparedTable,
+  run: RunState,
+): Promise<OverlappedCommits | undefined> {
+  let second: Target;
+  try {
+    second = await options.target.fork!();
+  } catch {
+    return undefined; // e.g. max_connections reached: one at a time still works
+  }
+  const event = (kind: BatchEvent["kind"], batch: Batch, number: number) =>
+    options.onEvent?.({
+      kind,
+      batch: number,
+      startOffset: batch.startOffset,
+      endOffset: batch.endOffset,
+      rows: rowCount(batch),
+    });
+  try {
+    return await OverlappedCommits.open({
+      primary: options.target,
+      second,
+      spec: ready.spec,
+      format: options.format,
+      writesSeq: ready.writesSeq,
+      owner: options.bookkeeping!,
+      target: formatTableName(options.table),
+      onEvent: event,
+      committed: (batch, number) => {
+        event("committed", batch, number);
+        options.onCommit?.(batch, rowCount(batch), 0);
+      },
+      alone: (batch, number) => writeBatch(options, ready, batch, run, number),
+    });
+  } catch (error) {
+    await second.close();
+    throw error;
+  }
+}
+
+/**
  * Steps 1 and 2 of a batch's transaction: registers the source (first
  * batch of a new run), claims the batch's range and reserves its lanes'
  * seqs. Returns each row's seq when the table takes them.
@@ -365,12 +442,7 @@ async function reserve(
       bookkeeping.writers,
     );
   }
-  const laneKeys = batch.laneKeys ??
-    new Array<string>(rowCount(batch)).fill(DEFAULT_LANE);
-  const laneRows = new Map<string, number>();
-  for (const lane of laneKeys) {
-    laneRows.set(lane, (laneRows.get(lane) ?? 0) + 1);
-  }
+  const { laneKeys, laneRows } = batchLanes(batch);
   if (batch.prefix === undefined) {
     throw new TypeError(
       "Cannot claim a batch without its prefix fingerprint (PrefixFingerprint.stamp)",

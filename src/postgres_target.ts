@@ -87,6 +87,15 @@ export class PostgresTarget implements Target {
   }
 
   /**
+   * A second connection to the same server, for work that runs beside this
+   * one's (another batch's transaction). It shares nothing with this one:
+   * no session state, no advisory locks.
+   */
+  async fork(): Promise<PostgresTarget> {
+    return await PostgresTarget.connect(this.#url);
+  }
+
+  /**
    * A failure of the connection itself (a reset socket, an end without a
    * word from the server) as an error naming the database; the server's
    * own errors, and failures while the connection is fine, pass through.

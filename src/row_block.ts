@@ -173,7 +173,8 @@ export function sliceRows(block: RowBlock, from: number, to: number): RowBlock {
 /**
  * The batch without the rows in `drop`: same source range, fingerprint and
  * raw bytes (the dropped records are still part of what it covers), the
- * kept rows' bytes copied together.
+ * kept rows' bytes copied together. With nothing to drop, the batch itself
+ * (no copy).
  *
  * @param batch A batch.
  * @param drop Indexes of rows to leave out.
@@ -205,6 +206,9 @@ export function dropRows(
   batch: Batch,
   drop: ReadonlySet<number>,
 ): { kept: Batch; from: number[] } {
+  if (drop.size === 0) {
+    return { kept: batch, from: Array.from(batch.rowEnds, (_, i) => i) };
+  }
   const from: number[] = [];
   let bytes = 0;
   for (let i = 0; i < rowCount(batch); i++) {

@@ -11,6 +11,45 @@ import { type RowBlock, rowCount, rowStart, sliceRows } from "./row_block.ts";
 
 const LF = 0x0a;
 
+/** The lane of every row when no lane column is given. */
+export const DEFAULT_LANE = "default";
+
+/**
+ * Each row's lane (every row in {@linkcode DEFAULT_LANE} when the batch
+ * has no lane keys) and how many rows each lane has, in order of first
+ * appearance.
+ *
+ * @param block The rows.
+ * @returns The lane of each row, and the rows per lane.
+ *
+ * @example Usage
+ * ```ts
+ * import { batchLanes } from "./seq_splice.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const block = {
+ *   data: new TextEncoder().encode("1\n2\n3\n"),
+ *   rowEnds: Uint32Array.of(2, 4, 6),
+ *   lines: Float64Array.of(1, 2, 3),
+ *   endOffsets: Float64Array.of(2, 4, 6),
+ *   laneKeys: ["b", "a", "b"],
+ * };
+ * assert.deepEqual([...batchLanes(block).laneRows], [["b", 2], ["a", 1]]);
+ * assert.deepEqual(batchLanes({ ...block, laneKeys: undefined }).laneKeys, ["default", "default", "default"]);
+ * ```
+ */
+export function batchLanes(
+  block: RowBlock,
+): { laneKeys: readonly string[]; laneRows: Map<string, number> } {
+  const laneKeys = block.laneKeys ??
+    new Array<string>(rowCount(block)).fill(DEFAULT_LANE);
+  const laneRows = new Map<string, number>();
+  for (const lane of laneKeys) {
+    laneRows.set(lane, (laneRows.get(lane) ?? 0) + 1);
+  }
+  return { laneKeys, laneRows };
+}
+
 /**
  * Each row's seq: lanes number their rows in input order, starting at the
  * seq reserved for the lane.

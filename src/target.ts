@@ -92,6 +92,11 @@ export interface Target extends Session {
    * Session state, such as advisory locks, does not carry over.
    */
   reconnect?(): Promise<void>;
+  /**
+   * Opens a second connection to the same database (a server only), with
+   * no session state of this one's.
+   */
+  fork?(): Promise<Target>;
 }
 
 /** Which database to open. */

@@ -1,0 +1,129 @@
+import assert from "node:assert/strict";
+// @ts-types="@types/pg"
+import pg from "pg";
+import { ingest } from "../src/mod.ts";
+import type { BatchEvent } from "../src/batch_writer.ts";
+import { databaseUrl, scratchTable, sql } from "./_helpers.ts";
+import { assertExactlyOnce, writeRecords } from "./_loader.ts";
+
+/** `kind batch` for each event, in order. */
+function steps(events: BatchEvent[]): string[] {
+  return events.map((event) => `${event.kind} ${event.batch}`);
+}
+
+Deno.test("batches overlap on two connections: batch N+1 starts before batch N commits, commits stay in order, every lane gapless in input order", async () => {
+  const table = scratchTable("overlap");
+  const meta = scratchTable("meta");
+  await sql(
+    `create table ${table} (id int, lane text, v text, lane_seq bigint)`,
+  );
+  const path = await writeRecords(1, 3000);
+  const events: BatchEvent[] = [];
+  const summary = await ingest({
+    source: path,
+    table,
+    lane: "lane",
+    batchSize: 100,
+    metaSchema: meta,
+    db: databaseUrl(),
+    onEvent: (event) => events.push(event),
+  });
+  assert.equal(summary.rows, 3000);
+  await assertExactlyOnce(databaseUrl(), table, meta, 3000);
+  const order = steps(events);
+  const overlapped = [...Array(29).keys()].map((i) => i + 2).filter((n) =>
+    order.indexOf(`start ${n + 1}`) < order.indexOf(`committed ${n}`)
+  );
+  assert.ok(
+    overlapped.length > 20,
+    `only batches ${overlapped} started before the previous one committed`,
+  );
+  const commits = events.filter((event) => event.kind === "committed");
+  assert.deepEqual(
+    commits.map((event) => event.batch),
+    [...Array(30).keys()].map((i) => i + 1),
+    "batches committed out of order",
+  );
+  assert.equal(
+    events.filter((event) => event.kind === "start").length,
+    30,
+    "a batch was tried twice",
+  );
+});
+
+Deno.test("another run moves a lane under an overlapped batch: it rolls back, the load goes on one batch at a time, the lane continues after the other run's seqs", async () => {
+  const table = scratchTable("overlap_moved");
+  const meta = scratchTable("meta");
+  await sql(
+    `create table ${table} (id int, lane text, v text, lane_seq bigint)`,
+  );
+  // Lane "late" appears from record 250 on (batch 3 of 100 rows).
+  const lines = ["id,lane,v"];
+  for (let id = 1; id <= 600; id++) {
+    lines.push(`${id},${id >= 250 && id % 2 === 0 ? "late" : "early"},v`);
+  }
+  const path = await Deno.makeTempFile({ suffix: ".csv" });
+  await Deno.writeTextFile(path, lines.join("\n") + "\n");
+  // Warm up the bookkeeping schema, then let "another run" hold five seqs
+  // of lane "late" in a transaction the load cannot see yet.
+  await ingest({
+    source: await writeRecords(1, 1),
+    table: scratchTable("warm"),
+    create: true,
+    metaSchema: meta,
+    db: databaseUrl(),
+  });
+  const other = new pg.Client({ connectionString: databaseUrl() });
+  await other.connect();
+  await other.query("begin");
+  await other.query(
+    `insert into ${meta}.lanes (target, lane, next_seq, row_count, updated_at)
+     values ($1, 'late', 6, 5, now())`,
+    [`public.${table}`],
+  );
+  let released: Promise<unknown> | undefined;
+  const events: BatchEvent[] = [];
+  const summary = await ingest({
+    source: path,
+    table,
+    lane: "lane",
+    batchSize: 100,
+    metaSchema: meta,
+    db: databaseUrl(),
+    onEvent: (event) => {
+      events.push(event);
+      if (event.kind === "start" && event.batch === 3) {
+        released ??= other.query("commit");
+      }
+    },
+  });
+  await released;
+  await other.end();
+  assert.equal(summary.rows, 600);
+  const order = steps(events);
+  assert.equal(
+    order.filter((step) => step === "start 3").length,
+    2,
+    `batch 3 was not tried again alone: ${order}`,
+  );
+  const late = await sql(
+    `select lane_seq::int as seq from ${table} where lane = 'late' order by id`,
+  );
+  assert.deepEqual(
+    late.map((row) => row.seq),
+    [...Array(late.length).keys()].map((i) => i + 6),
+  );
+  const early = await sql(
+    `select lane_seq::int as seq from ${table} where lane = 'early' order by id`,
+  );
+  assert.deepEqual(
+    early.map((row) => row.seq),
+    [...Array(early.length).keys()].map((i) => i + 1),
+  );
+  const [counter] = await sql(
+    `select next_seq::int as next, row_count::int as n from ${meta}.lanes
+      where target = $1 and lane = 'late'`,
+    [`public.${table}`],
+  );
+  assert.deepEqual(counter, { next: late.length + 6, n: late.length + 5 });
+});
