@@ -137,11 +137,19 @@ export function spliceSeqs(
     let pos = end + shift + digits - 1; // where the seq's last digit goes
     out[pos + 1] = LF;
     let rest = seq;
-    for (let d = 0; d < digits; d++) {
+    // Whole-number division on small integers (the common case) is cheap;
+    // larger seqs take the float path until they are small.
+    while (rest > 0x7fffffff) {
       const next = Math.floor(rest / 10);
       out[pos--] = 0x30 + (rest - next * 10);
       rest = next;
     }
+    let small = rest | 0;
+    do {
+      const next = (small / 10) | 0;
+      out[pos--] = 0x30 + small - next * 10;
+      small = next;
+    } while (small > 0);
     out[pos] = delimiter;
     if (shift > 0) out.copyWithin(start + shift, start, end - 1);
   }
@@ -199,8 +207,9 @@ export function* spliceSeqChunks(
 /** Decimal digits of a non-negative integer. */
 function digitCount(value: number): number {
   let digits = 1;
-  while (value >= 10) {
-    value = Math.floor(value / 10);
+  let bound = 10;
+  while (value >= bound) {
+    bound *= 10;
     digits++;
   }
   return digits;
