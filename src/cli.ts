@@ -19,7 +19,11 @@ import type { BatchEvent } from "./batch_writer.ts";
 import { DEFAULT_META_SCHEMA } from "./bookkeeping.ts";
 import { DEFAULT_BATCH_SIZE, ingest } from "./ingest.ts";
 import { loadStatus } from "./status.ts";
-import { progressDisplay, summaryLine } from "./progress.ts";
+import {
+  type ProgressDisplay,
+  progressDisplay,
+  summaryLine,
+} from "./progress.ts";
 import { redact } from "./redact.ts";
 import { parseInputFormat, resolveFormat } from "./input_format.ts";
 import { openSource } from "./source.ts";
@@ -294,14 +298,14 @@ async function runIngest(args: string[]): Promise<number> {
     );
   }
   const format = parseInputFormat(values.format);
-  let display: ReturnType<typeof progressDisplay> | undefined;
+  let display: ProgressDisplay | undefined;
   const stop = stopOnSignals(() => display?.stop());
   let rejected = 0;
   const done: string[] = [];
   try {
     for (const file of files) {
       const source = await openSource(file, callerCwd);
-      display = values.quiet ? undefined : progressDisplay(source.size);
+      display = values.quiet ? undefined : await progressDisplay(source.size);
       const summary = await ingest({
         signal: stop.signal,
         source,

@@ -5,17 +5,15 @@
  * `batchable`, `streamable`, `connection` and `csv` fragments. The schemas
  * hold every default, once; {@linkcode DEFAULTS} reads them from there.
  *
+ * The validator (ajv) and the JSONC parser load with the first config file,
+ * not with this module: every load reads {@linkcode DEFAULTS}, few read a
+ * config file, and a load's memory should not carry them.
+ *
  * @module
  */
 
-import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
-import {
-  findNodeAtLocation,
-  type Node,
-  type ParseError,
-  parseTree,
-  printParseErrorCode,
-} from "jsonc-parser";
+import type { ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
+import type { Node, ParseError } from "jsonc-parser";
 import batchableSchema from "../schemas/batchable.schema.json" with {
   type: "json",
 };
@@ -167,12 +165,29 @@ export const DEFAULTS = {
   retries: schemaDefault<number>("/connection/retries"),
 } as const;
 
-const ajv = new Ajv2020({
-  allErrors: true,
-  strict: true,
-  schemas: Object.values(SCHEMAS),
-});
-const validate = ajv.getSchema("ingest.schema.json")!;
+/** What reading a config file needs: the JSONC parser and the compiled schema. */
+interface ConfigReader {
+  jsonc: typeof import("jsonc-parser");
+  validate: ValidateFunction;
+}
+
+let reader: Promise<ConfigReader> | undefined;
+
+/** Loads ajv and jsonc-parser, and compiles the schema, once. */
+function configReader(): Promise<ConfigReader> {
+  return reader ??= (async () => {
+    const [{ Ajv2020 }, jsonc] = await Promise.all([
+      import("ajv/dist/2020.js"),
+      import("jsonc-parser"),
+    ]);
+    const ajv = new Ajv2020({
+      allErrors: true,
+      strict: true,
+      schemas: Object.values(SCHEMAS),
+    });
+    return { jsonc, validate: ajv.getSchema("ingest.schema.json")! };
+  })();
+}
 
 /**
  * Parses and validates a config file's text. Errors name the file, the
@@ -182,28 +197,33 @@ const validate = ajv.getSchema("ingest.schema.json")!;
  * @param text The file's text (JSON, or JSONC with comments and trailing commas).
  * @param name The file's name, for messages.
  * @returns The options it sets.
- * @throws {UsageError} When the text is not JSON or breaks the schema.
+ * @throws {UsageError} When the text is not JSON or breaks the schema (the
+ * promise rejects).
  *
  * @example Usage
  * ```ts
  * import { parseConfig } from "./config.ts";
  * import assert from "node:assert/strict";
  *
- * const config = parseConfig(
+ * const config = await parseConfig(
  *   `{ "table": "orders", // the target
  *      "csv": { "delimiter": ";" }, }`,
  *   "load.jsonc",
  * );
  * assert.deepEqual(config, { table: "orders", delimiter: ";" });
- * assert.throws(
- *   () => parseConfig(`{ "csv": { "delimeter": ";" } }`, "load.json"),
+ * await assert.rejects(
+ *   parseConfig(`{ "csv": { "delimeter": ";" } }`, "load.json"),
  *   /load.json:1:12: \/csv\/delimeter is not an option \(allowed there: delimiter, null, header, columns, encoding\)/,
  * );
  * ```
  */
-export function parseConfig(text: string, name: string): IngestConfig {
+export async function parseConfig(
+  text: string,
+  name: string,
+): Promise<IngestConfig> {
+  const { jsonc, validate } = await configReader();
   const errors: ParseError[] = [];
-  const tree = parseTree(text, errors, { allowTrailingComma: true });
+  const tree = jsonc.parseTree(text, errors, { allowTrailingComma: true });
   if (errors.length > 0 || tree === undefined) {
     const first = errors[0];
     throw configError(
@@ -211,19 +231,19 @@ export function parseConfig(text: string, name: string): IngestConfig {
       text,
       first?.offset ?? 0,
       `Cannot read the config: ${
-        first ? describeParseError(first) : "it is empty"
+        first ? describeParseError(jsonc, first) : "it is empty"
       }`,
     );
   }
   const value = treeValue(tree);
   if (!validate(value)) {
     const error = pickError(validate.errors ?? []);
-    const [offset, reason] = explain(error, tree);
+    const [offset, reason] = explain(jsonc, error, tree);
     throw configError(name, text, offset, reason);
   }
   const config: IngestConfig = {};
   for (const [pointer, option] of KEYS) {
-    const node = findNodeAtLocation(tree, segments(pointer));
+    const node = jsonc.findNodeAtLocation(tree, segments(pointer));
     if (node !== undefined) {
       (config as Record<string, unknown>)[option] = treeValue(node);
     }
@@ -262,7 +282,7 @@ export async function readConfig(
       : (error as Error).message;
     throw new UsageError(`Cannot read config ${name}: ${why}`);
   }
-  return parseConfig(text, name);
+  return await parseConfig(text, name);
 }
 
 /** The JSON value of a parse tree node (jsonc-parser keeps it on leaves). */
@@ -294,12 +314,16 @@ function pickError(errors: ErrorObject[]): ErrorObject {
 }
 
 /** Where an ajv error points in the file, and what to say about it. */
-function explain(error: ErrorObject, tree: Node): [number, string] {
+function explain(
+  jsonc: ConfigReader["jsonc"],
+  error: ErrorObject,
+  tree: Node,
+): [number, string] {
   const path = segments(error.instancePath);
   if (error.keyword === "unevaluatedProperties") {
     const key = (error.params as { unevaluatedProperty: string })
       .unevaluatedProperty;
-    const node = findNodeAtLocation(tree, [...path, key]);
+    const node = jsonc.findNodeAtLocation(tree, [...path, key]);
     const allowed = namesAt(path);
     return [
       node?.parent?.offset ?? 0,
@@ -308,7 +332,7 @@ function explain(error: ErrorObject, tree: Node): [number, string] {
       })`,
     ];
   }
-  const node = path.length === 0 ? tree : findNodeAtLocation(tree, path);
+  const node = path.length === 0 ? tree : jsonc.findNodeAtLocation(tree, path);
   const where = path.length === 0 ? "The config" : pointerOf(path);
   let message = error.message ?? "is not valid";
   if (error.keyword === "type") {
@@ -371,8 +395,11 @@ function pointerOf(path: string[]): string {
   ).join("");
 }
 
-function describeParseError(error: ParseError): string {
-  const words = printParseErrorCode(error.error)
+function describeParseError(
+  jsonc: ConfigReader["jsonc"],
+  error: ParseError,
+): string {
+  const words = jsonc.printParseErrorCode(error.error)
     .replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
   return words;
 }

@@ -6,7 +6,7 @@
  */
 
 // @ts-types="@types/cli-progress"
-import cliProgress from "cli-progress";
+import type CliProgress from "cli-progress";
 import process from "node:process";
 import type { IngestProgress, IngestSummary } from "./ingest.ts";
 
@@ -20,7 +20,9 @@ export interface ProgressDisplay {
 
 /**
  * A progress bar on stderr when it is a terminal (rows, MB, rows/s, and %
- * of the file when its size is known); nothing otherwise.
+ * of the file when its size is known); nothing otherwise. The bar's module
+ * loads only for a terminal, so a load whose stderr is not one does not
+ * carry it.
  *
  * @param totalBytes The source's size, when known.
  * @returns The display.
@@ -29,13 +31,18 @@ export interface ProgressDisplay {
  * ```ts
  * import { progressDisplay } from "./progress.ts";
  *
- * const display = progressDisplay(1000);
+ * const display = await progressDisplay(1000);
  * display.update({ rows: 10, rejected: 0, batches: 1, bytes: 500, totalBytes: 1000, seconds: 0.5 });
  * display.stop();
  * ```
  */
-export function progressDisplay(totalBytes?: number): ProgressDisplay {
+export async function progressDisplay(
+  totalBytes?: number,
+): Promise<ProgressDisplay> {
   if (!Deno.stderr.isTerminal()) return { update() {}, stop() {} };
+  const { default: cliProgress } = await import("cli-progress") as {
+    default: typeof CliProgress;
+  };
   const known = totalBytes !== undefined && totalBytes > 0;
   const bar = new cliProgress.SingleBar({
     stream: process.stderr,
