@@ -107,14 +107,13 @@ export function batchPipeline(
           fingerprint.prefixAt(block, row, copyFormat, format),
       }),
     )
-    : rows
-      .pipeThrough(
-        new RechunkStream({
-          batchSize: options.batchSize,
-          flushMs: options.flushMs,
-          startOffset: options.decode.startOffset ?? 0,
-        }),
-      )
-      .pipeThrough(fingerprint.stamp(copyFormat, format, options.keepRaw));
+    : rows.pipeThrough(
+      new RechunkStream({
+        batchSize: options.batchSize,
+        flushMs: options.flushMs,
+        startOffset: options.decode.startOffset ?? 0,
+        hooks: fingerprint.batchHooks(copyFormat, format, options.keepRaw),
+      }),
+    );
   return { batches, header: decode.header };
 }

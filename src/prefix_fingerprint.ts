@@ -11,6 +11,7 @@ import { createHash, type Hash } from "node:crypto";
 import { ExitCode, UsageError } from "./errors.ts";
 import type { CopyFormat } from "./copy_row.ts";
 import type { InputFormat } from "./input_format.ts";
+import type { BatchHooks } from "./rechunk_stream.ts";
 import { type Batch, type RowBlock, rowCount, rowStart } from "./row_block.ts";
 
 /** A prefix of the source: its hash and its lines. */
@@ -41,11 +42,13 @@ const BACKSLASH = 0x5c;
 
 /**
  * Hashes a source as it streams. Put {@linkcode PrefixFingerprint.tap} right
- * after the source and {@linkcode PrefixFingerprint.stamp} right after the
- * rechunk stage; or call {@linkcode PrefixFingerprint.at} with increasing
- * offsets (each batch's end) to get the fingerprint of the bytes before it.
- * Chunks are held only between the last offset asked for and what the
- * source has read, so memory stays bounded by the pipeline's queues.
+ * after the source, and give the rechunk stage
+ * {@linkcode PrefixFingerprint.batchHooks} (or put
+ * {@linkcode PrefixFingerprint.stamp} right after it); or call
+ * {@linkcode PrefixFingerprint.at} with increasing offsets (each batch's
+ * end) to get the fingerprint of the bytes before it. Chunks are held only
+ * between the last offset hashed and what the source has read: with the
+ * hooks, only until the records in them have joined a batch.
  *
  * With `committed`, the tap re-reads that prefix without passing it on,
  * and errors (exit code 4) when the source no longer starts with it.
@@ -128,8 +131,14 @@ export class PrefixFingerprint {
     return this.#hashTo(offset);
   }
 
-  /** Hashes up to `offset`, handing each piece hashed to `collect`. */
+  /** Hashes up to `offset`; returns the fingerprint of the bytes before it. */
   #hashTo(offset: number, collect?: Uint8Array[]): string {
+    this.#advance(offset, collect);
+    return this.#hash.copy().digest("hex");
+  }
+
+  /** Hashes up to `offset`, handing each piece hashed to `collect`. */
+  #advance(offset: number, collect?: Uint8Array[]): void {
     while (this.#hashed < offset) {
       const chunk = this.#pending[0];
       if (chunk === undefined) {
@@ -143,7 +152,6 @@ export class PrefixFingerprint {
       if (take === chunk.length) this.#pending.shift();
       else this.#pending[0] = chunk.subarray(take);
     }
-    return this.#hash.copy().digest("hex");
   }
 
   /**
@@ -205,9 +213,62 @@ export class PrefixFingerprint {
   }
 
   /**
+   * Hooks for `RechunkStream` that stamp each batch as it is cut, as
+   * {@linkcode PrefixFingerprint.stamp} would: each record's bytes are
+   * hashed as soon as it joins a batch, so the source's chunks are freed
+   * young instead of waiting, a batch or more of them, for the batch to
+   * be cut and stamped; cutting then only reads the hash. The hashing
+   * happens on the decoding side, not inside a transaction.
+   *
+   * @param format The COPY format of the batches (to find the line feeds
+   * inside a record).
+   * @param input The input format: an NDJSON record is always one line.
+   * @param keepRaw Also attach each batch's own source bytes as `raw`.
+   * @returns The hooks, for `RechunkStreamOptions.hooks`.
+   *
+   * @example Usage
+   * ```ts
+   * import { PrefixFingerprint } from "./prefix_fingerprint.ts";
+   * import { RechunkStream } from "./rechunk_stream.ts";
+   * import { CsvDecodeStream } from "./decode_stream.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const fingerprint = new PrefixFingerprint();
+   * const batches = await Array.fromAsync(
+   *   ReadableStream.from([new TextEncoder().encode("a\n1\n2\n3\n")])
+   *     .pipeThrough(fingerprint.tap)
+   *     .pipeThrough(new CsvDecodeStream({ copyFormat: "text" }))
+   *     .pipeThrough(new RechunkStream({
+   *       batchSize: 2,
+   *       hooks: fingerprint.batchHooks("text", "csv", true),
+   *     })),
+   * );
+   * assert.deepEqual(batches.map((b) => b.prefix?.lines), [3, 4]);
+   * assert.equal(new TextDecoder().decode(batches[1].raw), "3\n");
+   * ```
+   */
+  batchHooks(
+    format: CopyFormat,
+    input: InputFormat = "csv",
+    keepRaw = false,
+  ): BatchHooks {
+    let pieces: Uint8Array[] | undefined = keepRaw ? [] : undefined;
+    return {
+      added: (offset) => this.#advance(offset, pieces),
+      cut: (batch) => {
+        const stamped = this.#stamp(batch, format, input, pieces);
+        pieces = keepRaw ? [] : undefined;
+        return stamped;
+      },
+    };
+  }
+
+  /**
    * A stage that stamps each batch with the fingerprint of the source up to
    * its end, so the hashing happens while the previous batch is written,
-   * not inside a transaction. Queue: one batch (highWaterMark 1).
+   * not inside a transaction. Queue: one batch (highWaterMark 1). The
+   * chunks of every batch in its queues and the rechunk stage's wait to be
+   * hashed; {@linkcode PrefixFingerprint.batchHooks} holds fewer.
    *
    * @param format The COPY format of the batches (to find the line feeds
    * inside a record).
@@ -225,32 +286,38 @@ export class PrefixFingerprint {
     return new TransformStream<Batch, Batch>(
       {
         transform: (batch, controller) => {
-          const rows = rowCount(batch);
-          const reject = batch.rejects?.at(-1);
-          if (batch.error || (rows === 0 && reject === undefined)) {
-            controller.enqueue(batch);
-            return;
-          }
-          const pieces: Uint8Array[] | undefined = keepRaw ? [] : undefined;
-          // The batch ends with its last record: a row, or a malformed
-          // record the codec rejected (which knows its lines).
-          const prefix: PrefixState = reject !== undefined &&
-              (rows === 0 || reject.endOffset > batch.endOffsets[rows - 1])
-            ? {
-              fingerprint: this.#hashTo(reject.endOffset, pieces),
-              lines: reject.lines,
-            }
-            : this.#prefixAt(batch, rows - 1, format, input, pieces);
-          controller.enqueue({
-            ...batch,
-            ...(pieces && { raw: concat(pieces) }),
-            prefix,
-          });
+          const pieces = keepRaw ? [] : undefined;
+          controller.enqueue(this.#stamp(batch, format, input, pieces));
         },
       },
       { highWaterMark: 1 },
       { highWaterMark: 1 },
     );
+  }
+
+  /**
+   * The batch with its prefix, hashing through its end; with `pieces`
+   * (what was hashed of the batch so far), also its raw bytes.
+   */
+  #stamp(
+    batch: Batch,
+    format: CopyFormat,
+    input: InputFormat,
+    pieces: Uint8Array[] | undefined,
+  ): Batch {
+    const rows = rowCount(batch);
+    const reject = batch.rejects?.at(-1);
+    if (batch.error || (rows === 0 && reject === undefined)) return batch;
+    // The batch ends with its last record: a row, or a malformed record
+    // the codec rejected (which knows its lines).
+    const prefix: PrefixState = reject !== undefined &&
+        (rows === 0 || reject.endOffset > batch.endOffsets[rows - 1])
+      ? {
+        fingerprint: this.#hashTo(reject.endOffset, pieces),
+        lines: reject.lines,
+      }
+      : this.#prefixAt(batch, rows - 1, format, input, pieces);
+    return { ...batch, ...(pieces && { raw: concat(pieces) }), prefix };
   }
 
   #consume(bytes: Uint8Array): void {

@@ -10,7 +10,6 @@ import {
   type MalformedRecord,
   type RowBlock,
   rowCount,
-  sliceRows,
 } from "./row_block.ts";
 
 /** Options for {@linkcode RechunkStream}. */
@@ -27,12 +26,33 @@ export interface RechunkStreamOptions {
    * the end of input).
    */
   flushMs?: number;
+  /**
+   * Called as batches are built and cut, in source order: the source's
+   * fingerprint uses them to hash each record's bytes as soon as the record
+   * joins a batch, and to stamp each batch as it is cut (see
+   * `PrefixFingerprint.batchHooks`).
+   */
+  hooks?: BatchHooks;
+}
+
+/** What {@linkcode RechunkStream} calls as it builds and cuts batches. */
+export interface BatchHooks {
+  /**
+   * Records through source offset `offset` (rows or rejects) have joined
+   * the batch being built: it will end there or later.
+   */
+  added(offset: number): void;
+  /** A batch has been cut; returns the batch to send on in its place. */
+  cut(batch: Batch): Batch;
 }
 
 /**
  * A `TransformStream` that joins and splits {@linkcode RowBlock}s into
  * {@linkcode Batch}es of exactly `batchSize` rows (the last one may be
- * smaller). It holds at most one batch ahead (readable highWaterMark 1).
+ * smaller). It holds at most one batch ahead (readable highWaterMark 1) and
+ * the one it is building, into which each block's rows are copied as the
+ * block arrives: no block waits for its batch to be cut, so blocks die
+ * young, and each batch owns its buffers whole.
  *
  * Malformed records the codec rejected (`rejects`) go with the batch whose
  * byte range covers them: a batch covers the source from the previous
@@ -80,8 +100,8 @@ export class RechunkStream extends TransformStream<RowBlock, Batch> {
         `Cannot use flush interval ${flushMs} ms: it must be at least 1`,
       );
     }
-    let pieces: RowBlock[] = [];
-    let pendingRows = 0;
+    const builder = new BatchBuilder(batchSize);
+    const hooks = options.hooks;
     let rejects: MalformedRecord[] = [];
     let nextStart = options.startOffset ?? 0;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -95,13 +115,13 @@ export class RechunkStream extends TransformStream<RowBlock, Batch> {
     ) => {
       if (
         flushMs === undefined || timer !== undefined ||
-        pendingRows + rejects.length === 0
+        builder.rows + rejects.length === 0
       ) {
         return;
       }
       timer = setTimeout(() => {
         timer = undefined;
-        if (pendingRows + rejects.length === 0) return;
+        if (builder.rows + rejects.length === 0) return;
         try {
           emit(controller);
         } catch {
@@ -111,12 +131,10 @@ export class RechunkStream extends TransformStream<RowBlock, Batch> {
     };
     const emit = (controller: TransformStreamDefaultController<Batch>) => {
       stopTimer();
-      const batch = joinBlocks(pieces, nextStart, rejects);
+      const batch = builder.take(nextStart, rejects);
       nextStart = batch.endOffset;
-      pieces = [];
-      pendingRows = 0;
       rejects = [];
-      controller.enqueue(batch);
+      controller.enqueue(hooks ? hooks.cut(batch) : batch);
     };
     super(
       {
@@ -131,11 +149,13 @@ export class RechunkStream extends TransformStream<RowBlock, Batch> {
               r < bad.length &&
               (from === rows || bad[r].endOffset <= block.endOffsets[from])
             ) {
-              rejects.push(bad[r++]);
+              const record = bad[r++];
+              rejects.push(record);
+              hooks?.added(record.endOffset);
             } else {
               let to = Math.min(
                 rows,
-                from + batchSize - pendingRows - rejects.length,
+                from + batchSize - builder.rows - rejects.length,
               );
               if (r < bad.length) {
                 // Only the rows before the next reject.
@@ -144,17 +164,16 @@ export class RechunkStream extends TransformStream<RowBlock, Batch> {
                 while (k < to && block.endOffsets[k] <= before) k++;
                 to = k;
               }
-              pieces.push(sliceRows(block, from, to));
-              pendingRows += to - from;
+              builder.append(block, from, to);
+              hooks?.added(block.endOffsets[to - 1]);
               from = to;
             }
-            if (pendingRows + rejects.length === batchSize) emit(controller);
+            if (builder.rows + rejects.length === batchSize) emit(controller);
           }
           if (block.error) {
             stopTimer();
             controller.enqueue({
-              ...joinBlocks([], nextStart),
-              endOffset: nextStart,
+              ...new BatchBuilder(1).take(nextStart),
               error: block.error,
             });
             controller.terminate();
@@ -164,7 +183,7 @@ export class RechunkStream extends TransformStream<RowBlock, Batch> {
         },
         flush(controller) {
           stopTimer();
-          if (pendingRows + rejects.length > 0) emit(controller);
+          if (builder.rows + rejects.length > 0) emit(controller);
         },
         cancel() {
           stopTimer();
@@ -176,51 +195,133 @@ export class RechunkStream extends TransformStream<RowBlock, Batch> {
   }
 }
 
+/** The row capacity a builder starts with, at most. */
+const MIN_ROWS = 1024;
+/** The byte capacity a builder starts with, at least. */
+const MIN_BYTES = 64 * 1024;
+
 /**
- * One contiguous batch from consecutive blocks, and the rejects among them;
- * it ends at its last record, row or reject.
+ * The batch being built, its rows copied in as they come. Its buffers
+ * start at the size the last batch needed (an eighth more for the bytes),
+ * grow by half when a batch needs more, and are cut to size when the batch
+ * is taken (`ArrayBuffer.prototype.transfer`): each batch owns its buffers
+ * whole, so they can be transferred to another thread, and the ones they
+ * replace are freed at once rather than left to the garbage collector.
  */
-function joinBlocks(
-  blocks: RowBlock[],
-  startOffset: number,
-  rejects: MalformedRecord[] = [],
-): Batch {
-  let bytes = 0;
-  let rows = 0;
-  for (const block of blocks) {
-    bytes += block.data.length;
-    rows += rowCount(block);
+class BatchBuilder {
+  readonly #maxRows: number;
+  #rowCapacity: number;
+  #byteCapacity = MIN_BYTES;
+  #data = new Uint8Array(0);
+  #rowEnds = new Uint32Array(0);
+  #lines = new Float64Array(0);
+  #endOffsets = new Float64Array(0);
+  #laneKeys: string[] | undefined;
+  #bytes = 0;
+  #rows = 0;
+
+  /** @param maxRows Rows a batch holds at most. */
+  constructor(maxRows: number) {
+    this.#maxRows = maxRows;
+    this.#rowCapacity = Math.min(maxRows, MIN_ROWS);
   }
-  const data = new Uint8Array(bytes);
-  const rowEnds = new Uint32Array(rows);
-  const lines = new Float64Array(rows);
-  const endOffsets = new Float64Array(rows);
-  const laneKeys = blocks.some((block) => block.laneKeys !== undefined)
-    ? blocks.flatMap((block) => block.laneKeys ?? [])
-    : undefined;
-  let byteAt = 0;
-  let rowAt = 0;
-  for (const block of blocks) {
-    data.set(block.data, byteAt);
-    for (let i = 0; i < block.rowEnds.length; i++) {
-      rowEnds[rowAt + i] = block.rowEnds[i] + byteAt;
+
+  /** Rows in the batch being built. */
+  get rows(): number {
+    return this.#rows;
+  }
+
+  /** Copies in the block's rows `[from, to)`. */
+  append(block: RowBlock, from: number, to: number): void {
+    const start = from === 0 ? 0 : block.rowEnds[from - 1];
+    const bytes = block.rowEnds[to - 1] - start;
+    const rows = to - from;
+    this.#reserve(this.#bytes + bytes, this.#rows + rows);
+    this.#data.set(block.data.subarray(start, start + bytes), this.#bytes);
+    const shift = this.#bytes - start;
+    for (let i = 0; i < rows; i++) {
+      this.#rowEnds[this.#rows + i] = block.rowEnds[from + i] + shift;
     }
-    lines.set(block.lines, rowAt);
-    endOffsets.set(block.endOffsets, rowAt);
-    byteAt += block.data.length;
-    rowAt += rowCount(block);
+    this.#lines.set(block.lines.subarray(from, to), this.#rows);
+    this.#endOffsets.set(block.endOffsets.subarray(from, to), this.#rows);
+    if (block.laneKeys !== undefined) {
+      // Sized once, as the other arrays are, not grown push by push.
+      const laneKeys = this.#laneKeys ??= new Array(this.#rowEnds.length);
+      for (let i = 0; i < rows; i++) {
+        laneKeys[this.#rows + i] = block.laneKeys[from + i];
+      }
+    }
+    this.#bytes += bytes;
+    this.#rows += rows;
   }
-  return {
-    data,
-    rowEnds,
-    lines,
-    endOffsets,
-    laneKeys,
-    ...(rejects.length > 0 && { rejects }),
-    startOffset,
-    endOffset: Math.max(
-      rows > 0 ? endOffsets[rows - 1] : startOffset,
-      rejects.at(-1)?.endOffset ?? startOffset,
-    ),
-  };
+
+  /**
+   * The batch built so far, starting at source offset `startOffset` and
+   * ending at its last record, row or reject; the builder starts afresh.
+   */
+  take(startOffset: number, rejects: MalformedRecord[] = []): Batch {
+    const rows = this.#rows;
+    const data = new Uint8Array(this.#data.buffer.transfer(this.#bytes));
+    const rowEnds = new Uint32Array(this.#rowEnds.buffer.transfer(rows * 4));
+    const lines = new Float64Array(this.#lines.buffer.transfer(rows * 8));
+    const endOffsets = new Float64Array(
+      this.#endOffsets.buffer.transfer(rows * 8),
+    );
+    const laneKeys = this.#laneKeys;
+    if (laneKeys !== undefined) laneKeys.length = rows;
+    if (rows > 0) this.#rowCapacity = rows;
+    if (this.#bytes > 0) {
+      this.#byteCapacity = Math.max(
+        MIN_BYTES,
+        this.#bytes + (this.#bytes >> 3),
+      );
+    }
+    this.#data = new Uint8Array(0);
+    this.#rowEnds = new Uint32Array(0);
+    this.#lines = new Float64Array(0);
+    this.#endOffsets = new Float64Array(0);
+    this.#laneKeys = undefined;
+    this.#bytes = 0;
+    this.#rows = 0;
+    return {
+      data,
+      rowEnds,
+      lines,
+      endOffsets,
+      laneKeys,
+      ...(rejects.length > 0 && { rejects }),
+      startOffset,
+      endOffset: Math.max(
+        rows > 0 ? endOffsets[rows - 1] : startOffset,
+        rejects.at(-1)?.endOffset ?? startOffset,
+      ),
+    };
+  }
+
+  /** Makes room for `bytes` bytes and `rows` rows in all. */
+  #reserve(bytes: number, rows: number): void {
+    if (bytes > this.#data.length) {
+      let capacity = this.#data.length === 0
+        ? this.#byteCapacity
+        : this.#data.length + (this.#data.length >> 1);
+      while (capacity < bytes) capacity += capacity >> 1;
+      this.#data = new Uint8Array(this.#data.buffer.transfer(capacity));
+    }
+    if (rows > this.#rowEnds.length) {
+      let capacity = this.#rowEnds.length === 0
+        ? this.#rowCapacity
+        : this.#rowEnds.length * 2;
+      while (capacity < rows) capacity *= 2;
+      capacity = Math.min(capacity, this.#maxRows);
+      this.#rowEnds = new Uint32Array(
+        this.#rowEnds.buffer.transfer(capacity * 4),
+      );
+      this.#lines = new Float64Array(
+        this.#lines.buffer.transfer(capacity * 8),
+      );
+      this.#endOffsets = new Float64Array(
+        this.#endOffsets.buffer.transfer(capacity * 8),
+      );
+    }
+  }
 }
