@@ -7,7 +7,7 @@
  */
 
 import { UsageError } from "./errors.ts";
-import type { Source } from "./source.ts";
+import { hasOwnedChunks, markOwnedChunks, type Source } from "./source.ts";
 
 /** The input formats lanecopy reads. */
 export type InputFormat = "csv" | "ndjson";
@@ -108,7 +108,8 @@ export function parseInputFormat(
 /**
  * A source's format: `given`, else its extension's, else sniffed from its
  * first non-blank byte. Sniffing reads the first chunks of the source; the
- * source returned replays them, so no byte is lost.
+ * source returned replays them, so no byte is lost (and it passes the
+ * chunks on unchanged: they are as much its reader's own as they were).
  *
  * @param source An open source, not yet read.
  * @param given The format the user named, if any.
@@ -170,6 +171,7 @@ export async function resolveFormat(
     },
     cancel: (reason) => reader.cancel(reason),
   }, { highWaterMark: 0 });
+  if (hasOwnedChunks(source.readable)) markOwnedChunks(replay);
   return {
     format: format ?? "csv",
     source: { ...source, readable: replay },

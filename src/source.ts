@@ -19,6 +19,53 @@ export interface Source {
   readonly realPath?: string;
 }
 
+/** Streams whose chunks are buffers of their own; see {@linkcode hasOwnedChunks}. */
+const owned = new WeakSet<ReadableStream<Uint8Array>>();
+
+/**
+ * Marks `readable` as one whose every chunk is a buffer of its own that
+ * nothing else holds; see {@linkcode hasOwnedChunks}.
+ *
+ * @param readable A stream that allocates a fresh buffer for each chunk, or
+ * passes on unchanged the chunks of one that does.
+ * @returns `readable`.
+ */
+export function markOwnedChunks(
+  readable: ReadableStream<Uint8Array>,
+): ReadableStream<Uint8Array> {
+  owned.add(readable);
+  return readable;
+}
+
+/**
+ * Whether every chunk of `readable` is a buffer of its own that nothing else
+ * holds, so that its reader may move the buffer to another thread
+ * (transfer it) instead of copying it: true for the streams
+ * {@linkcode openSource} opens (each read of a file or of standard input
+ * fills a new buffer) and those marked with {@linkcode markOwnedChunks}.
+ * Any other stream, such as one a library caller built, may share or reuse
+ * its buffers, and gives false.
+ *
+ * @param readable A stream.
+ * @returns Whether its chunks' buffers are the reader's to move.
+ *
+ * @example Usage
+ * ```ts
+ * import { hasOwnedChunks, openSource } from "./source.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const path = await Deno.makeTempFile();
+ * const source = await openSource(path);
+ * assert.ok(hasOwnedChunks(source.readable));
+ * assert.ok(!hasOwnedChunks(ReadableStream.from([new Uint8Array(1)])));
+ * await source.readable.cancel();
+ * await Deno.remove(path);
+ * ```
+ */
+export function hasOwnedChunks(readable: ReadableStream<Uint8Array>): boolean {
+  return owned.has(readable);
+}
+
 /**
  * Opens `path` (relative to `cwd`), or standard input for `-`.
  *
@@ -43,7 +90,9 @@ export async function openSource(
   path: string,
   cwd: string = Deno.cwd(),
 ): Promise<Source> {
-  if (path === "-") return { name: "<stdin>", readable: Deno.stdin.readable };
+  if (path === "-") {
+    return { name: "<stdin>", readable: markOwnedChunks(Deno.stdin.readable) };
+  }
   const fullPath = resolve(cwd, path);
   let file: Deno.FsFile;
   try {
@@ -67,7 +116,7 @@ export async function openSource(
     : file.readable;
   return {
     name: path,
-    readable: gzip ? gunzip(raw, path) : raw,
+    readable: markOwnedChunks(gzip ? gunzip(raw, path) : raw),
     // Offsets count the decompressed bytes, whose total is not known ahead.
     size: info.isFile && !gzip ? info.size : undefined,
     realPath: await Deno.realPath(fullPath),

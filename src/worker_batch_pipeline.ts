@@ -9,6 +9,7 @@
 import type { BatchPipeline, BatchPipelineOptions } from "./batch_pipeline.ts";
 import { InputSyntaxError, UsageError } from "./errors.ts";
 import type { Batch } from "./row_block.ts";
+import { hasOwnedChunks } from "./source.ts";
 
 /** Chunks forwarded to the worker and not yet taken in, at most. */
 const CHUNKS_IN_FLIGHT = 4;
@@ -226,9 +227,13 @@ export type WorkerInput =
 
 /**
  * Runs {@linkcode batchPipeline} on a worker thread. Batches come one per
- * read (the worker holds at most the pipeline's own one-batch queues), and
- * at most four forwarded chunks are in flight. Cancelling the batches, or
- * a failure, terminates the worker.
+ * read, and none is fetched before it is read (highWaterMark 0): the
+ * worker keeps the next batch ready, and builds the one after once that is
+ * taken, so this thread holds only the batches its reader holds. At most
+ * four forwarded chunks are in flight; a stream whose chunks are its
+ * reader's own (see `hasOwnedChunks`: a file or standard input) has their
+ * buffers moved to the worker, any other has them copied. Cancelling the
+ * batches, or a failure, terminates the worker.
  *
  * @param input A file path for the worker to read, or a stream to forward.
  * @param options How to decode and batch.
@@ -292,7 +297,8 @@ export function workerBatchPipeline(
       new Error(`Cannot decode: the decode worker failed: ${event.message}`),
     );
   };
-  const send = (request: WorkerRequest) => worker.postMessage(request);
+  const send = (request: WorkerRequest, transfer: Transferable[] = []) =>
+    worker.postMessage(request, transfer);
 
   send({
     kind: "start",
@@ -303,6 +309,10 @@ export function workerBatchPipeline(
 
   /** Feeds the stream's chunks to the worker, a few at a time. */
   async function forward(readable: ReadableStream<Uint8Array>) {
+    // A buffer that is this reader's alone moves to the worker instead of
+    // being copied into a message, so no chunk read here waits for this
+    // thread's garbage collector: the worker's frees it.
+    const move = hasOwnedChunks(readable);
     const reader = readable.getReader();
     try {
       while (!stopped) {
@@ -316,7 +326,11 @@ export function workerBatchPipeline(
           return;
         }
         inFlight++;
-        send({ kind: "chunk", bytes: value });
+        const buffer = value.buffer;
+        send(
+          { kind: "chunk", bytes: value },
+          move && buffer instanceof ArrayBuffer ? [buffer] : [],
+        );
       }
       await reader.cancel();
     } catch (error) {
@@ -361,7 +375,7 @@ export function workerBatchPipeline(
     cancel() {
       stop();
     },
-  }, { highWaterMark: 1 });
+  }, { highWaterMark: 0 });
 
   /** Resolvers whose rejection nobody need observe. */
   function quietResolvers<T>(): PromiseWithResolvers<T> {

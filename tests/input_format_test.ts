@@ -4,6 +4,7 @@ import {
   resolveFormat,
   sniffFormat,
 } from "../src/input_format.ts";
+import { hasOwnedChunks, markOwnedChunks } from "../src/source.ts";
 
 const encoder = new TextEncoder();
 
@@ -93,4 +94,20 @@ Deno.test("resolveFormat() passes a cancel on to the source", async () => {
   });
   await source.readable.cancel("stop");
   assert.equal(reason, "stop");
+});
+
+Deno.test("resolveFormat() keeps a source's chunks its reader's own when it sniffs, and nobody else's", async () => {
+  const chunks = () => [encoder.encode("a\n"), encoder.encode("1\n")];
+  const owned = await resolveFormat({
+    name: "<stdin>",
+    readable: markOwnedChunks(ReadableStream.from(chunks())),
+  });
+  assert.ok(hasOwnedChunks(owned.source.readable));
+  const shared = await resolveFormat({
+    name: "<stdin>",
+    readable: ReadableStream.from(chunks()),
+  });
+  assert.ok(!hasOwnedChunks(shared.source.readable));
+  await owned.source.readable.cancel();
+  await shared.source.readable.cancel();
 });

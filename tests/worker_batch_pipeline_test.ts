@@ -5,6 +5,7 @@ import {
   unpackBatch,
   workerBatchPipeline,
 } from "../src/worker_batch_pipeline.ts";
+import { markOwnedChunks } from "../src/source.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -77,4 +78,29 @@ Deno.test("workerBatchPipeline hands out the same batches as batchPipeline in re
     ['2,b"c\n', "4\n", "7\n", '6,"open\n'],
   );
   assert.deepEqual(local.map((b) => b.prefix?.lines), [3, 6, 8, 9]);
+});
+
+Deno.test("workerBatchPipeline moves to the worker the buffers of a stream whose chunks are its own, and copies any other's", async (t) => {
+  const text = "a,b\n1,x\n2,y\n3,z\n";
+  for (const owned of [true, false]) {
+    await t.step(owned ? "owned: moved" : "not owned: copied", async () => {
+      const chunks = [
+        encoder.encode(text.slice(0, 7)),
+        encoder.encode(text.slice(7)),
+      ];
+      const stream = ReadableStream.from(chunks);
+      const { batches } = workerBatchPipeline({
+        readable: owned ? markOwnedChunks(stream) : stream,
+      }, { decode: { copyFormat: "text" }, batchSize: 2 });
+      const all = await Array.fromAsync(batches);
+      assert.deepEqual(
+        all.map((batch) => decoder.decode(batch.data)),
+        ["1\tx\n2\ty\n", "3\tz\n"],
+      );
+      assert.deepEqual(
+        chunks.map((chunk) => chunk.buffer.detached),
+        [owned, owned],
+      );
+    });
+  }
 });
