@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { batchPipeline } from "../src/batch_pipeline.ts";
 import {
   packBatch,
+  releaseBatch,
   unpackBatch,
   workerBatchPipeline,
 } from "../src/worker_batch_pipeline.ts";
@@ -78,6 +79,34 @@ Deno.test("workerBatchPipeline hands out the same batches as batchPipeline in re
     ['2,b"c\n', "4\n", "7\n", '6,"open\n'],
   );
   assert.deepEqual(local.map((b) => b.prefix?.lines), [3, 6, 8, 9]);
+});
+
+Deno.test("releaseBatch frees the buffers of a batch workerBatchPipeline made, once, and leaves any other batch alone", async () => {
+  const { batches } = workerBatchPipeline({
+    readable: ReadableStream.from([encoder.encode("a\n1\n2\n")]),
+  }, { decode: { copyFormat: "text" }, batchSize: 10 });
+  const [batch] = await Array.fromAsync(batches);
+  const buffers = [batch.data, batch.rowEnds, batch.lines, batch.endOffsets]
+    .map((array) => array.buffer as ArrayBuffer);
+  releaseBatch(batch);
+  assert.deepEqual(buffers.map((buffer) => buffer.detached), [
+    true,
+    true,
+    true,
+    true,
+  ]);
+  assert.equal(batch.data.length, 0);
+  releaseBatch(batch); // again: nothing left to free
+  const own = {
+    data: encoder.encode("x\n"),
+    rowEnds: Uint32Array.of(2),
+    lines: Float64Array.of(1),
+    endOffsets: Float64Array.of(2),
+    startOffset: 0,
+    endOffset: 2,
+  };
+  releaseBatch(own);
+  assert.equal(decoder.decode(own.data), "x\n");
 });
 
 Deno.test("workerBatchPipeline moves to the worker the buffers of a stream whose chunks are its own, and copies any other's", async (t) => {
