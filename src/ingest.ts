@@ -42,7 +42,7 @@ import {
   type TableName,
 } from "./table_name.ts";
 import { openTarget, type Target } from "./target.ts";
-import { workerBatchPipeline } from "./worker_batch_pipeline.ts";
+import { releaseBatch, workerBatchPipeline } from "./worker_batch_pipeline.ts";
 import { openWriterTargets, parallelWriters } from "./parallel_load.ts";
 import { writeInParallel } from "./parallel_writers.ts";
 import { readWriterProgress, resumePoint } from "./writer_progress.ts";
@@ -426,6 +426,8 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       progress.bytes = Math.max(progress.bytes, batch.endOffset);
       progress.seconds = (performance.now() - started) / 1000;
       options.onProgress?.({ ...progress });
+      // Its buffers go now rather than at the next full collection.
+      releaseBatch(batch);
     };
     /** Writer `writer`'s stream; `first` registers the run (and restarts). */
     const writerFor = (into: Target, writer = 0, first = true) =>
