@@ -297,7 +297,7 @@ async function runIngest(args: string[]): Promise<number> {
       "Cannot use --max-rejects without --reject-file: without one, the first rejected row stops the load",
     );
   }
-  const format = parseInputFormat(values.format);
+  const format = parseInputFormat(values.format) ?? config.format;
   let display: ProgressDisplay | undefined;
   const stop = stopOnSignals(() => display?.stop());
   let rejected = 0;
@@ -321,10 +321,10 @@ async function runIngest(args: string[]): Promise<number> {
         format,
         delimiter: delimiter(values.delimiter) ?? config.delimiter,
         nullString: values.null ?? config.nullString,
-        quote: values.quote,
-        escape: values.escape,
+        quote: values.quote ?? config.quote,
+        escape: values.escape ?? config.escape,
         encoding: values.encoding ?? config.encoding,
-        codec: codec(values.codec),
+        codec: codec(values.codec) ?? config.codec,
         batchSize,
         flushMs,
         rejectFile,

@@ -61,8 +61,16 @@ export interface IngestConfig {
   metaSchema?: string;
   /** Reconnect attempts after a lost connection. */
   retries?: number;
+  /** The input's format; unset, from the extension or the first byte. */
+  format?: "csv" | "ndjson";
+  /** The decoder: WebAssembly or its TypeScript twin. */
+  codec?: "wasm" | "ts";
   /** CSV field delimiter. */
   delimiter?: string;
+  /** CSV quote character. */
+  quote?: string;
+  /** CSV escape character inside quoted fields. */
+  escape?: string;
   /** The CSV NULL string. */
   nullString?: string;
   /** Whether the first record is a header. */
@@ -107,11 +115,15 @@ const KEYS: [pointer: string, option: keyof IngestConfig][] = [
   ["/max_rejects", "maxRejects"],
   ["/atomic", "atomic"],
   ["/parallel", "parallel"],
+  ["/format", "format"],
+  ["/codec", "codec"],
   ["/connection/db", "db"],
   ["/connection/data_dir", "dataDir"],
   ["/connection/meta_schema", "metaSchema"],
   ["/connection/retries", "retries"],
   ["/csv/delimiter", "delimiter"],
+  ["/csv/quote", "quote"],
+  ["/csv/escape", "escape"],
   ["/csv/null", "nullString"],
   ["/csv/header", "header"],
   ["/csv/columns", "columns"],

@@ -19,6 +19,8 @@ const EVERY_OPTION = `{
   "max_rejects": 10,
   "atomic": false,
   "parallel": 2,
+  "format": "csv",
+  "codec": "ts",
   "connection": {
     "db": "postgres://app@db/shop",
     "data_dir": "state/db",
@@ -27,6 +29,8 @@ const EVERY_OPTION = `{
   },
   "csv": {
     "delimiter": ";",
+    "quote": "'",
+    "escape": "\\\\",
     "null": "NA",
     "header": false,
     "columns": ["id", "region", "amount"],
@@ -48,11 +52,15 @@ Deno.test("parseConfig() accepts every documented option of the composed schema"
     maxRejects: 10,
     atomic: false,
     parallel: 2,
+    format: "csv",
+    codec: "ts",
     db: "postgres://app@db/shop",
     dataDir: "state/db",
     metaSchema: "bookkeeping",
     retries: 3,
     delimiter: ";",
+    quote: "'",
+    escape: "\\",
     nullString: "NA",
     header: false,
     columns: ["id", "region", "amount"],
@@ -65,12 +73,12 @@ Deno.test("parseConfig() fails a typo at any depth with its line, column, JSON p
     [
       `{ "tabel": "t" }`,
       "top level",
-      /^c\.json:1:3: \/tabel is not an option \(allowed there: batch_size, flush_ms, table, create, lane, seq_column, source_id, wait, reject_file, max_rejects, atomic, parallel, connection, csv\)$/,
+      /^c\.json:1:3: \/tabel is not an option \(allowed there: batch_size, flush_ms, table, create, lane, seq_column, source_id, wait, reject_file, max_rejects, atomic, parallel, format, codec, connection, csv\)$/,
     ],
     [
       `{\n  "csv": {\n    "delimeter": ";"\n  }\n}`,
       "inside csv",
-      /^c\.json:3:5: \/csv\/delimeter is not an option \(allowed there: delimiter, null, header, columns, encoding\)$/,
+      /^c\.json:3:5: \/csv\/delimeter is not an option \(allowed there: delimiter, quote, escape, null, header, columns, encoding\)$/,
     ],
     [
       `{ "connection": { "url": "postgres://x" } }`,
@@ -163,7 +171,10 @@ Deno.test("ingest --config loads with the file's options, and flags override the
   await sql(`create table ${table} (id int, name text)`);
   const dir = await Deno.makeTempDir();
   const input = `${dir}/rows.psv`;
-  await Deno.writeTextFile(input, "id|name\n1|a\n2|b\n3|c\n4|d\n5|e\n");
+  await Deno.writeTextFile(
+    input,
+    "id|name\n1|a\n2|b\n3|'c|x'\n4|'d\\'s'\n5|e\n",
+  );
   const config = `${dir}/load.jsonc`;
   await Deno.writeTextFile(
     config,
@@ -172,7 +183,9 @@ Deno.test("ingest --config loads with the file's options, and flags override the
       "table": "${table}",
       "batch_size": 1,
       "connection": { "db": "${databaseUrl()}", "meta_schema": "${table}_meta" },
-      "csv": { "delimiter": "|" },
+      "format": "csv",
+      "codec": "ts",
+      "csv": { "delimiter": "|", "quote": "'", "escape": "\\\\" },
     }`,
   );
   const fromFile = await runCli(
@@ -195,7 +208,10 @@ Deno.test("ingest --config loads with the file's options, and flags override the
   assert.equal(overridden.code, 0, overridden.stderr);
   assert.equal(JSON.parse(overridden.stdout).batches, 3);
   const rows = await sql(`select id, name from ${table} order by id`);
-  assert.deepEqual(rows.map((row) => row.name), ["a", "b", "c", "d", "e"]);
+  assert.deepEqual(
+    rows.map((row) => row.name),
+    ["a", "b", "c|x", "d's", "e"],
+  );
   await sql(`drop schema ${table}_meta cascade`);
   await Deno.remove(dir, { recursive: true });
 });
