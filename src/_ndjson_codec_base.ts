@@ -400,9 +400,13 @@ export class NdjsonCodecBase {
           hex4(b)
         } is half of a surrogate pair, without its other half`;
       case E_INVALID_UTF8:
-        return `Cannot parse record: invalid UTF-8 (byte 0x${
-          b.toString(16).toUpperCase().padStart(2, "0")
-        })`;
+        return registers[REG_ERROR_ARG2] === 0
+          ? `Cannot parse record: invalid UTF-8 (byte ${hexByte(b)})`
+          : `Cannot parse record: invalid UTF-8 (byte ${
+            hexByte(b)
+          } cannot continue the character that starts with ${
+            hexByte(registers[REG_ERROR_ARG2])
+          })`;
       case E_UNKNOWN_KEY:
         return `Cannot parse record: key "${key()}" is not a column (columns: ${
           this.#columns.join(", ")
@@ -455,6 +459,11 @@ export class NdjsonCodecBase {
 
 function hex4(unit: number): string {
   return unit.toString(16).toUpperCase().padStart(4, "0");
+}
+
+/** A byte as `0xAB`. */
+function hexByte(b: number): string {
+  return `0x${b.toString(16).toUpperCase().padStart(2, "0")}`;
 }
 
 /** The literal whose last byte ends at `end` in the core's literal table. */

@@ -282,6 +282,10 @@ export class TsNdjsonCore implements NdjsonCore {
   #utf8Need = 0;
   #utf8Low = 0x80;
   #utf8High = 0xbf;
+  /** The lead byte of the multibyte character being read. */
+  #utf8LeadByte = 0;
+  /** Bytes of that character read so far (it may start in an earlier chunk). */
+  #utf8Read = 0;
   /** Lines begun in this chunk. */
   #line = 0;
   /** Where the current line starts, relative to the chunk. */
@@ -939,16 +943,29 @@ export class TsNdjsonCore implements NdjsonCore {
       this.#fail(E_INVALID_UTF8, i, b, 0);
       return false;
     }
+    this.#utf8LeadByte = b;
+    this.#utf8Read = 1;
     this.#putString(b);
     return true;
   }
 
-  /** A byte that must continue a multibyte character. */
+  /**
+   * A byte that must continue a multibyte character. One that does not is
+   * reported where the character starts (arg2: its lead byte).
+   */
   #utf8Continue(b: number, i: number): boolean {
     if (b < this.#utf8Low || b > this.#utf8High) {
-      this.#fail(E_INVALID_UTF8, i, b, 0);
+      const regs = this.#regs;
+      regs[REG_ERROR] = E_INVALID_UTF8;
+      regs[REG_ERROR_LINE] = this.#line;
+      // The lead byte is the last one before `i` that starts a character.
+      regs[REG_ERROR_COLUMN] = this.#columnAt(i) - 1;
+      regs[REG_ERROR_OFFSET] = i - this.#utf8Read;
+      regs[REG_ERROR_ARG1] = b;
+      regs[REG_ERROR_ARG2] = this.#utf8LeadByte;
       return false;
     }
+    this.#utf8Read++;
     this.#utf8Need--;
     this.#utf8Low = 0x80;
     this.#utf8High = 0xbf;

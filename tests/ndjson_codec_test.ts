@@ -627,8 +627,8 @@ const ERRORS: [string, string | Uint8Array, number, number, RegExp][] = [
     "invalid UTF-8: an encoded surrogate",
     bytesOf('{"a":"', [0xed, 0xa0, 0x80], '"}'),
     1,
-    8,
-    /invalid UTF-8 \(byte 0xA0\)/,
+    7,
+    /invalid UTF-8 \(byte 0xA0 cannot continue the character that starts with 0xED\)/,
   ],
   [
     "invalid UTF-8: a stray continuation byte",
@@ -641,15 +641,15 @@ const ERRORS: [string, string | Uint8Array, number, number, RegExp][] = [
     "invalid UTF-8: a truncated character",
     bytesOf('{"a":"', [0xe2, 0x82], '"}'),
     1,
-    8,
-    /invalid UTF-8 \(byte 0x22\)/,
+    7,
+    /invalid UTF-8 \(byte 0x22 cannot continue the character that starts with 0xE2\)/,
   ],
   [
     "invalid UTF-8: above U+10FFFF",
     bytesOf('{"a":"', [0xf4, 0x90, 0x80, 0x80], '"}'),
     1,
-    8,
-    /invalid UTF-8 \(byte 0x90\)/,
+    7,
+    /invalid UTF-8 \(byte 0x90 cannot continue the character that starts with 0xF4\)/,
   ],
   [
     "invalid UTF-8 in a key",
@@ -662,8 +662,8 @@ const ERRORS: [string, string | Uint8Array, number, number, RegExp][] = [
     "invalid UTF-8 in a nested value",
     bytesOf('{"a":["', [0xc3, 0x28], '"]}'),
     1,
-    9,
-    /invalid UTF-8 \(byte 0x28\)/,
+    8,
+    /invalid UTF-8 \(byte 0x28 cannot continue the character that starts with 0xC3\)/,
   ],
   [
     "a non-ASCII byte outside a string",
@@ -702,6 +702,21 @@ Deno.test("NdjsonCopyCodec and the WASM codec name line and column of malformed 
         );
       }
     });
+  }
+});
+
+Deno.test("a character cut short is reported at its first byte, by offset too, for every chunk split", () => {
+  // Line 2: "€" is complete; the next character's lead byte 0xF0 is at
+  // column 10 and byte offset 21 (10 + 6 + 3 + 2), and 0x22 cuts it short.
+  const bytes = bytesOf('{"a":"x"}\n{"a":"€ab', [0xf0, 0x9f, 0x98], '"}');
+  const options = { columns: ["a"], source: "t.ndjson" };
+  for (let cut = 0; cut <= bytes.length; cut++) {
+    const error = errorOf(split(bytes, [cut]), options);
+    assert.deepEqual(
+      [error.line, error.column, error.offset],
+      [2, 10, 21],
+      `cut at ${cut}: ${error.message}`,
+    );
   }
 });
 

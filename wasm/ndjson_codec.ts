@@ -186,6 +186,10 @@ let literalEnd: i32 = 0;
 let utf8Need: i32 = 0;
 let utf8Low: i32 = 0x80;
 let utf8High: i32 = 0xbf;
+// The lead byte of the multibyte character being read, and its bytes read
+// so far (it may start in an earlier chunk).
+let utf8LeadByte: i32 = 0;
+let utf8Read: i32 = 0;
 let line: i32 = 0;
 // Where the current line starts, relative to the chunk.
 let lineStart: i32 = 0;
@@ -872,16 +876,29 @@ function utf8Lead(b: i32, i: i32): bool {
     fail(E_INVALID_UTF8, i, b, 0);
     return false;
   }
+  utf8LeadByte = b;
+  utf8Read = 1;
   putString(b);
   return true;
 }
 
-/** A byte that must continue a multibyte character. */
+/**
+ * A byte that must continue a multibyte character. One that does not is
+ * reported where the character starts (arg2: its lead byte).
+ */
 function utf8Continue(b: i32, i: i32): bool {
   if (b < utf8Low || b > utf8High) {
-    fail(E_INVALID_UTF8, i, b, 0);
+    setRegister(REG_ERROR, E_INVALID_UTF8);
+    setRegister(REG_ERROR_LINE, line);
+    // The lead byte is the last one before `i` that starts a character.
+    setRegister(REG_ERROR_COLUMN, columnAt(i) - 1);
+    setRegister(REG_ERROR_OFFSET, i - utf8Read);
+    setRegister(REG_ERROR_ARG1, b);
+    setRegister(REG_ERROR_ARG2, utf8LeadByte);
+    sync();
     return false;
   }
+  utf8Read++;
   utf8Need--;
   utf8Low = 0x80;
   utf8High = 0xbf;
