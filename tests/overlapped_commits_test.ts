@@ -6,6 +6,24 @@ import type { BatchEvent } from "../src/batch_writer.ts";
 import { databaseUrl, scratchTable, sql } from "./_helpers.ts";
 import { assertExactlyOnce, writeRecords } from "./_loader.ts";
 
+/** Loads `path` into `table` by lane, 100 rows a batch, reporting events. */
+function loadByLane(
+  path: string,
+  table: string,
+  meta: string,
+  onEvent: (event: BatchEvent) => void,
+) {
+  return ingest({
+    source: path,
+    table,
+    lane: "lane",
+    batchSize: 100,
+    metaSchema: meta,
+    db: databaseUrl(),
+    onEvent,
+  });
+}
+
 /** `kind batch` for each event, in order. */
 function steps(events: BatchEvent[]): string[] {
   return events.map((event) => `${event.kind} ${event.batch}`);
@@ -19,15 +37,12 @@ Deno.test("batches overlap on two connections: batch N+1 starts before batch N c
   );
   const path = await writeRecords(1, 3000);
   const events: BatchEvent[] = [];
-  const summary = await ingest({
-    source: path,
+  const summary = await loadByLane(
+    path,
     table,
-    lane: "lane",
-    batchSize: 100,
-    metaSchema: meta,
-    db: databaseUrl(),
-    onEvent: (event) => events.push(event),
-  });
+    meta,
+    (event) => events.push(event),
+  );
   assert.equal(summary.rows, 3000);
   await assertExactlyOnce(databaseUrl(), table, meta, 3000);
   const order = steps(events);
@@ -83,19 +98,11 @@ Deno.test("another run moves a lane under an overlapped batch: it rolls back, th
   );
   let released: Promise<unknown> | undefined;
   const events: BatchEvent[] = [];
-  const summary = await ingest({
-    source: path,
-    table,
-    lane: "lane",
-    batchSize: 100,
-    metaSchema: meta,
-    db: databaseUrl(),
-    onEvent: (event) => {
-      events.push(event);
-      if (event.kind === "start" && event.batch === 3) {
-        released ??= other.query("commit");
-      }
-    },
+  const summary = await loadByLane(path, table, meta, (event) => {
+    events.push(event);
+    if (event.kind === "start" && event.batch === 3) {
+      released ??= other.query("commit");
+    }
   });
   await released;
   await other.end();
