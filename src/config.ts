@@ -225,7 +225,7 @@ function configReader(): Promise<ConfigReader> {
  * assert.deepEqual(config, { table: "orders", delimiter: ";" });
  * await assert.rejects(
  *   parseConfig(`{ "csv": { "delimeter": ";" } }`, "load.json"),
- *   /load.json:1:12: \/csv\/delimeter is not an option \(allowed there: delimiter, null, header, columns, encoding\)/,
+ *   /load.json:1:12: \/csv\/delimeter is not an option \(allowed there: delimiter, quote, escape, null, header, columns, encoding\)/,
  * );
  * ```
  */
