@@ -17,6 +17,7 @@ import {
   type CsvDialect,
   E_AFTER_CLOSING_QUOTE,
   E_INVALID_UTF8,
+  E_NUL_BYTE,
   E_NULL_LANE,
   E_QUOTE_IN_UNQUOTED,
   E_TOO_FEW_FIELDS,
@@ -448,6 +449,10 @@ export class CsvCodecBase {
       case E_INVALID_UTF8:
         reason =
           "Cannot decode input: invalid UTF-8 (the input must be UTF-8 text: name its encoding with --encoding, or convert it first, for example with iconv)";
+        break;
+      case E_NUL_BYTE:
+        reason =
+          "Cannot decode input: a NUL byte (0x00), which PostgreSQL text cannot hold (remove it, or load the data as bytea)";
         break;
       case E_UNCLOSED_QUOTE:
         reason =

@@ -84,6 +84,8 @@ export const E_NULL_LANE = 5;
 export const E_INVALID_UTF8 = 6;
 /** Error: a quoted field is still open at the end of input. */
 export const E_UNCLOSED_QUOTE = 7;
+/** Error: a NUL byte, which PostgreSQL text cannot hold. */
+export const E_NUL_BYTE = 8;
 
 /** Charset: UTF-8, validated; columns count code points. */
 export const CHARSET_UTF8 = 0;
@@ -382,7 +384,8 @@ export class TsCsvCore implements CsvCore {
     }
     // The loop of #validate, kept here: the hot path, as one function.
     while (i < length) {
-      if (chunk[i] < 0x80) {
+      // ASCII but NUL, which stops validation like an invalid character.
+      if (chunk[i] < 0x80 && chunk[i] !== 0) {
         i++;
         continue;
       }
@@ -399,7 +402,8 @@ export class TsCsvCore implements CsvCore {
     const chunk = this.#input;
     const length = this.#size;
     while (i < length) {
-      if (chunk[i] < 0x80) {
+      // ASCII but NUL, which stops validation like an invalid character.
+      if (chunk[i] < 0x80 && chunk[i] !== 0) {
         i++;
         continue;
       }
@@ -712,7 +716,12 @@ export class TsCsvCore implements CsvCore {
         }
       }
       if (this.#invalid && i >= limit && result === i) {
-        this.#error(E_INVALID_UTF8, this.#line, this.#columnOf(limit), limit);
+        this.#error(
+          limit >= 0 && this.#input[limit] === 0 ? E_NUL_BYTE : E_INVALID_UTF8,
+          this.#line,
+          this.#columnOf(limit),
+          limit,
+        );
         result = this.#rejectFrom(Math.max(limit, 0), st + SKIP);
       }
       if (result === -3) result = i;

@@ -30,6 +30,7 @@ import {
   E_LEADING_ZERO,
   E_LINE_ENDS,
   E_MISSING_LANE,
+  E_NUL_ESCAPE,
   E_NULL_LANE,
   E_UNKNOWN_KEY,
   E_UNPAIRED_SURROGATE,
@@ -395,6 +396,8 @@ export class NdjsonCodecBase {
         return `Cannot parse record: invalid escape \\${
           b > 0x20 && b < 0x7f ? String.fromCharCode(b) : found
         } in a string (expected one of \\" \\\\ \\/ \\b \\f \\n \\r \\t \\u)`;
+      case E_NUL_ESCAPE:
+        return "Cannot parse record: \\u0000 in a string, a NUL character, which PostgreSQL text cannot hold";
       case E_UNPAIRED_SURROGATE:
         return `Cannot parse record: \\u${
           hex4(b)

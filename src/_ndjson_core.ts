@@ -121,6 +121,8 @@ export const E_DUPLICATE_KEY = 22;
 export const E_NULL_LANE = 23;
 /** Error: the lane key is missing. */
 export const E_MISSING_LANE = 24;
+/** Error: `\u0000` in a string, which PostgreSQL text cannot hold. */
+export const E_NUL_ESCAPE = 25;
 
 /** `true`, `false` and `null`, back to back: a literal is a range of it. */
 export const LITERALS: Uint8Array = new TextEncoder().encode("truefalsenull");
@@ -995,6 +997,10 @@ export class TsNdjsonCore implements NdjsonCore {
     }
     if (unit >= 0xdc00 && unit <= 0xdfff) {
       return this.#fail(E_UNPAIRED_SURROGATE, i, unit, 0);
+    }
+    // A value's NUL reaches no column (a key's names none: it is unknown).
+    if (unit === 0 && this.#mode === VALUE_STRING) {
+      return this.#fail(E_NUL_ESCAPE, i, 0, 0);
     }
     this.#putCodePoint(unit);
     return STRING;

@@ -215,6 +215,13 @@ const CSV_CASES: MalformedCase[] = [
     at: "11:7",
     reason: /invalid UTF-8/,
   },
+  {
+    // 8 , ü € , a 0x00  -> column 7
+    name: "a NUL byte",
+    bad: ["8,ü€,a", [0x00], "b\n"],
+    at: "11:7",
+    reason: /a NUL byte \(0x00\), which PostgreSQL text cannot hold/,
+  },
 ];
 
 /**
@@ -325,6 +332,13 @@ const NDJSON_CASES: MalformedCase[] = [
     bad: ['{"id":8,"v":"ü€', [0xff], '"}\n'],
     at: "9:16",
     reason: /invalid UTF-8/,
+  },
+  {
+    // ... € (15) \ u 0 0 0 (16-20) 0 (21)
+    name: "a NUL character escaped in a string",
+    bad: ['{"id":8,"v":"ü€\\u0000"}\n'],
+    at: "9:21",
+    reason: /\\u0000 in a string, a NUL character/,
   },
 ];
 

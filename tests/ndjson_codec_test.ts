@@ -172,8 +172,15 @@ const nested = fc.oneof(
 );
 
 const value: fc.Arbitrary<Value> = fc.oneof(
-  { weight: 4, arbitrary: fc.string({ unit: "binary", maxLength: 12 }) }
-    .arbitrary.map((value) => ({ kind: "string" as const, value })),
+  // PostgreSQL text holds no NUL: a string with one is bad input (tested
+  // apart).
+  {
+    weight: 4,
+    arbitrary: fc.string({ unit: "binary", maxLength: 12 }).map((value) => ({
+      kind: "string" as const,
+      value: value.replaceAll("\u0000", ""),
+    })),
+  },
   fc.constantFrom("", "\\", "\t", "\n", "\r", '"', "\\N", "\\.", "😀é")
     .map((value) => ({ kind: "string" as const, value })),
   numberText.map((text) => ({ kind: "number" as const, text })),
@@ -379,10 +386,11 @@ Deno.test("NdjsonCopyCodec and the WASM codec read hand-written records: whitesp
 
 Deno.test("NdjsonCopyCodec gives each row its lane key: a string's text, a number's text", () => {
   const lane = fc.oneof(
-    fc.string({ unit: "binary", maxLength: 6 }).map((key) => ({
-      json: JSON.stringify(key),
-      key,
-    })),
+    // No NUL: PostgreSQL text cannot hold one.
+    fc.string({ unit: "binary", maxLength: 6 }).map((text) => {
+      const key = text.replaceAll("\u0000", "");
+      return { json: JSON.stringify(key), key };
+    }),
     fc.constantFrom("\\", "a\tb", '"q"', "\\N").map((key) => ({
       json: JSON.stringify(key),
       key,
@@ -429,8 +437,8 @@ Deno.test("NdjsonCopyCodec passes numbers and nested values through byte for byt
     ],
     [
       "strings are unescaped",
-      '{"n": "caf\\u00e9 \\ud83d\\ude00 \\/ \\b\\f\\n\\r\\t\\\\ \\"q\\" \\u0000"}',
-      ['café 😀 / \b\f\n\r\t\\ "q" \0', null, null],
+      '{"n": "caf\\u00e9 \\ud83d\\ude00 \\/ \\b\\f\\n\\r\\t\\\\ \\"q\\""}',
+      ['café 😀 / \b\f\n\r\t\\ "q"', null, null],
     ],
     [
       "booleans, null and a missing key",
@@ -572,6 +580,13 @@ const ERRORS: [string, string | Uint8Array, number, number, RegExp][] = [
     1,
     13,
     /\\uD83D is half of a surrogate pair/,
+  ],
+  [
+    "a NUL character escaped in a value",
+    '{"a":"x\\u0000"}',
+    1,
+    13,
+    /^Cannot parse record: \\u0000 in a string, a NUL character/,
   ],
   [
     "a low surrogate alone",

@@ -51,6 +51,7 @@ const E_TOO_FEW_FIELDS = 4;
 const E_NULL_LANE = 5;
 const E_INVALID_UTF8 = 6;
 const E_UNCLOSED_QUOTE = 7;
+const E_NUL_BYTE = 8;
 
 const CHARSET_UTF8 = 0;
 const CHARSET_SINGLE_BYTE = 1;
@@ -262,9 +263,13 @@ export function begin(at: usize, length: i32, final: bool): void {
   }
   // The loop of validate, kept here: the hot path, as one function.
   while (i < length) {
-    // Skip ASCII 16 bytes at a time.
+    // Skip ASCII but NUL 16 bytes at a time (a NUL stops validation like
+    // an invalid character: PostgreSQL text cannot hold one).
     while (i + 16 <= length) {
-      const bits = i8x16.bitmask(v128.load(input + <usize> i));
+      const bytes = v128.load(input + <usize> i);
+      const bits = i8x16.bitmask(
+        v128.or(bytes, i8x16.eq(bytes, i8x16.splat(0))),
+      );
       if (bits != 0) {
         i += ctz<i32>(bits);
         break;
@@ -272,7 +277,8 @@ export function begin(at: usize, length: i32, final: bool): void {
       i += 16;
     }
     if (i >= length) break;
-    if (load<u8>(input + <usize> i) < 0x80) {
+    const b = load<u8>(input + <usize> i);
+    if (b < 0x80 && b != 0) {
       i++;
       continue;
     }
@@ -289,9 +295,13 @@ function validate(from: i32): void {
   const length = size;
   let i = from;
   while (i < length) {
-    // Skip ASCII 16 bytes at a time.
+    // Skip ASCII but NUL 16 bytes at a time (a NUL stops validation like
+    // an invalid character: PostgreSQL text cannot hold one).
     while (i + 16 <= length) {
-      const bits = i8x16.bitmask(v128.load(input + <usize> i));
+      const bytes = v128.load(input + <usize> i);
+      const bits = i8x16.bitmask(
+        v128.or(bytes, i8x16.eq(bytes, i8x16.splat(0))),
+      );
       if (bits != 0) {
         i += ctz<i32>(bits);
         break;
@@ -299,7 +309,8 @@ function validate(from: i32): void {
       i += 16;
     }
     if (i >= length) break;
-    if (load<u8>(input + <usize> i) < 0x80) {
+    const b = load<u8>(input + <usize> i);
+    if (b < 0x80 && b != 0) {
       i++;
       continue;
     }
@@ -648,7 +659,15 @@ export function frame(from: i32, maxRows: i32): i32 {
       }
     }
     if (invalid && i >= limit && result == i) {
-      error(E_INVALID_UTF8, line, columnOf(limit), limit, 0, 0);
+      const nul = limit >= 0 && load<u8>(input + <usize> limit) == 0;
+      error(
+        nul ? E_NUL_BYTE : E_INVALID_UTF8,
+        line,
+        columnOf(limit),
+        limit,
+        0,
+        0,
+      );
       result = rejectFrom(max(limit, 0), st + SKIP);
     }
     if (result == -3) result = i;

@@ -73,6 +73,7 @@ const E_UNKNOWN_KEY = 21;
 const E_DUPLICATE_KEY = 22;
 const E_NULL_LANE = 23;
 const E_MISSING_LANE = 24;
+const E_NUL_ESCAPE = 25;
 
 const NULL_AT: i32 = 9;
 
@@ -929,6 +930,8 @@ function endHex(i: i32): i32 {
   if (unit >= 0xdc00 && unit <= 0xdfff) {
     return fail(E_UNPAIRED_SURROGATE, i, unit, 0);
   }
+  // A value's NUL reaches no column (a key's names none: it is unknown).
+  if (unit == 0 && mode == VALUE_STRING) return fail(E_NUL_ESCAPE, i, 0, 0);
   putCodePoint(unit);
   return STRING;
 }
