@@ -153,14 +153,14 @@ Lanes and resuming:
 
 Bad rows:
   --reject-file PATH  malformed records (bad CSV or NDJSON, invalid UTF-8, a
-                      NULL lane key) and rows the server rejects (a bad value,
-                      a constraint) are copied to PATH byte for byte, with
-                      PATH.log (JSON lines: kind, line, column, reason, source
-                      offsets), and the rest loads; a malformed record ends at
-                      the first line break after its error outside quotes. A
-                      resumed run adds no duplicates. Exit code 3 when any
-                      were rejected. Without it, the first malformed or
-                      rejected record stops the load (exit 2)
+                      NUL byte, a NULL lane key) and rows the server rejects (a
+                      bad value, a constraint) are copied to PATH byte for byte,
+                      with PATH.log (JSON lines: kind, line, column, reason,
+                      source offsets), and the rest loads; a malformed record
+                      ends at the first line break after its error outside
+                      quotes. A resumed run adds no duplicates. Exit code 3
+                      when any were rejected. Without it, the first malformed
+                      or rejected record stops the load (exit 2)
   --max-rejects N     with --reject-file: stop at a committed, resumable point
                       (exit 2) once more than N records were rejected in a run
 
