@@ -19,6 +19,9 @@ export interface Source {
   readonly realPath?: string;
 }
 
+/** Bytes a regular file is read in per chunk, as `FsFile.readable` reads. */
+const FILE_CHUNK_BYTES = 64 * 1024;
+
 /** Streams whose chunks are buffers of their own; see {@linkcode hasOwnedChunks}. */
 const owned = new WeakSet<ReadableStream<Uint8Array>>();
 
@@ -112,7 +115,7 @@ export async function openSource(
   }
   const gzip = info.isFile && await isGzip(file);
   const raw = info.isFile
-    ? guardFile(file.readable, fullPath, info, path)
+    ? guardFile(fileChunks(file), fullPath, info, path)
     : file.readable;
   return {
     name: path,
@@ -194,8 +197,40 @@ export async function readFileGuarded(
   const info = await file.stat();
   if (!info.isFile) return file.readable;
   const gzip = await isGzip(file);
-  const raw = guardFile(file.readable, path, info, name);
+  const raw = guardFile(fileChunks(file), path, info, name);
   return gzip ? gunzip(raw, name) : raw;
+}
+
+/**
+ * A regular file's bytes, each chunk a fresh buffer (so the chunks are
+ * owned: see `markOwnedChunks`), read synchronously. `FsFile.readable`
+ * makes each 64 KiB read an async op, whose hand-off between threads costs
+ * far more than the read: a 555 MB file took 1.1-1.3 s of CPU that way and
+ * 0.26 s read synchronously, in chunks of the same size. A read of a
+ * regular file waits for the disk at most, never for a writer, so it
+ * cannot hold the thread indefinitely (unlike a pipe's). Closes the file at
+ * its end, on an error and when cancelled.
+ */
+function fileChunks(file: Deno.FsFile): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const chunk = new Uint8Array(FILE_CHUNK_BYTES);
+      let read: number | null;
+      try {
+        read = file.readSync(chunk);
+      } catch (error) {
+        file.close();
+        throw error;
+      }
+      if (read === null) {
+        file.close();
+        controller.close();
+      } else {
+        controller.enqueue(chunk.subarray(0, read));
+      }
+    },
+    cancel: () => file.close(),
+  });
 }
 
 function guardFile(
