@@ -7,6 +7,12 @@
  * when the run ends, by wall time and by this process's CPU time (the
  * steadier of the two on a machine busy with other work).
  *
+ * Beside them runs a yardstick, `wasm/bare_transcoder.ts`: a bare scalar
+ * CSV-to-COPY-text transcoder (no metadata, no lane keys, no validation,
+ * no SIMD), built in memory and first checked to write the very rows the
+ * codec writes. The codec's speed as a share of the yardstick's says what
+ * its extra work costs on whatever machine runs the bench.
+ *
  * `LANECOPY_BENCH_ROWS` changes the row count.
  *
  * @module
@@ -16,6 +22,7 @@ import process from "node:process";
 import type { CopyFormat } from "../src/copy_row.ts";
 import { CsvCopyCodec } from "../src/csv_codec.ts";
 import { WasmCsvCopyCodec } from "../src/wasm_csv_codec.ts";
+import { buildEntry } from "../wasm/build.ts";
 import { generateCsv } from "./generate.ts";
 
 const ROWS = Number(Deno.env.get("LANECOPY_BENCH_ROWS") ?? 100_000);
@@ -39,8 +46,94 @@ function encodeAll(make: Make, chunkSize: number): number {
   return rows + codec.finish().rowEnds.length;
 }
 
+/** The codec's COPY text rows, joined, for checking the yardstick. */
+function encodedText(): Uint8Array {
+  const codec = new WasmCsvCopyCodec({ copyFormat: "text" });
+  const blocks = [];
+  for (let at = 0; at < csv.length; at += SMALL_CHUNK) {
+    blocks.push(codec.push(csv.subarray(at, at + SMALL_CHUNK)).data);
+  }
+  blocks.push(codec.finish().data);
+  return new Uint8Array(blocks.flatMap((block) => [...block]));
+}
+
+/**
+ * The yardstick (`wasm/bare_transcoder.ts`), built in memory: returns a
+ * function that transcodes the data in chunks and gives the bytes written
+ * (and, with `collect`, the bytes). It must write what the codec writes.
+ */
+async function bareTranscoder(): Promise<
+  (chunkSize: number, collect?: number[]) => number
+> {
+  const bytes = await buildEntry({
+    source: "wasm/bare_transcoder.ts",
+    output: "the bare transcoder (in memory)",
+  });
+  const exports = new WebAssembly.Instance(
+    new WebAssembly.Module(bytes.slice()),
+  )
+    .exports as {
+      memory: WebAssembly.Memory;
+      input(): number;
+      output(): number;
+      transcode(length: number): number;
+    };
+  const memory = new Uint8Array(exports.memory.buffer);
+  const at = exports.input();
+  const out = exports.output();
+  return (chunkSize, collect) => {
+    let written = 0;
+    for (let from = 0; from < csv.length; from += chunkSize) {
+      const chunk = csv.subarray(from, from + chunkSize);
+      memory.set(chunk, at);
+      const length = exports.transcode(chunk.length);
+      if (collect) collect.push(...memory.subarray(out, out + length));
+      written += length;
+    }
+    return written;
+  };
+}
+
+const bare = await bareTranscoder();
+{
+  const collected: number[] = [];
+  bare(SMALL_CHUNK, collected);
+  const header = collected.indexOf(0x0a) + 1;
+  const ours = encodedText();
+  const theirs = collected.slice(header);
+  if (
+    theirs.length !== ours.length || theirs.some((b, i) => b !== ours[i])
+  ) {
+    throw new Error(
+      "Cannot bench: the bare transcoder's rows differ from the codec's",
+    );
+  }
+}
+
 const timings = new Map<string, number[]>();
 const cpuTimings = new Map<string, number[]>();
+
+/** Times `work` (which returns false when it went wrong) under `name`. */
+function measure(name: string, work: () => boolean): void {
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  if (!work()) throw new Error(`Cannot bench ${name}: output lost`);
+  const used = process.cpuUsage(cpu);
+  const seconds = (performance.now() - started) / 1000;
+  timings.set(name, [...timings.get(name) ?? [], seconds]);
+  cpuTimings.set(name, [
+    ...cpuTimings.get(name) ?? [],
+    (used.user + used.system) / 1e6,
+  ]);
+}
+
+const BARE = "bare transcoder, COPY text (yardstick)";
+const bareLength = bare(SMALL_CHUNK);
+Deno.bench({
+  name: BARE,
+  group: `csv encode text (${label})`,
+  fn: () => measure(BARE, () => bare(SMALL_CHUNK) === bareLength),
+});
 
 for (const format of ["text", "csv"] as const satisfies CopyFormat[]) {
   const options = { copyFormat: format, laneColumn: "lane" };
@@ -58,20 +151,7 @@ for (const format of ["text", "csv"] as const satisfies CopyFormat[]) {
       name,
       group: `csv encode ${format} (${label})`,
       baseline: name === `WASM, COPY ${format}`,
-      fn: () => {
-        const started = performance.now();
-        const cpu = process.cpuUsage();
-        if (encodeAll(make, chunkSize) !== ROWS) {
-          throw new Error("Cannot bench: rows lost");
-        }
-        const used = process.cpuUsage(cpu);
-        const seconds = (performance.now() - started) / 1000;
-        timings.set(name, [...timings.get(name) ?? [], seconds]);
-        cpuTimings.set(name, [
-          ...cpuTimings.get(name) ?? [],
-          (used.user + used.system) / 1e6,
-        ]);
-      },
+      fn: () => measure(name, () => encodeAll(make, chunkSize) === ROWS),
     });
   }
 }
@@ -106,5 +186,15 @@ globalThis.addEventListener("unload", () => {
         }x CPU`,
       );
     }
+  }
+  if (timings.has(BARE) && timings.has("WASM, COPY text")) {
+    const share = (which: Map<string, number[]>) =>
+      (median(which.get(BARE)!) / median(which.get("WASM, COPY text")!))
+        .toFixed(2);
+    console.log(
+      `  WASM codec / bare transcoder, COPY text: ${share(timings)} wall, ${
+        share(cpuTimings)
+      } CPU (metadata, lane keys and validation may cost a quarter: >= 0.75)`,
+    );
   }
 });
