@@ -957,14 +957,14 @@ export class TsNdjsonCore implements NdjsonCore {
    */
   #utf8Continue(b: number, i: number): boolean {
     if (b < this.#utf8Low || b > this.#utf8High) {
-      const regs = this.#regs;
-      regs[REG_ERROR] = E_INVALID_UTF8;
-      regs[REG_ERROR_LINE] = this.#line;
       // The lead byte is the last one before `i` that starts a character.
-      regs[REG_ERROR_COLUMN] = this.#columnAt(i) - 1;
-      regs[REG_ERROR_OFFSET] = i - this.#utf8Read;
-      regs[REG_ERROR_ARG1] = b;
-      regs[REG_ERROR_ARG2] = this.#utf8LeadByte;
+      this.#failAt(
+        E_INVALID_UTF8,
+        this.#columnAt(i) - 1,
+        i - this.#utf8Read,
+        b,
+        this.#utf8LeadByte,
+      );
       return false;
     }
     this.#utf8Read++;
@@ -1093,28 +1093,34 @@ export class TsNdjsonCore implements NdjsonCore {
 
   /** Reports error `code` at chunk index `i`. Returns -1. */
   #fail(code: number, i: number, arg1: number, arg2: number): number {
-    const regs = this.#regs;
-    regs[REG_ERROR] = code;
-    regs[REG_ERROR_LINE] = this.#line;
-    regs[REG_ERROR_COLUMN] = this.#columnAt(i);
-    regs[REG_ERROR_OFFSET] = i;
-    regs[REG_ERROR_ARG1] = arg1;
-    regs[REG_ERROR_ARG2] = arg2;
-    return -1;
+    return this.#failAt(code, this.#columnAt(i), i, arg1, arg2);
   }
 
   /** Reports error `code` at the current key's opening quote. */
   #failAtKey(code: number): boolean {
+    const column = this.#markIndex >= 0
+      ? this.#columnAt(this.#markIndex)
+      : this.#markColumn;
+    this.#failAt(code, column, this.#markOffset, 0, 0);
+    return false;
+  }
+
+  /** Reports error `code` at `column` and chunk index `offset`. Returns -1. */
+  #failAt(
+    code: number,
+    column: number,
+    offset: number,
+    arg1: number,
+    arg2: number,
+  ): number {
     const regs = this.#regs;
     regs[REG_ERROR] = code;
     regs[REG_ERROR_LINE] = this.#line;
-    regs[REG_ERROR_COLUMN] = this.#markIndex >= 0
-      ? this.#columnAt(this.#markIndex)
-      : this.#markColumn;
-    regs[REG_ERROR_OFFSET] = this.#markOffset;
-    regs[REG_ERROR_ARG1] = 0;
-    regs[REG_ERROR_ARG2] = 0;
-    return false;
+    regs[REG_ERROR_COLUMN] = column;
+    regs[REG_ERROR_OFFSET] = offset;
+    regs[REG_ERROR_ARG1] = arg1;
+    regs[REG_ERROR_ARG2] = arg2;
+    return -1;
   }
 }
 

@@ -889,14 +889,8 @@ function utf8Lead(b: i32, i: i32): bool {
  */
 function utf8Continue(b: i32, i: i32): bool {
   if (b < utf8Low || b > utf8High) {
-    setRegister(REG_ERROR, E_INVALID_UTF8);
-    setRegister(REG_ERROR_LINE, line);
     // The lead byte is the last one before `i` that starts a character.
-    setRegister(REG_ERROR_COLUMN, columnAt(i) - 1);
-    setRegister(REG_ERROR_OFFSET, i - utf8Read);
-    setRegister(REG_ERROR_ARG1, b);
-    setRegister(REG_ERROR_ARG2, utf8LeadByte);
-    sync();
+    failAt(E_INVALID_UTF8, columnAt(i) - 1, i - utf8Read, b, utf8LeadByte);
     return false;
   }
   utf8Read++;
@@ -1027,29 +1021,32 @@ function unexpected(code: i32, b: i32, i: i32): i32 {
 
 /** Reports error `code` at input index `i`. Returns -1. */
 function fail(code: i32, i: i32, arg1: i32, arg2: i32): i32 {
-  setRegister(REG_ERROR, code);
-  setRegister(REG_ERROR_LINE, line);
-  setRegister(REG_ERROR_COLUMN, columnAt(i));
-  setRegister(REG_ERROR_OFFSET, i);
-  setRegister(REG_ERROR_ARG1, arg1);
-  setRegister(REG_ERROR_ARG2, arg2);
-  sync();
-  return -1;
+  return failAt(code, columnAt(i), i, arg1, arg2);
 }
 
 /** Reports error `code` at the current key's opening quote. */
 function failAtKey(code: i32): bool {
+  const column = markIndex >= 0 ? columnAt(markIndex) : markColumn;
+  failAt(code, column, markOffset, 0, 0);
+  return false;
+}
+
+/** Reports error `code` at `column` and input index `offset`. Returns -1. */
+function failAt(
+  code: i32,
+  column: i32,
+  offset: i32,
+  arg1: i32,
+  arg2: i32,
+): i32 {
   setRegister(REG_ERROR, code);
   setRegister(REG_ERROR_LINE, line);
-  setRegister(
-    REG_ERROR_COLUMN,
-    markIndex >= 0 ? columnAt(markIndex) : markColumn,
-  );
-  setRegister(REG_ERROR_OFFSET, markOffset);
-  setRegister(REG_ERROR_ARG1, 0);
-  setRegister(REG_ERROR_ARG2, 0);
+  setRegister(REG_ERROR_COLUMN, column);
+  setRegister(REG_ERROR_OFFSET, offset);
+  setRegister(REG_ERROR_ARG1, arg1);
+  setRegister(REG_ERROR_ARG2, arg2);
   sync();
-  return false;
+  return -1;
 }
 
 /** The byte a one-character JSON escape stands for, or -1. */
