@@ -480,5 +480,5 @@ function describe(b: number): string {
   if (b === DQUOTE) return "a quote";
   if (b > 0x20 && b < 0x7f) return `"${String.fromCharCode(b)}"`;
   if (b < 0x80) return `U+${hex4(b)}`;
-  return `byte 0x${b.toString(16).toUpperCase()}`;
+  return `byte ${hexByte(b)}`;
 }
