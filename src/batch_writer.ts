@@ -33,7 +33,11 @@ import {
   namedRow,
   type RejectedRow,
 } from "./reject_search.ts";
-import { OverlappedCommits } from "./overlapped_commits.ts";
+import {
+  OverlappedCommits,
+  type OverlappedCommitsOptions,
+} from "./overlapped_commits.ts";
+import { retryWhenLost } from "./retry_when_lost.ts";
 import { assignSeqs, batchLanes, spliceSeqChunks } from "./seq_splice.ts";
 import type { SourceOptions } from "./source_state.ts";
 import {
@@ -183,7 +187,12 @@ export class BatchWriter extends WritableStream<Batch> {
   /** @param options Where and how to write. */
   constructor(options: BatchWriterOptions) {
     let prepared: Promise<PreparedTable | undefined> | undefined;
-    const prepare = () => prepared ??= prepareTable(options);
+    const prepare = () =>
+      prepared ??= retryWhenLost(
+        options.target,
+        options.reconnect,
+        () => prepareTable(options),
+      );
     const run: RunState = { registered: false, batches: 0, rejected: 0 };
     let overlapped: Promise<OverlappedCommits | undefined> | undefined;
     const finishOverlapped = async () => await (await overlapped)?.finish();
@@ -233,13 +242,7 @@ export class BatchWriter extends WritableStream<Batch> {
             }
             await markComplete(session, bookkeeping);
           });
-        try {
-          await complete();
-        } catch (error) {
-          if (!options.reconnect || !options.target.lost) throw error;
-          await options.reconnect(error);
-          await complete();
-        }
+        await retryWhenLost(options.target, options.reconnect, complete);
       },
     }, { highWaterMark: 1 });
   }
@@ -398,7 +401,7 @@ async function overlapCommits(
       rows: rowCount(batch),
     });
   try {
-    return await OverlappedCommits.open({
+    const commits: OverlappedCommitsOptions = {
       primary: options.target,
       second,
       spec: ready.spec,
@@ -412,7 +415,12 @@ async function overlapCommits(
         options.onCommit?.(batch, rowCount(batch), 0);
       },
       alone: (batch, number) => writeBatch(options, ready, batch, run, number),
-    });
+    };
+    return await retryWhenLost(
+      options.target,
+      options.reconnect,
+      () => OverlappedCommits.open(commits),
+    );
   } catch (error) {
     await second.close();
     throw error;

@@ -42,6 +42,7 @@ import {
   type TableName,
 } from "./table_name.ts";
 import { openTarget, type Target } from "./target.ts";
+import { retryWhenLost } from "./retry_when_lost.ts";
 import { releaseBatch, workerBatchPipeline } from "./worker_batch_pipeline.ts";
 import { openWriterTargets, parallelWriters } from "./parallel_load.ts";
 import { writeInParallel } from "./parallel_writers.ts";
@@ -287,6 +288,21 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
   let rejectFile: RejectFile | undefined;
   let lock: SourceLock | undefined;
   let writerTargets: Target[] = [];
+  /** Replaces a lost connection (a server's), taking the source's lock again if it held it. */
+  const reconnectRun = target.reconnect &&
+    ((error: unknown) =>
+      reconnect(target, error, {
+        retries: options.retries ?? DEFAULTS.retries,
+        relock: async () => {
+          if (lock !== undefined) {
+            lock = await lockSource(target, sourceId, false);
+          }
+        },
+        onNotice: options.onNotice,
+      }));
+  /** A step of the run's set-up, run again on a new connection if it lost its own. */
+  const onRunConnection = <T>(step: () => Promise<T>) =>
+    retryWhenLost(target, reconnectRun, step);
   try {
     const input = await resolveFormat(source, options.format);
     source = input.source;
@@ -296,14 +312,18 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
         `Cannot read NDJSON as ${encoding.postgres}: JSON text is UTF-8 (RFC 8259); convert it first, for example with iconv`,
       );
     }
-    await ensureBookkeeping(target, metaSchema);
-    lock = await lockSource(target, sourceId, options.wait ?? false);
+    await onRunConnection(() => ensureBookkeeping(target, metaSchema));
+    lock = await onRunConnection(() =>
+      lockSource(target, sourceId, options.wait ?? false)
+    );
     if (options.rejectFile !== undefined) {
       rejectFile = await RejectFile.open(
         resolve(options.cwd ?? Deno.cwd(), options.rejectFile),
       );
     }
-    const state = await readSourceState(target, metaSchema, sourceId);
+    const state = await onRunConnection(() =>
+      readSourceState(target, metaSchema, sourceId)
+    );
     const runOptions: Omit<SourceOptions, "columns"> = {
       target: targetName,
       format,
@@ -321,7 +341,9 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     };
     const restart = (options.restart ?? false) && state !== undefined;
     const stored = state &&
-      await readWriterProgress(target, metaSchema, sourceId);
+      await onRunConnection(() =>
+        readWriterProgress(target, metaSchema, sourceId)
+      );
     const earlier = stored && !restart
       ? resumePoint(stored.progress)
       : undefined;
@@ -369,7 +391,9 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     progress.bytes = startOffset;
     const columns = resume?.options.columns ?? options.columns ??
       (format === "ndjson"
-        ? await ndjsonColumns(target, table, options.seqColumn)
+        ? await onRunConnection(() =>
+          ndjsonColumns(target, table, options.seqColumn)
+        )
         : undefined);
     const pipelineOptions: BatchPipelineOptions = {
       decode: {
@@ -455,16 +479,12 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
           ? (event) => options.onEvent!({ ...event, writer })
           : options.onEvent,
         onCommit,
-        reconnect: (writer === 0 ? target : into).reconnect &&
+        // The run's own connection holds the source's lock.
+        reconnect: writer === 0 ? reconnectRun : into.reconnect &&
           ((error) =>
-            reconnect(writer === 0 ? target : into, error, {
+            reconnect(into, error, {
               retries: options.retries ?? DEFAULTS.retries,
-              relock: async () => {
-                // The run's own connection holds the source's lock.
-                if (writer === 0) {
-                  lock = await lockSource(target, sourceId, false);
-                }
-              },
+              relock: async () => {},
               onNotice: options.onNotice,
             })),
         rejects: rejectFile && {

@@ -237,7 +237,7 @@ export async function query(
  *
  * @param url The server.
  * @param pid The process.
- * @returns Each session's server pid, state and wait event.
+ * @returns Each session's server pid, state and wait event, oldest first.
  */
 export async function sessionsOf(
   url: string,
@@ -246,9 +246,32 @@ export async function sessionsOf(
   return await query(
     url,
     `select pid, state, wait_event_type, wait_event, query
-       from pg_stat_activity where application_name like $1`,
+       from pg_stat_activity where application_name like $1
+      order by backend_start, pid`,
     [`lanecopy pid ${pid} on %`],
   ) as unknown as Session[];
+}
+
+/**
+ * Ends every server session of the lanecopy process `pid` at once, as an
+ * administrator's `pg_terminate_backend` would: a load on two connections
+ * (batches overlap) loses both, so it cannot go on on the one left.
+ *
+ * @param url The server.
+ * @param pid The process.
+ * @returns How many sessions were ended.
+ */
+export async function terminateSessionsOf(
+  url: string,
+  pid: number,
+): Promise<number> {
+  const rows = await query(
+    url,
+    `select pg_terminate_backend(pid) as ended
+       from pg_stat_activity where application_name like $1`,
+    [`lanecopy pid ${pid} on %`],
+  );
+  return rows.filter((row) => row.ended === true).length;
 }
 
 /** A server session, as `pg_stat_activity` has it. */

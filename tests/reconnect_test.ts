@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { lockSource } from "../src/source_state.ts";
+import { PostgresTarget } from "../src/postgres_target.ts";
 import { startThrowawayCluster } from "./_cluster.ts";
 import { databaseUrl, REPO_ROOT, scratchTable } from "./_helpers.ts";
 import {
@@ -9,6 +11,7 @@ import {
   sessionsOf,
   startCli,
   stopLoaders,
+  terminateSessionsOf,
   waitFor,
   within,
   writeRecords,
@@ -98,6 +101,65 @@ Deno.test({
 
 Deno.test({
   name:
+    "a run waiting for its source's lock (--wait) when the server restarts reconnects, waits again and loads every record once",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const cluster = await startThrowawayCluster();
+    const path = await writeRecords(1, 500);
+    try {
+      const url = cluster.url;
+      const table = scratchTable("wait_restart");
+      const meta = `${table}_meta`;
+      await query(
+        url,
+        `create table ${table} (id int, lane text, v text, lane_seq bigint)`,
+      );
+      // Another run holds the source: the load waits in its set-up, before
+      // any batch, and the restart ends both sessions.
+      const holder = await PostgresTarget.connect(url);
+      await lockSource(holder, "held", false);
+      const loader = startCli([
+        "ingest",
+        path,
+        "--table",
+        table,
+        "--lane",
+        "lane",
+        "--meta-schema",
+        meta,
+        "--db",
+        url,
+        "--source-id",
+        "held",
+        "--wait",
+      ]);
+      await waitFor(
+        "the load waiting for the source's lock",
+        async () =>
+          (await sessionsOf(url, loader.child.pid)).some((session) =>
+            session.wait_event === "advisory"
+          ),
+      );
+      await cluster.restart("fast");
+      await holder.close();
+      const status = await within(loader.status, 30_000, "the load's end");
+      assert.equal(status.code, 0, loader.stderr);
+      assert.match(
+        loader.stderr,
+        /terminating connection due to administrator command; reconnecting \(up to \d+ attempts\)/,
+      );
+      await assertExactlyOnce(url, table, meta, 500);
+    } finally {
+      await stopLoaders();
+      await cluster.stop();
+      await Deno.remove(path);
+    }
+  },
+});
+
+Deno.test({
+  name:
     "a load whose connection is terminated mid-COPY reconnects, re-syncs its batch and completes exactly once",
   sanitizeResources: false,
   sanitizeOps: false,
@@ -124,7 +186,7 @@ Deno.test({
         "--verbose",
       ]);
       for (const after of [2, 5]) {
-        const backend = await waitFor(
+        await waitFor(
           `a COPY after ${after} commits`,
           async () => {
             if (loader.count(/ committed bytes /) < after) return undefined;
@@ -133,7 +195,9 @@ Deno.test({
           },
           20_000,
         );
-        await query(url, "select pg_terminate_backend($1)", [backend]);
+        // Every connection of the load: with one left (batches overlap on
+        // two) it would go on alone instead of reconnecting.
+        assert.ok(await terminateSessionsOf(url, loader.child.pid) >= 1);
       }
       await makeFast(url, table);
       const status = await within(loader.status, 30_000, "the load's end");
