@@ -4,7 +4,14 @@ import pg from "pg";
 import { ingest } from "../src/mod.ts";
 import type { BatchEvent } from "../src/batch_writer.ts";
 import { databaseUrl, scratchTable, sql } from "./_helpers.ts";
-import { assertExactlyOnce, writeRecords } from "./_loader.ts";
+import {
+  assertExactlyOnce,
+  createSlowTable,
+  query,
+  sessionsOf,
+  waitFor,
+  writeRecords,
+} from "./_loader.ts";
 
 /** Loads `path` into `table` by lane, 100 rows a batch, reporting events. */
 function loadByLane(
@@ -133,4 +140,51 @@ Deno.test("another run moves a lane under an overlapped batch: it rolls back, th
     [`public.${table}`],
   );
   assert.deepEqual(counter, { next: late.length + 6, n: late.length + 5 });
+});
+
+Deno.test("the second connection terminated mid-COPY: its batch rolls back and is loaded again on the first, the load completes exactly once without reconnecting", async () => {
+  const url = databaseUrl();
+  const table = scratchTable("overlap_second_lost");
+  const meta = scratchTable("meta");
+  await createSlowTable(url, table, 0.1);
+  const path = await writeRecords(1, 1000);
+  const events: BatchEvent[] = [];
+  const load = ingest({
+    source: path,
+    table,
+    lane: "lane",
+    batchSize: 100,
+    metaSchema: meta,
+    db: url,
+    retries: 0,
+    onEvent: (event) => events.push(event),
+  });
+  let settled = false;
+  load.then(() => settled = true, () => settled = true);
+  // The sessions oldest first: the run's own connection, then the second.
+  const second = await waitFor(
+    "the second connection inside a COPY",
+    async () => {
+      if (settled) throw new Error("The load ended first");
+      if (events.filter((event) => event.kind === "committed").length < 2) {
+        return undefined;
+      }
+      const sessions = await sessionsOf(url, Deno.pid);
+      const last = sessions.at(-1);
+      return sessions.length === 2 && last?.wait_event === "PgSleep"
+        ? last.pid
+        : undefined;
+    },
+  );
+  await query(url, "select pg_terminate_backend($1)", [second]);
+  const summary = await load;
+  assert.equal(summary.rows, 1000);
+  await assertExactlyOnce(url, table, meta, 1000);
+  const starts = events.filter((event) => event.kind === "start");
+  assert.ok(
+    starts.length > 10,
+    `no batch was loaded again: ${steps(events)}`,
+  );
+  assert.deepEqual(await sessionsOf(url, Deno.pid), []);
+  await Deno.remove(path);
 });

@@ -13,6 +13,7 @@ import {
   sessionsOf,
   startCli,
   stopLoaders,
+  terminateSessionsOf,
   waitFor,
   within,
   writeRecords,
@@ -130,11 +131,12 @@ Deno.test({
         ...GIVE_UP_AT_ONCE,
       );
       const loader = startCli([...args, "--verbose"]);
-      const backend = await waitFor(
+      await waitFor(
         "the loader inside its third batch",
         () => cliMidCopy(url, loader, 2),
       );
-      await query(url, "select pg_terminate_backend($1)", [backend]);
+      // Both of its connections: with one left it would go on alone.
+      assert.ok(await terminateSessionsOf(url, loader.child.pid) >= 1);
       const status = await within(loader.status, GIVE_UP_MS, "the loader");
       assert.equal(status.code, 1, loader.stderr);
       assert.match(
@@ -183,11 +185,11 @@ Deno.test({
       db: url,
     };
     const load = ingestHere(options);
-    const backend = await waitFor(
+    await waitFor(
       "this load inside its third batch",
       () => hereMidCopy(url, load, 2),
     );
-    await query(url, "select pg_terminate_backend($1)", [backend]);
+    assert.ok(await terminateSessionsOf(url, Deno.pid) >= 1);
     const watching = (async () => {
       while (!load.state.settled) {
         await assertNoIdleTransaction(url);
@@ -225,7 +227,7 @@ Deno.test({
     const paths: string[] = [];
     try {
       const url = cluster.url;
-      const n = 3000;
+      const n = 5000;
       const meta = scratchTable("meta_restart");
       // One load by the CLI, one by ingest() in this process, each into
       // its own table, both through every restart.
@@ -258,6 +260,15 @@ Deno.test({
       // session and recovers: that connection just ends, with no message.
       for (const mode of ["fast", "immediate", "crash"] as const) {
         const loader = startCli([...cliArgs, "--verbose"]);
+        // A child process starts slower than this process's load: the
+        // latter begins once the former has committed, so that neither
+        // ends before the other is inside a COPY.
+        await waitFor("the CLI's first commit", () => {
+          if (loader.exited) {
+            throw new Error(`The loader exited:\n${loader.stderr}`);
+          }
+          return loader.count(/ committed /) >= 1;
+        });
         const load = ingestHere(hereOptions);
         // Both inside a COPY at once (the sleep is most of a batch).
         const backend = await waitFor("both loads inside a COPY", async () => {
