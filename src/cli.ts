@@ -116,7 +116,8 @@ Options:
   --retries N         after a lost connection to a server, reconnect up to N
                       times (backoff from 0.5 s, doubling up to 8 s), keeping
                       the batch in hand (default ${DEFAULTS.retries}; 0 gives up at once)
-  -q, --quiet         no progress bar, no summary line
+  -q, --quiet         no progress bar, no summary line, no notices (resuming,
+                      restarting, reconnecting); errors still go to stderr
   --json              print the summary as one JSON object on stdout
   -v, --verbose       one line per batch step on stderr (start, commit-sent,
                       committed, skipped)

@@ -133,6 +133,16 @@ Deno.test("ingest --create makes a text column per header name, case kept", asyn
     "Full Name": "Ada",
     note: null,
   }]);
+  // A resume prints a notice, but not with --quiet.
+  await Deno.writeTextFile(path, "2,Grace,x\n", { append: true });
+  const args = ["ingest", path, "--table", table, "--db", databaseUrl()];
+  const resumed = await runCli([...args, "-q"]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.equal(resumed.stderr, "", "--quiet prints no notice either");
+  await Deno.writeTextFile(path, "3,Edsger,y\n", { append: true });
+  const told = await runCli(args);
+  assert.match(told.stderr, /has 2 rows committed up to byte \d+: checking/);
+  assert.equal((await sql(`select * from ${table}`)).length, 3);
   await Deno.remove(path);
 });
 

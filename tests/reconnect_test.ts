@@ -6,6 +6,7 @@ import { databaseUrl, REPO_ROOT, scratchTable } from "./_helpers.ts";
 import {
   assertExactlyOnce,
   createSlowTable,
+  laneIngestArgs,
   makeFast,
   query,
   sessionsOf,
@@ -119,21 +120,12 @@ Deno.test({
       // any batch, and the restart ends both sessions.
       const holder = await PostgresTarget.connect(url);
       await lockSource(holder, "held", false);
-      const loader = startCli([
-        "ingest",
-        path,
-        "--table",
-        table,
-        "--lane",
-        "lane",
-        "--meta-schema",
-        meta,
-        "--db",
-        url,
-        "--source-id",
-        "held",
-        "--wait",
-      ]);
+      // Not quiet: the reconnect's notice is what this test reads.
+      const loader = startCli(
+        laneIngestArgs(url, path, table, meta, 100, "--source-id", "held")
+          .concat("--wait")
+          .filter((arg) => arg !== "--quiet"),
+      );
       await waitFor(
         "the load waiting for the source's lock",
         async () =>
