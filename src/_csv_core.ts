@@ -89,14 +89,17 @@ export const E_NUL_BYTE = 8;
 
 /** Charset: UTF-8, validated; columns count code points. */
 export const CHARSET_UTF8 = 0;
-/** Charset: one byte is one character (not validated). */
+/** Charset: one byte is one character (not validated; a NUL is refused). */
 export const CHARSET_SINGLE_BYTE = 1;
 /**
- * Charset: EUC-JP (not validated): 0x8F starts a character of 3 bytes, any
- * other byte from 0x80 one of 2.
+ * Charset: EUC-JP (not validated; a NUL is refused): 0x8F starts a
+ * character of 3 bytes, any other byte from 0x80 one of 2.
  */
 export const CHARSET_EUC_JP = 2;
-/** Charset: EUC-KR, EUC-CN (not validated): bytes from 0x80 start 2-byte characters. */
+/**
+ * Charset: EUC-KR, EUC-CN (not validated; a NUL is refused): bytes from
+ * 0x80 start 2-byte characters.
+ */
 export const CHARSET_EUC = 3;
 
 /** The dialect a core frames, as bytes. */
@@ -139,8 +142,9 @@ export interface CsvCore {
   /** The metadata arrays, `ROW_CAPACITY` entries each. */
   metadata(): Int32Array;
   /**
-   * Takes the next chunk and validates it as UTF-8. In the `final` chunk,
-   * a character cut off at the end is invalid too.
+   * Takes the next chunk and validates it as UTF-8 (other charsets: finds
+   * its first NUL). In the `final` chunk, a character cut off at the end
+   * is invalid too.
    */
   begin(chunk: Uint8Array, final: boolean): void;
   /**
@@ -370,7 +374,10 @@ export class TsCsvCore implements CsvCore {
     this.#limit = length;
     this.#invalid = false;
     this.#colIndex = 0;
-    if (!this.#utf8) return;
+    if (!this.#utf8) {
+      this.#findNul(0);
+      return;
+    }
     let i = 0;
     if (this.#utf8Need > 0) {
       i = this.#utf8Rest(
@@ -395,10 +402,15 @@ export class TsCsvCore implements CsvCore {
   }
 
   /**
-   * Validates the chunk as UTF-8 from byte `i` (after a malformed record
-   * that held the invalid character): framing stops at the next one.
+   * Validates the chunk as UTF-8 (other charsets: looks for a NUL) from
+   * byte `i`, after a malformed record that held the invalid character:
+   * framing stops at the next one.
    */
   #validate(i: number): void {
+    if (!this.#utf8) {
+      this.#findNul(i);
+      return;
+    }
     const chunk = this.#input;
     const length = this.#size;
     while (i < length) {
@@ -410,6 +422,15 @@ export class TsCsvCore implements CsvCore {
       i = this.#utf8Char(i);
       if (this.#invalid) return;
     }
+  }
+
+  /**
+   * Outside UTF-8 (not validated) only a NUL is invalid, in every encoding
+   * the codec reads: framing stops at the first from byte `from`.
+   */
+  #findNul(from: number): void {
+    const at = this.#input.indexOf(0, from);
+    if (at >= 0) this.#fail(at);
   }
 
   /**

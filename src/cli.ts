@@ -69,11 +69,12 @@ const CSV_HELP = `CSV options:
   --escape C          inside quoted fields, C before the quote or before itself
                       makes it data (default: the quote, so quotes are doubled;
                       --escape '\\' for backslash escapes)
-  --encoding NAME     the input's encoding (default UTF-8, the only one checked
-                      here): latin1, iso-8859-2 … iso-8859-16, windows-1250 …
-                      windows-1258, koi8-r, koi8-u, ibm866, euc-jp, euc-kr,
-                      euc-cn, or PostgreSQL's names (LATIN9, WIN1252, …); the
-                      server converts the rows. Encodings in which a quote,
+  --encoding NAME     the input's encoding (default UTF-8, the only one
+                      validated here; a NUL byte is refused in any): latin1,
+                      iso-8859-2 … iso-8859-16, windows-1250 … windows-1258,
+                      koi8-r, koi8-u, ibm866, euc-jp, euc-kr, euc-cn, or
+                      PostgreSQL's names (LATIN9, WIN1252, …); the server
+                      converts the rows. Encodings in which a quote,
                       comma or backslash byte can be part of a character
                       (UTF-16, SJIS, BIG5, GBK, GB18030) are refused; NDJSON
                       is UTF-8 only

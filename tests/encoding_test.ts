@@ -140,6 +140,20 @@ Deno.test("ingest --encoding latin1: bytes that are not UTF-8 are no error, a ma
     );
     const log = JSON.parse(await Deno.readTextFile(`${rejects}.log`));
     assert.deepEqual([log.line, log.error_line, log.column], [3, 3, 5]);
+    // A NUL byte is bad input in any encoding: PostgreSQL text holds none.
+    const nul = `${dir}/nul.csv`;
+    await Deno.writeFile(
+      nul,
+      Uint8Array.from([...latin1("id,note\n7,\u00e9"), 0x00, 0x0a]),
+    );
+    const refused = await runCli(
+      args("--encoding", "latin1").map((arg) => arg === path ? nul : arg),
+    );
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(
+      refused.stderr,
+      /nul\.csv:2:4: Cannot decode input: a NUL byte \(0x00\)/,
+    );
   } finally {
     await sql(`drop table if exists ${table}`);
     await sql(`drop schema if exists ${meta} cascade`);

@@ -1001,6 +1001,55 @@ Deno.test("With encoding euc_jp the codecs count columns in characters, whatever
   );
 });
 
+Deno.test("In every encoding a NUL byte is bad input at its line and column, whatever the chunk split", () => {
+  // 0xE9 0xE9: two characters in Latin-1, one in EUC-KR, invalid in UTF-8
+  // (so UTF-8 gets ASCII there instead).
+  const bytes = (high: number[]) =>
+    Uint8Array.of(
+      ...encoder.encode("a,b\n1,x"),
+      0x00,
+      ...encoder.encode("y\n2,"),
+      ...high,
+      ...encoder.encode("z\n3,"),
+      ...high,
+      0x00,
+      ...encoder.encode("\n4,w\n"),
+    );
+  // Each encoding, its two bytes, and how many characters they are.
+  const cases: [string, number[], number][] = [
+    ["utf-8", [0x41, 0x42], 2],
+    ["latin1", [0xe9, 0xe9], 2],
+    ["euc_kr", [0xe9, 0xe9], 1],
+    ["euc_jp", [0xe9, 0xe9], 1],
+  ];
+  for (const [encoding, high, characters] of cases) {
+    const input = bytes(high);
+    for (let cut = 0; cut <= input.length; cut++) {
+      const chunks = [input.subarray(0, cut), input.subarray(cut)];
+      const options: CsvCopyCodecOptions = { encoding, source: "n.csv" };
+      const [wasm, ts] = Object.values(CODECS).map((make) =>
+        run(make(options), chunks)
+      );
+      assert.deepEqual(wasm, ts, `${encoding}, split at ${cut}`);
+      assert.equal(
+        wasm.error?.message,
+        "n.csv:2:4: Cannot decode input: a NUL byte (0x00), which PostgreSQL text cannot hold (remove it, or load the data as bytea)",
+        `${encoding}, split at ${cut}`,
+      );
+      const [rejected, twin] = Object.values(CODECS).map((make) =>
+        run(make({ ...options, malformed: "reject" }), chunks)
+      );
+      assert.deepEqual(rejected, twin, `${encoding}, split at ${cut}`);
+      assert.deepEqual(
+        rejected.rejects.map((r) => [r.line, r.column]),
+        [[2, 4], [4, characters + 3]],
+        `${encoding}, split at ${cut}`,
+      );
+      assert.equal(rejected.rowEnds.length, 2, "rows 2 and 4 load");
+    }
+  }
+});
+
 Deno.test("In any encoding the codecs agree for any bytes and chunk split, in both modes", () => {
   fc.assert(
     fc.property(

@@ -174,9 +174,9 @@ export function layout(region: i32): usize {
 /**
  * Sets the dialect. The encoded null string (`nullBytes` bytes, or -1 for
  * "an unquoted empty field") must already be at `layout(2)`. `inputCharset`
- * (`CHARSET_*` of the twin): UTF-8 is validated, and each charset counts
- * columns in its own characters; `rejects`: skip malformed records instead
- * of stopping.
+ * (`CHARSET_*` of the twin): UTF-8 is validated (a NUL byte is refused in
+ * every charset), and each charset counts columns in its own characters;
+ * `rejects`: skip malformed records instead of stopping.
  */
 export function configure(
   delimiterByte: i32,
@@ -244,9 +244,10 @@ export function setLaneField(lane: i32): void {
 }
 
 /**
- * Takes the next chunk, `length` bytes at `at`, and validates it as UTF-8:
- * framing stops at the first invalid character. In the `final` chunk, a
- * character cut off at the end is invalid too.
+ * Takes the next chunk, `length` bytes at `at`, and validates it as UTF-8
+ * (other charsets: finds its first NUL): framing stops at the first
+ * invalid character. In the `final` chunk, a character cut off at the end
+ * is invalid too.
  */
 export function begin(at: usize, length: i32, final: bool): void {
   input = at;
@@ -255,7 +256,10 @@ export function begin(at: usize, length: i32, final: bool): void {
   limit = length;
   invalid = false;
   colIndex = 0;
-  if (!utf8) return;
+  if (!utf8) {
+    findNul(0);
+    return;
+  }
   let i = 0;
   if (utf8Need > 0) {
     i = utf8Rest(0, -utf8Back, utf8Need, utf8Low, utf8High);
@@ -288,10 +292,15 @@ export function begin(at: usize, length: i32, final: bool): void {
 }
 
 /**
- * Validates the chunk as UTF-8 from byte `from` (after a malformed record
- * that held the invalid character): framing stops at the next one.
+ * Validates the chunk as UTF-8 (other charsets: looks for a NUL) from
+ * byte `from`, after a malformed record that held the invalid character:
+ * framing stops at the next one.
  */
 function validate(from: i32): void {
+  if (!utf8) {
+    findNul(from);
+    return;
+  }
   const length = size;
   let i = from;
   while (i < length) {
@@ -316,6 +325,31 @@ function validate(from: i32): void {
     }
     i = utf8Char(i);
     if (invalid) return;
+  }
+}
+
+/**
+ * Outside UTF-8 (not validated) only a NUL is invalid, in every encoding
+ * the codec reads: framing stops at the first from byte `from`.
+ */
+function findNul(from: i32): void {
+  const length = size;
+  let i = from;
+  while (i + 16 <= length) {
+    const bits = i8x16.bitmask(
+      i8x16.eq(v128.load(input + <usize> i), i8x16.splat(0)),
+    );
+    if (bits != 0) {
+      fail(i + ctz<i32>(bits));
+      return;
+    }
+    i += 16;
+  }
+  for (; i < length; i++) {
+    if (load<u8>(input + <usize> i) == 0) {
+      fail(i);
+      return;
+    }
   }
 }
 
