@@ -41,8 +41,15 @@ export const DEFAULT_LANE = "default";
 export function batchLanes(
   block: RowBlock,
 ): { laneKeys: readonly string[]; laneRows: Map<string, number> } {
-  const laneKeys = block.laneKeys ??
-    new Array<string>(rowCount(block)).fill(DEFAULT_LANE);
+  if (block.laneKeys === undefined) {
+    // One lane: counted without a look at each row.
+    const rows = rowCount(block);
+    return {
+      laneKeys: new Array<string>(rows).fill(DEFAULT_LANE),
+      laneRows: new Map(rows > 0 ? [[DEFAULT_LANE, rows]] : []),
+    };
+  }
+  const laneKeys = block.laneKeys;
   const laneRows = new Map<string, number>();
   for (const lane of laneKeys) {
     laneRows.set(lane, (laneRows.get(lane) ?? 0) + 1);
