@@ -19,9 +19,9 @@
  */
 
 import process from "node:process";
-import type { CopyFormat } from "../src/copy_row.ts";
-import { CsvCopyCodec } from "../src/csv_codec.ts";
-import { WasmCsvCopyCodec } from "../src/wasm_csv_codec.ts";
+import type { CopyFormat } from "../src/codec/copy_row.ts";
+import { CsvCopyCodec } from "../src/codec/csv/csv_codec.ts";
+import { WasmCsvCopyCodec } from "../src/codec/csv/wasm_csv_codec.ts";
 import { buildEntry } from "../wasm/build.ts";
 import { generateCsv } from "./generate.ts";
 

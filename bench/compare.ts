@@ -191,7 +191,7 @@ async function runLanecopy(
     "-A",
     // The flags `deno task ingest` and `deno task install` use.
     "--v8-flags=--max-semi-space-size=1",
-    "src/cli.ts",
+    "src/cli/main.ts",
     "ingest",
     file,
     "--table",

@@ -16,8 +16,8 @@
 import pg from "pg";
 // @ts-types="@types/pg-copy-streams"
 import { from as copyFrom } from "pg-copy-streams";
-import type { CopyFormat } from "../src/copy_row.ts";
-import { WasmCsvCopyCodec } from "../src/wasm_csv_codec.ts";
+import type { CopyFormat } from "../src/codec/copy_row.ts";
+import { WasmCsvCopyCodec } from "../src/codec/csv/wasm_csv_codec.ts";
 import { generateCsv } from "./generate.ts";
 import { typedTableDdl } from "./typed_table.ts";
 

@@ -12,9 +12,9 @@
 
 import { parse } from "csv-parse/sync";
 import { generateCsv } from "./generate.ts";
-import { NdjsonCopyCodec } from "../src/ndjson_codec.ts";
-import { WasmNdjsonCopyCodec } from "../src/wasm_ndjson_codec.ts";
-import type { CopyFormat } from "../src/copy_row.ts";
+import { NdjsonCopyCodec } from "../src/codec/ndjson/ndjson_codec.ts";
+import { WasmNdjsonCopyCodec } from "../src/codec/ndjson/wasm_ndjson_codec.ts";
+import type { CopyFormat } from "../src/codec/copy_row.ts";
 
 const ROWS = Number(Deno.env.get("LANECOPY_BENCH_ROWS") ?? 100_000);
 const CHUNK = 64 * 1024;

@@ -71,7 +71,7 @@ const methods: { name: string; run(): Promise<LoadMeasure> }[] = [
         "-o",
         "pipefail",
         "-c",
-        `${deno.map(shellQuote).join(" ")} src/cli.ts encode ${
+        `${deno.map(shellQuote).join(" ")} src/cli/main.ts encode ${
           shellQuote(file)
         } | psql ${shellQuote(url)} -X -q -v ON_ERROR_STOP=1 -c ${
           shellQuote(`\\copy ${TABLE} (${columns}) from stdin`)
@@ -83,7 +83,7 @@ const methods: { name: string; run(): Promise<LoadMeasure> }[] = [
     run: () =>
       timedRun([
         ...deno,
-        "src/cli.ts",
+        "src/cli/main.ts",
         "ingest",
         file,
         "--table",

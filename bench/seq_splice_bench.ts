@@ -10,9 +10,13 @@
  * @module
  */
 
-import { WasmCsvCopyCodec } from "../src/wasm_csv_codec.ts";
-import { assignSeqs, batchLanes, spliceSeqChunks } from "../src/seq_splice.ts";
-import type { RowBlock } from "../src/row_block.ts";
+import { WasmCsvCopyCodec } from "../src/codec/csv/wasm_csv_codec.ts";
+import {
+  assignSeqs,
+  batchLanes,
+  spliceSeqChunks,
+} from "../src/write/seq_splice.ts";
+import type { RowBlock } from "../src/codec/row_block.ts";
 import { generateCsv } from "./generate.ts";
 
 const ROWS = Number(Deno.env.get("LANECOPY_BENCH_ROWS") ?? 10_000);

@@ -5,18 +5,21 @@
  */
 
 import { resolve } from "node:path";
-import { DEFAULTS } from "./config.ts";
+import { DEFAULTS } from "./defaults.ts";
 import pRetry, { AbortError } from "p-retry";
-import { RejectFile } from "./reject_file.ts";
-import { resolveEncoding } from "./encoding.ts";
-import { savepointTarget } from "./savepoint_target.ts";
+import { RejectFile } from "./write/reject_file.ts";
+import { resolveEncoding } from "./codec/encoding.ts";
+import { savepointTarget } from "./target/savepoint_target.ts";
 import {
   type BatchEvent,
   BatchWriter,
   DEFAULT_SEQ_COLUMN,
   tableColumns,
-} from "./batch_writer.ts";
-import { DEFAULT_META_SCHEMA, ensureBookkeeping } from "./bookkeeping.ts";
+} from "./write/batch_writer.ts";
+import {
+  DEFAULT_META_SCHEMA,
+  ensureBookkeeping,
+} from "./bookkeeping/schema.ts";
 import { ExitCode, InterruptedError, UsageError } from "./errors.ts";
 import {
   defaultSourceId,
@@ -26,27 +29,34 @@ import {
   type SourceLock,
   type SourceOptions,
   type SourceState,
-} from "./source_state.ts";
-import type { CopyFormat } from "./copy_row.ts";
+} from "./bookkeeping/source_state.ts";
+import type { CopyFormat } from "./codec/copy_row.ts";
 import {
   type BatchPipeline,
   batchPipeline,
   type BatchPipelineOptions,
-} from "./batch_pipeline.ts";
-import type { Batch } from "./row_block.ts";
-import { type InputFormat, resolveFormat } from "./input_format.ts";
-import { openSource, type Source } from "./source.ts";
+} from "./batch/batch_pipeline.ts";
+import type { Batch } from "./codec/row_block.ts";
+import { type InputFormat, resolveFormat } from "./source/input_format.ts";
+import { openSource, type Source } from "./source/open_source.ts";
 import {
   formatTableName,
   parseTableName,
   type TableName,
-} from "./table_name.ts";
-import { openTarget, type Target } from "./target.ts";
-import { retryWhenLost } from "./retry_when_lost.ts";
-import { releaseBatch, workerBatchPipeline } from "./worker_batch_pipeline.ts";
-import { openWriterTargets, parallelWriters } from "./parallel_load.ts";
-import { writeInParallel } from "./parallel_writers.ts";
-import { readWriterProgress, resumePoint } from "./writer_progress.ts";
+} from "./target/table_name.ts";
+import { openTarget } from "./target/open_target.ts";
+import type { Target } from "./target/target.ts";
+import { retryWhenLost } from "./target/retry_when_lost.ts";
+import {
+  releaseBatch,
+  workerBatchPipeline,
+} from "./batch/worker_batch_pipeline.ts";
+import {
+  openWriterTargets,
+  parallelWriters,
+} from "./parallel/parallel_load.ts";
+import { writeInParallel } from "./parallel/parallel_writers.ts";
+import { readWriterProgress, resumePoint } from "./parallel/writer_progress.ts";
 
 /** Rows per batch (one transaction each) when none is given (from the config schema). */
 export const DEFAULT_BATCH_SIZE: number = DEFAULTS.batchSize;
@@ -118,7 +128,7 @@ export interface IngestOptions {
   restart?: boolean;
   /** Wait while another run loads the same source, then resume. */
   wait?: boolean;
-  /** PostgreSQL URL. Default `DATABASE_URL`, else the embedded database. */
+  /** A PostgreSQL URL. Unset or empty: the embedded database (the library reads no environment variable). */
   db?: string;
   /** The embedded database's directory. Default `./.lanecopy/db`. */
   dataDir?: string;
@@ -263,7 +273,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     : options.source;
   let target: Target;
   try {
-    if (!options.target && !(options.db ?? Deno.env.get("DATABASE_URL"))) {
+    if (!options.target && !options.db) {
       // The embedded database: refuse --parallel before opening it.
       parallelWriters(options, "embedded");
     }

@@ -52,7 +52,7 @@ export interface CliResult {
 }
 
 /**
- * Runs `deno run -A src/cli.ts ...args` from the repository root.
+ * Runs `deno run -A src/cli/main.ts ...args` from the repository root.
  *
  * @param args The command line after the program name.
  * @param options Standard input bytes, extra environment, working directory.
@@ -66,7 +66,7 @@ export async function runCli(
   } = {},
 ): Promise<CliResult> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}src/cli.ts`, ...args],
+    args: ["run", "-A", `${ROOT}src/cli/main.ts`, ...args],
     cwd: options.cwd ?? ROOT,
     env: { NO_COLOR: "1", ...options.env },
     stdin: options.stdin === undefined ? "null" : "piped",

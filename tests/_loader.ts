@@ -108,7 +108,7 @@ export async function stopLoaders(): Promise<void> {
 }
 
 /**
- * Starts `deno run -A src/cli.ts ...args` (the loader itself, no wrapper:
+ * Starts `deno run -A src/cli/main.ts ...args` (the loader itself, no wrapper:
  * a signal lands on the process holding the connection).
  *
  * @param args The command line after the program name.
@@ -116,7 +116,7 @@ export async function stopLoaders(): Promise<void> {
  */
 export function startCli(args: string[]): Loader {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${REPO_ROOT}src/cli.ts`, ...args],
+    args: ["run", "-A", `${REPO_ROOT}src/cli/main.ts`, ...args],
     cwd: REPO_ROOT,
     env: { NO_COLOR: "1" },
     stdin: "null",

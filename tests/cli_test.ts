@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { main } from "../src/cli.ts";
-import { summaryLine } from "../src/progress.ts";
+import { main } from "../src/cli/main.ts";
+import { summaryLine } from "../src/cli/progress.ts";
 import { runCli } from "./_helpers.ts";
 
 Deno.test("main() --help lists the commands and where rows go", async () => {

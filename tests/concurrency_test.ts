@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 // @ts-types="@types/pg"
 import pg from "pg";
 import { defaultSourceId, ensureBookkeeping, ingest } from "../src/mod.ts";
-import { openTarget } from "../src/target.ts";
+import { openTarget } from "../src/target/open_target.ts";
 import { databaseUrl, runCli, scratchTable, sql } from "./_helpers.ts";
 import {
   assertExactlyOnce,

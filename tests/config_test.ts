@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { DEFAULTS, parseConfig, readConfig } from "../src/config.ts";
+import { DEFAULTS } from "../src/defaults.ts";
+import { parseConfig, readConfig } from "../src/cli/config.ts";
 import { UsageError } from "../src/errors.ts";
 import { databaseUrl, runCli, scratchTable, sql } from "./_helpers.ts";
 

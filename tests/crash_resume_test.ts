@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { ensureBookkeeping } from "../src/bookkeeping.ts";
-import { openTarget } from "../src/target.ts";
+import { ensureBookkeeping } from "../src/bookkeeping/schema.ts";
+import { openTarget } from "../src/target/open_target.ts";
 import { databaseUrl, REPO_ROOT, scratchTable, sql } from "./_helpers.ts";
 
 const ROWS = 200_000;
@@ -38,7 +38,7 @@ function startLoader(args: string[]): Loader {
   // The loader itself, not a wrapper: SIGKILL lands on the process that
   // holds the connection.
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${REPO_ROOT}src/cli.ts`, "ingest", ...args],
+    args: ["run", "-A", `${REPO_ROOT}src/cli/main.ts`, "ingest", ...args],
     cwd: REPO_ROOT,
     env: { NO_COLOR: "1" },
     stdin: "null",

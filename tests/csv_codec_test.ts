@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
 import { parse } from "csv-parse/sync";
-import { CsvCopyCodec, type CsvCopyCodecOptions } from "../src/csv_codec.ts";
-import { type CopyFormat, decodeCopyRow } from "../src/copy_row.ts";
+import {
+  CsvCopyCodec,
+  type CsvCopyCodecOptions,
+} from "../src/codec/csv/csv_codec.ts";
+import { type CopyFormat, decodeCopyRow } from "../src/codec/copy_row.ts";
 import { InputSyntaxError } from "../src/errors.ts";
-import type { RowBlock } from "../src/row_block.ts";
+import type { RowBlock } from "../src/codec/row_block.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { resolveEncoding } from "../src/encoding.ts";
+import { resolveEncoding } from "../src/codec/encoding.ts";
 import { databaseUrl, runCli, scratchTable, sql } from "./_helpers.ts";
 
 /** Text as Latin-1 bytes (every character below U+0100). */

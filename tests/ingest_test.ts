@@ -347,7 +347,7 @@ Deno.test("ingest() on the embedded database resolves relative paths against cwd
 Deno.test("ingest() rejects a server-rejected row in the embedded database with its line", async () => {
   const dataDir = await Deno.makeTempDir();
   const csv = new TextEncoder().encode("a\n1\n2\nnope\n");
-  const { openTarget } = await import("../src/target.ts");
+  const { openTarget } = await import("../src/target/open_target.ts");
   const target = await openTarget({ db: "", dataDir });
   await target.query("create table typed (a int)");
   await assert.rejects(

@@ -3,8 +3,8 @@ import {
   formatFromPath,
   resolveFormat,
   sniffFormat,
-} from "../src/input_format.ts";
-import { hasOwnedChunks, markOwnedChunks } from "../src/source.ts";
+} from "../src/source/input_format.ts";
+import { hasOwnedChunks, markOwnedChunks } from "../src/source/open_source.ts";
 
 const encoder = new TextEncoder();
 

@@ -1,17 +1,17 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type CopyFormat, decodeCopyRow } from "../src/copy_row.ts";
+import { type CopyFormat, decodeCopyRow } from "../src/codec/copy_row.ts";
 import { InputSyntaxError } from "../src/errors.ts";
 import {
   NdjsonCopyCodec,
   type NdjsonCopyCodecOptions,
-} from "../src/ndjson_codec.ts";
+} from "../src/codec/ndjson/ndjson_codec.ts";
 import {
   type MalformedRecord,
   type RowBlock,
   rowStart,
-} from "../src/row_block.ts";
-import { WasmNdjsonCopyCodec } from "../src/wasm_ndjson_codec.ts";
+} from "../src/codec/row_block.ts";
+import { WasmNdjsonCopyCodec } from "../src/codec/ndjson/wasm_ndjson_codec.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 // @ts-types="@types/pg"
 import pg from "pg";
 import { ingest } from "../src/mod.ts";
-import type { BatchEvent } from "../src/batch_writer.ts";
+import type { BatchEvent } from "../src/write/batch_writer.ts";
 import { databaseUrl, scratchTable, sql } from "./_helpers.ts";
 import {
   assertExactlyOnce,

@@ -11,7 +11,7 @@ import {
   stopLoaders,
   waitFor,
 } from "./_loader.ts";
-import { laneWriter } from "../src/writer_split.ts";
+import { laneWriter } from "../src/parallel/writer_split.ts";
 
 const LANES = 16;
 const WRITERS = 3;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { writeInParallel } from "../src/parallel_writers.ts";
-import type { WriterBatch } from "../src/writer_split.ts";
+import { writeInParallel } from "../src/parallel/parallel_writers.ts";
+import type { WriterBatch } from "../src/parallel/writer_split.ts";
 
 function batch(writer: number, endOffset: number, error?: Error): WriterBatch {
   return {

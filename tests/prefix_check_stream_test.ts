@@ -4,7 +4,7 @@ import { UsageError } from "../src/errors.ts";
 import {
   checkPrefixes,
   PrefixCheckStream,
-} from "../src/prefix_check_stream.ts";
+} from "../src/source/prefix_check_stream.ts";
 
 const bytes = new TextEncoder().encode("id\n1\n22\n333\n4444\n");
 const sha = (end: number) =>

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { RechunkStream } from "../src/rechunk_stream.ts";
-import type { Batch, RowBlock } from "../src/row_block.ts";
+import { RechunkStream } from "../src/batch/rechunk_stream.ts";
+import type { Batch, RowBlock } from "../src/codec/row_block.ts";
 
 /** A block of one row `text\n`, ending at source offset `end`. */
 function row(text: string, line: number, end: number): RowBlock {

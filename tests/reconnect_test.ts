@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { lockSource } from "../src/source_state.ts";
-import { PostgresTarget } from "../src/postgres_target.ts";
+import { lockSource } from "../src/bookkeeping/source_state.ts";
+import { PostgresTarget } from "../src/target/postgres_target.ts";
 import { startThrowawayCluster } from "./_cluster.ts";
 import { databaseUrl, REPO_ROOT, scratchTable } from "./_helpers.ts";
 import {
@@ -24,7 +24,7 @@ function streamLoader(url: string, table: string, meta: string) {
     args: [
       "run",
       "-A",
-      `${REPO_ROOT}src/cli.ts`,
+      `${REPO_ROOT}src/cli/main.ts`,
       "ingest",
       "-",
       "--table",

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { assignSeqs, spliceSeqs } from "../src/seq_splice.ts";
+import { assignSeqs, spliceSeqs } from "../src/write/seq_splice.ts";
 
 const encoder = new TextEncoder();
 

@@ -120,7 +120,13 @@ Deno.test({
     ];
     try {
       const child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", `${REPO_ROOT}src/cli.ts`, ...args, "--verbose"],
+        args: [
+          "run",
+          "-A",
+          `${REPO_ROOT}src/cli/main.ts`,
+          ...args,
+          "--verbose",
+        ],
         env,
         stdout: "null",
         stderr: "piped",

@@ -62,10 +62,13 @@ const HEAVY = [
 ];
 
 Deno.test("The command loads no config validator, progress bar, PGlite or chart library before it needs one (its memory is the load's)", async () => {
-  const packages = await staticNpmPackages("src/cli.ts");
+  const packages = await staticNpmPackages("src/cli/main.ts");
   assert.deepEqual(HEAVY.filter((name) => packages.has(name)), []);
 });
 
 Deno.test("The decode worker loads no npm package at all", async () => {
-  assert.deepEqual([...await staticNpmPackages("src/batch_worker.ts")], []);
+  assert.deepEqual(
+    [...await staticNpmPackages("src/batch/batch_worker.ts")],
+    [],
+  );
 });

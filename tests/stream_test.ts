@@ -18,7 +18,7 @@ Deno.test({
       args: [
         "run",
         "-A",
-        `${REPO_ROOT}src/cli.ts`,
+        `${REPO_ROOT}src/cli/main.ts`,
         "ingest",
         "-",
         "--table",

@@ -6,13 +6,16 @@ import { stringify } from "csv-stringify/sync";
 import pg from "pg";
 // @ts-types="@types/pg-copy-streams"
 import { from as copyFrom } from "pg-copy-streams";
-import { ROW_CAPACITY } from "../src/_csv_core.ts";
-import { type CopyFormat, decodeCopyRow } from "../src/copy_row.ts";
-import { CsvCopyCodec, type CsvCopyCodecOptions } from "../src/csv_codec.ts";
-import { CsvDecodeStream } from "../src/decode_stream.ts";
+import { ROW_CAPACITY } from "../src/codec/csv/_csv_core.ts";
+import { type CopyFormat, decodeCopyRow } from "../src/codec/copy_row.ts";
+import {
+  CsvCopyCodec,
+  type CsvCopyCodecOptions,
+} from "../src/codec/csv/csv_codec.ts";
+import { CsvDecodeStream } from "../src/codec/decode_stream.ts";
 import { InputSyntaxError } from "../src/errors.ts";
-import type { MalformedRecord, RowBlock } from "../src/row_block.ts";
-import { WasmCsvCopyCodec } from "../src/wasm_csv_codec.ts";
+import type { MalformedRecord, RowBlock } from "../src/codec/row_block.ts";
+import { WasmCsvCopyCodec } from "../src/codec/csv/wasm_csv_codec.ts";
 import { databaseUrl, runCli, scratchTable, sql } from "./_helpers.ts";
 
 const encoder = new TextEncoder();

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { batchPipeline } from "../src/batch_pipeline.ts";
+import { batchPipeline } from "../src/batch/batch_pipeline.ts";
 import {
   packBatch,
   releaseBatch,
   unpackBatch,
   workerBatchPipeline,
-} from "../src/worker_batch_pipeline.ts";
-import { markOwnedChunks } from "../src/source.ts";
+} from "../src/batch/worker_batch_pipeline.ts";
+import { markOwnedChunks } from "../src/source/open_source.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { batchPipeline } from "../src/batch_pipeline.ts";
-import { type RowBlock, rowCount } from "../src/row_block.ts";
+import { batchPipeline } from "../src/batch/batch_pipeline.ts";
+import { type RowBlock, rowCount } from "../src/codec/row_block.ts";
 import {
   laneWriter,
   type WriterBatch,
   WriterSplitStream,
-} from "../src/writer_split.ts";
+} from "../src/parallel/writer_split.ts";
 
 /** Rows `id` in lane `lane`, each `text\n` ending at source offset `10 * id`. */
 function block(rows: [id: number, lane: string][], error?: Error): RowBlock {

@@ -1,8 +1,8 @@
 /**
  * The CSV-to-COPY frame core, in AssemblyScript: frames the records of one
  * input chunk and encodes them as COPY rows, in one call, writing the rows
- * and their metadata into linear memory. `src/_csv_core.ts` is its
- * TypeScript twin, function for function; `src/_csv_codec_base.ts` drives
+ * and their metadata into linear memory. `src/codec/csv/_csv_core.ts` is its
+ * TypeScript twin, function for function; `src/codec/csv/_csv_codec_base.ts` drives
  * either one (BOM, header, lane keys, errors as exceptions, totals).
  *
  * Memory (addresses from `layout`):
@@ -18,7 +18,7 @@
  * scanned 16 at a time with SIMD.
  */
 
-// Keep these in step with src/_csv_core.ts.
+// Keep these in step with src/codec/csv/_csv_core.ts.
 const ROW_CAPACITY: i32 = 8192;
 
 const REG_POS = 0;

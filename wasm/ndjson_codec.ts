@@ -2,8 +2,8 @@
  * The NDJSON-to-COPY scan core, in AssemblyScript: reads the JSON objects
  * of one input chunk and encodes each as a COPY row in column order, in one
  * call, writing the rows and their metadata into linear memory.
- * `src/_ndjson_core.ts` is its TypeScript twin, function for function;
- * `src/_ndjson_codec_base.ts` drives either one (BOM, lane keys, errors in
+ * `src/codec/ndjson/_ndjson_core.ts` is its TypeScript twin, function for function;
+ * `src/codec/ndjson/_ndjson_codec_base.ts` drives either one (BOM, lane keys, errors in
  * words, totals).
  *
  * Memory (addresses from `layout` and `place`):
@@ -22,7 +22,7 @@
  * row does not fit, the call stops before it and asks for room (`REG_NEED`).
  */
 
-// Keep these in step with src/_ndjson_core.ts.
+// Keep these in step with src/codec/ndjson/_ndjson_core.ts.
 const ROW_CAPACITY: i32 = 8192;
 
 const REG_POS = 0;

@@ -1,0 +1,267 @@
+/**
+ * A source's identity and committed state: which id it loads under, the
+ * lock that keeps one run per source, and where an earlier run stopped.
+ *
+ * @module
+ */
+
+import { ExitCode, UsageError } from "../errors.ts";
+import { metaTables } from "./schema.ts";
+import type { InputFormat } from "../source/input_format.ts";
+import type { CommittedPrefix } from "../source/prefix_fingerprint.ts";
+import type { Target } from "../target/target.ts";
+
+/** The options that change what a source's bytes mean; stored per source. */
+export interface SourceOptions {
+  /** The target, as `schema.table`. */
+  target: string;
+  /** The input format. */
+  format: InputFormat;
+  /** Field delimiter. */
+  delimiter: string;
+  /** Quote character. */
+  quote: string;
+  /** Escape character inside quoted fields, when it is not the quote. */
+  escape?: string;
+  /** The NULL string, or `null` for the unquoted empty field. */
+  nullString: string | null;
+  /** Whether the first record is a header. */
+  header: boolean;
+  /** The columns the fields load into, in file order. */
+  columns: string[];
+  /** The lane column, or `null` for the single `default` lane. */
+  lane: string | null;
+  /**
+   * The text encoding: `utf-8`, or PostgreSQL's name of another
+   * (`LATIN1`, `WIN1252`, …; see `resolveEncoding`).
+   */
+  encoding: string;
+}
+
+/** What an earlier run of a source committed, for one writer. */
+export interface SourceProgress extends CommittedPrefix {
+  /** Rows committed. */
+  rowsCommitted: number;
+  /** Whether the run reached the end of the source. */
+  complete: boolean;
+}
+
+/** A source's stored state. */
+export interface SourceState {
+  /** The options it was loaded with. */
+  options: SourceOptions;
+  /** Writer 0's committed prefix. */
+  progress: SourceProgress;
+}
+
+/**
+ * The default source id: the file's real path plus the target.
+ *
+ * @param realPath The file's canonical path.
+ * @param target The target as `schema.table`.
+ * @returns The id.
+ *
+ * @example Usage
+ * ```ts
+ * import { defaultSourceId } from "./source_state.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(defaultSourceId("/data/o.csv", "public.orders"), "/data/o.csv -> public.orders");
+ * ```
+ */
+export function defaultSourceId(realPath: string, target: string): string {
+  return `${realPath} -> ${target}`;
+}
+
+/**
+ * Reads a source's stored options and writer 0's progress.
+ *
+ * @param target An open database with the bookkeeping schema.
+ * @param metaSchema The bookkeeping schema.
+ * @param sourceId The source id.
+ * @returns Its state, or `undefined` when it was never loaded.
+ *
+ * @example Usage
+ * ```ts
+ * import { ensureBookkeeping } from "./schema.ts";
+ * import { readSourceState } from "./source_state.ts";
+ * import { openTarget } from "../target/open_target.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * const target = await openTarget({ db: "", dataDir });
+ * await ensureBookkeeping(target);
+ * assert.equal(await readSourceState(target, "lanecopy", "nope"), undefined);
+ * await target.close();
+ * await Deno.remove(dataDir, { recursive: true });
+ * ```
+ */
+export async function readSourceState(
+  target: Target,
+  metaSchema: string,
+  sourceId: string,
+): Promise<SourceState | undefined> {
+  const t = metaTables(metaSchema);
+  const { rows } = await target.query(
+    `SELECT s.options, p.byte_offset::float8 AS byte_offset,
+            p.rows_committed::float8 AS rows_committed,
+            p.lines_committed::float8 AS lines_committed,
+            p.fingerprint, p.complete
+       FROM ${t.sources} s
+       LEFT JOIN ${t.progress} p ON p.source_id = s.source_id AND p.writer = 0
+      WHERE s.source_id = $1`,
+    [sourceId],
+  );
+  if (rows.length === 0) return undefined;
+  const row = rows[0];
+  return {
+    options: row.options as SourceOptions,
+    progress: {
+      byteOffset: Number(row.byte_offset ?? 0),
+      rowsCommitted: Number(row.rows_committed ?? 0),
+      lines: Number(row.lines_committed ?? 0),
+      fingerprint: String(row.fingerprint ?? ""),
+      complete: row.complete === true,
+    },
+  };
+}
+
+/**
+ * How the options of this run differ from the stored ones, as phrases for
+ * a message (empty when they agree). Columns are compared only when this
+ * run names them: otherwise they come from the header, which lies in the
+ * verified prefix.
+ *
+ * @param stored The options the source was loaded with.
+ * @param now This run's options.
+ * @param columnsGiven Whether this run names its columns.
+ * @returns The differences.
+ *
+ * @example Usage
+ * ```ts
+ * import { optionDifferences } from "./source_state.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const stored = {
+ *   target: "public.t", format: "csv" as const, delimiter: ",", quote: '"',
+ *   nullString: null, header: true, columns: ["a"], lane: null, encoding: "utf-8" as const,
+ * };
+ * assert.deepEqual(optionDifferences(stored, { ...stored, delimiter: ";" }, false), [
+ *   'delimiter was "," and is now ";"',
+ * ]);
+ * ```
+ */
+export function optionDifferences(
+  stored: SourceOptions,
+  now: SourceOptions,
+  columnsGiven: boolean,
+): string[] {
+  const keys: (keyof SourceOptions)[] = [
+    "target",
+    "format",
+    "delimiter",
+    "quote",
+    "escape",
+    "nullString",
+    "header",
+    "lane",
+    "encoding",
+  ];
+  if (columnsGiven) keys.push("columns");
+  // No escape means the quote (doubled quotes), as before there was one.
+  const value = (options: SourceOptions, key: keyof SourceOptions) =>
+    JSON.stringify(
+      key === "escape" ? options.escape ?? options.quote : options[key],
+    );
+  return keys
+    .filter((key) => value(stored, key) !== value(now, key))
+    .map((key) =>
+      `${key} was ${value(stored, key)} and is now ${value(now, key)}`
+    );
+}
+
+/** A held source lock; release it when the run ends. */
+export interface SourceLock {
+  /** Releases the lock (idempotent). */
+  release(): Promise<void>;
+}
+
+/**
+ * Takes the advisory lock that allows one run per source. Without `wait`,
+ * a source another run holds is refused (exit code 4) naming the holder;
+ * with `wait`, this waits for it.
+ *
+ * @param target The connection the run loads through (session lock).
+ * @param sourceId The source id.
+ * @param wait Wait for the holder instead of refusing.
+ * @returns The held lock.
+ *
+ * @example Usage
+ * ```ts
+ * import { lockSource } from "./source_state.ts";
+ * import { openTarget } from "../target/open_target.ts";
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * const target = await openTarget({ db: "", dataDir });
+ * const lock = await lockSource(target, "orders", false);
+ * await lock.release();
+ * await target.close();
+ * await Deno.remove(dataDir, { recursive: true });
+ * ```
+ */
+export async function lockSource(
+  target: Target,
+  sourceId: string,
+  wait: boolean,
+): Promise<SourceLock> {
+  const key = `lanecopy source ${sourceId}`;
+  if (wait) {
+    await target.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [
+      key,
+    ]);
+  } else {
+    const { rows } = await target.query(
+      "SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked",
+      [key],
+    );
+    if (rows[0].locked !== true) {
+      throw new UsageError(
+        `Cannot load source "${sourceId}": another run is loading it (${await describeHolder(
+          target,
+          key,
+        )}); pass --wait to wait for it and then resume`,
+        ExitCode.Refused,
+      );
+    }
+  }
+  let held = true;
+  return {
+    async release() {
+      if (!held) return;
+      held = false;
+      await target.query(
+        "SELECT pg_advisory_unlock(hashtextextended($1, 0))",
+        [key],
+      ).catch(() => {});
+    },
+  };
+}
+
+async function describeHolder(target: Target, key: string): Promise<string> {
+  if (target.kind === "embedded") return "in this process";
+  const { rows } = await target.query(
+    `WITH k AS (SELECT hashtextextended($1, 0) AS key)
+     SELECT a.pid, a.application_name, host(a.client_addr) AS client,
+            to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ') AS since
+       FROM k, pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+        AND l.classid = ((k.key >> 32) & 4294967295)::oid
+        AND l.objid = (k.key & 4294967295)::oid`,
+    [key],
+  );
+  const holder = rows[0];
+  if (holder === undefined) return "it has just finished or gone";
+  const who = holder.application_name ? `${holder.application_name}, ` : "";
+  const where = holder.client ? ` from ${holder.client}` : "";
+  return `${who}server pid ${holder.pid}${where}, connected since ${holder.since}`;
+}

@@ -1,0 +1,131 @@
+/**
+ * Where rows go: the interface both databases implement (a server in
+ * `postgres_target.ts`, PGlite in `embedded_target.ts`); `open_target.ts`
+ * picks one.
+ *
+ * @module
+ */
+
+import type { CopyFormat } from "../codec/copy_row.ts";
+import {
+  quoteIdentifier,
+  quoteTableName,
+  type TableName,
+} from "./table_name.ts";
+
+/** Rows and column names of a query's result. */
+export interface QueryResult {
+  /** The rows, keyed by column name. */
+  rows: Record<string, unknown>[];
+  /** The column names, in order. */
+  fields: string[];
+}
+
+/** What a COPY writes into: the table, its columns in data order, the format. */
+export interface CopySpec {
+  /** The target table. */
+  table: TableName;
+  /** Target columns in the order the data has them. */
+  columns: readonly string[];
+  /** The COPY data format. */
+  format: CopyFormat;
+  /**
+   * The data's encoding, PostgreSQL's name (COPY's `ENCODING` option: the
+   * server converts it). Default: the connection's, UTF-8.
+   */
+  encoding?: string;
+}
+
+/** A connection that runs statements and COPYs. */
+export interface Session {
+  /**
+   * Runs one statement with `$1`-style parameters.
+   *
+   * @param sql The statement.
+   * @param params Its parameter values.
+   */
+  query(sql: string, params?: unknown[]): Promise<QueryResult>;
+  /**
+   * COPYs `data` (whole rows in `spec.format`) into `spec.table`.
+   *
+   * @param spec Table, columns and format.
+   * @param data The rows' bytes, at once or as chunks made as they are sent.
+   * @returns The number of rows the server stored.
+   */
+  copyFrom(
+    spec: CopySpec,
+    data: Uint8Array | Iterable<Uint8Array>,
+  ): Promise<number>;
+}
+
+/** Callbacks at points of a transaction's life. */
+export interface TransactionHooks {
+  /** The work is done and COMMIT is on its way; its outcome is not known yet. */
+  onCommitSent?: () => void;
+}
+
+/** A database rows can be loaded into. */
+export interface Target extends Session {
+  /** `postgres` for a server, `embedded` for PGlite. */
+  readonly kind: "postgres" | "embedded";
+  /** Where, for messages: the URL without its password, or the data directory. */
+  readonly description: string;
+  /**
+   * Runs `work` in one transaction: committed when it resolves, rolled back
+   * when it throws.
+   *
+   * @param work What to do inside the transaction.
+   * @param hooks Called at points of the transaction's life.
+   */
+  transaction<T>(
+    work: (session: Session) => Promise<T>,
+    hooks?: TransactionHooks,
+  ): Promise<T>;
+  /** Closes the connection. Safe to call twice. */
+  close(): Promise<void>;
+  /** Whether the connection failed (a server only: see `reconnect`). */
+  readonly lost?: boolean;
+  /**
+   * Opens a new connection in place of a failed one (a server only).
+   * Session state, such as advisory locks, does not carry over.
+   */
+  reconnect?(): Promise<void>;
+  /**
+   * Opens a second connection to the same database (a server only), with
+   * no session state of this one's.
+   */
+  fork?(): Promise<Target>;
+}
+
+/**
+ * The COPY statement for a spec, reading from `from` (`STDIN`, or a
+ * quoted file name for PGlite's `/dev/blob`).
+ *
+ * @param spec Table, columns and format.
+ * @param from What follows `FROM`.
+ * @returns The statement.
+ *
+ * @example Usage
+ * ```ts
+ * import { copyStatement } from "./target.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(
+ *   copyStatement({ table: { schema: "public", table: "t" }, columns: ["a"], format: "csv" }, "STDIN"),
+ *   'COPY "public"."t" ("a") FROM STDIN (FORMAT csv)',
+ * );
+ * assert.equal(
+ *   copyStatement({ table: { schema: "s", table: "t" }, columns: ["a"], format: "text", encoding: "LATIN1" }, "STDIN"),
+ *   `COPY "s"."t" ("a") FROM STDIN (FORMAT text, ENCODING 'LATIN1')`,
+ * );
+ * ```
+ */
+export function copyStatement(spec: CopySpec, from: string): string {
+  const columns = spec.columns.map(quoteIdentifier).join(", ");
+  const encoding = spec.encoding === undefined
+    ? ""
+    : `, ENCODING '${spec.encoding.replaceAll("'", "''")}'`;
+  return `COPY ${
+    quoteTableName(spec.table)
+  } (${columns}) FROM ${from} (FORMAT ${spec.format}${encoding})`;
+}
