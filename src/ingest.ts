@@ -6,7 +6,7 @@
 
 import { resolve } from "node:path";
 import { DEFAULTS } from "./defaults.ts";
-import pRetry, { AbortError } from "p-retry";
+import pRetry, { AbortError } from "npm:p-retry@9.0.0";
 import { RejectFile } from "./write/reject_file.ts";
 import { resolveEncoding } from "./codec/encoding.ts";
 import { savepointTarget } from "./target/savepoint_target.ts";

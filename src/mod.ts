@@ -4,16 +4,19 @@
  * the same transaction as the rows, on a server (`pg` + `pg-copy-streams`) or
  * on the embedded PGlite database.
  *
- * The path of a record, one stage per module: {@linkcode openSource} (bytes)
- * → {@linkcode PrefixFingerprint} (the committed prefix's hash) →
- * {@linkcode CsvDecodeStream} (COPY rows with their source lines and lanes)
- * → {@linkcode RechunkStream} (batches) → {@linkcode BatchWriter} (one
- * transaction each: claim, lane seqs, COPY, commit). {@linkcode ingest}
- * runs them all; {@linkcode loadStatus} reads the bookkeeping.
+ * The path of a record, one folder of `src/` per stage:
+ * {@linkcode openSource} (`source/`: bytes) → {@linkcode CsvDecodeStream}
+ * (`codec/`: COPY rows with their source lines and lane keys) →
+ * {@linkcode RechunkStream} (`batch/`: batches) → {@linkcode BatchWriter}
+ * (`write/`: one transaction each: claim, lane seqs, COPY, commit) → a
+ * {@linkcode Target} (`target/`: a server or the embedded PGlite).
+ * {@linkcode ingest} runs them all; {@linkcode loadStatus} reads the
+ * bookkeeping. The library takes every setting from its arguments: it reads
+ * no environment variable (the CLI passes `DATABASE_URL` as `db`).
  *
  * @example Load CSV into the embedded database and read it back
  * ```ts
- * import { ingest, openTarget } from "./mod.ts";
+ * import { ingest, openTarget } from "@lanecopy/lanecopy";
  * import assert from "node:assert/strict";
  *
  * const dataDir = await Deno.makeTempDir();
@@ -22,10 +25,9 @@
  *   source: ReadableStream.from([new TextEncoder().encode(csv)]),
  *   table: "items",
  *   create: true,
- *   db: "",
- *   dataDir,
+ * *   dataDir,
  * });
- * const target = await openTarget({ db: "", dataDir });
+ * const target = await openTarget({ dataDir });
  * const { rows } = await target.query("select name from items order by sku");
  * assert.deepEqual(rows.map((row) => row.name), ["Widget, large", "", null]);
  * await target.close();
@@ -34,11 +36,11 @@
  *
  * @example Load NDJSON: keys name the table's columns, numbers and nested values load as written
  * ```ts
- * import { ingest, openTarget } from "./mod.ts";
+ * import { ingest, openTarget } from "@lanecopy/lanecopy";
  * import assert from "node:assert/strict";
  *
  * const dataDir = await Deno.makeTempDir();
- * const target = await openTarget({ db: "", dataDir });
+ * const target = await openTarget({ dataDir });
  * await target.query("create table events (id int, amount numeric, doc jsonb)");
  * const ndjson = '{"doc": {"tags": ["a"]}, "id": 1, "amount": 0.1000000000000000055511151231257827}\n{"id": 2}\n';
  * await ingest({
@@ -60,27 +62,32 @@
  * @module
  */
 
-export * from "./bookkeeping/batch_claims.ts";
-export * from "./write/batch_writer.ts";
-export * from "./bookkeeping/schema.ts";
-export * from "./codec/copy_row.ts";
-export * from "./target/copy_writable.ts";
-export * from "./codec/csv/csv_codec.ts";
-export * from "./codec/decode_stream.ts";
-export * from "./errors.ts";
-export * from "./ingest.ts";
-export * from "./source/input_format.ts";
-export * from "./codec/ndjson/ndjson_codec.ts";
-export * from "./source/prefix_fingerprint.ts";
-export * from "./batch/rechunk_stream.ts";
-export * from "./target/redact.ts";
-export * from "./codec/row_block.ts";
-export * from "./write/seq_splice.ts";
-export * from "./source/open_source.ts";
-export * from "./bookkeeping/source_state.ts";
-export * from "./bookkeeping/status.ts";
-export * from "./target/table_name.ts";
-export * from "./target/target.ts";
-export * from "./target/open_target.ts";
-export * from "./codec/csv/wasm_csv_codec.ts";
-export * from "./codec/ndjson/wasm_ndjson_codec.ts";
+export { ingest } from "./ingest.ts";
+export type { IngestOptions, IngestProgress, IngestSummary } from "./ingest.ts";
+export { openTarget } from "./target/open_target.ts";
+export type { TargetOptions } from "./target/open_target.ts";
+export type {
+  CopySpec,
+  QueryResult,
+  Session,
+  Target,
+} from "./target/target.ts";
+export { loadStatus } from "./bookkeeping/status.ts";
+export type { LoadStatus } from "./bookkeeping/status.ts";
+export { openSource } from "./source/open_source.ts";
+export type { Source } from "./source/open_source.ts";
+export { CsvDecodeStream } from "./codec/decode_stream.ts";
+export type { DecodeOptions } from "./codec/decode_stream.ts";
+export type { Batch, RowBlock } from "./codec/row_block.ts";
+export { RechunkStream } from "./batch/rechunk_stream.ts";
+export type { RechunkStreamOptions } from "./batch/rechunk_stream.ts";
+export { BatchWriter } from "./write/batch_writer.ts";
+export type { BatchWriterOptions } from "./write/batch_writer.ts";
+export {
+  DatabaseLoadError,
+  ExitCode,
+  exitCodeFor,
+  InputSyntaxError,
+  InterruptedError,
+  SourceError,
+} from "./errors.ts";

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 // @ts-types="@types/pg"
 import pg from "pg";
-import { defaultSourceId, ensureBookkeeping, ingest } from "../src/mod.ts";
+import { ingest } from "../src/mod.ts";
+import { defaultSourceId } from "../src/bookkeeping/source_state.ts";
+import { ensureBookkeeping } from "../src/bookkeeping/schema.ts";
 import { openTarget } from "../src/target/open_target.ts";
 import { databaseUrl, runCli, scratchTable, sql } from "./_helpers.ts";
 import {

@@ -12,8 +12,11 @@
  * @module
  */
 
-import type { ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
-import type { Node, ParseError } from "jsonc-parser";
+import type {
+  ErrorObject,
+  ValidateFunction,
+} from "npm:ajv@8.20.0/dist/2020.js";
+import type { Node, ParseError } from "npm:jsonc-parser@3.3.1";
 import {
   CONFIG_SCHEMAS as SCHEMAS,
   propertyNames,
@@ -107,7 +110,7 @@ const KEYS: [pointer: string, option: keyof IngestConfig][] = [
 
 /** What reading a config file needs: the JSONC parser and the compiled schema. */
 interface ConfigReader {
-  jsonc: typeof import("jsonc-parser");
+  jsonc: typeof import("npm:jsonc-parser@3.3.1");
   validate: ValidateFunction;
 }
 
@@ -117,8 +120,8 @@ let reader: Promise<ConfigReader> | undefined;
 function configReader(): Promise<ConfigReader> {
   return reader ??= (async () => {
     const [{ Ajv2020 }, jsonc] = await Promise.all([
-      import("ajv/dist/2020.js"),
-      import("jsonc-parser"),
+      import("npm:ajv@8.20.0/dist/2020.js"),
+      import("npm:jsonc-parser@3.3.1"),
     ]);
     const ajv = new Ajv2020({
       allErrors: true,

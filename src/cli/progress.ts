@@ -5,8 +5,8 @@
  * @module
  */
 
-// @ts-types="@types/cli-progress"
-import type CliProgress from "cli-progress";
+// @ts-types="npm:@types/cli-progress@3.11.6"
+import type CliProgress from "npm:cli-progress@3.12.0";
 import process from "node:process";
 import type { IngestProgress, IngestSummary } from "../ingest.ts";
 
@@ -40,7 +40,7 @@ export async function progressDisplay(
   totalBytes?: number,
 ): Promise<ProgressDisplay> {
   if (!Deno.stderr.isTerminal()) return { update() {}, stop() {} };
-  const { default: cliProgress } = await import("cli-progress") as {
+  const { default: cliProgress } = await import("npm:cli-progress@3.12.0") as {
     default: typeof CliProgress;
   };
   const known = totalBytes !== undefined && totalBytes > 0;

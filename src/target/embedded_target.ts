@@ -5,7 +5,7 @@
  * @module
  */
 
-import { PGlite, type Transaction } from "@electric-sql/pglite";
+import { PGlite, type Transaction } from "npm:@electric-sql/pglite@0.5.16";
 import { ExitCode, UsageError } from "../errors.ts";
 import {
   type CopySpec,

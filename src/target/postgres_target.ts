@@ -5,10 +5,10 @@
  * @module
  */
 
-// @ts-types="@types/pg"
-import pg from "pg";
-// @ts-types="@types/pg-copy-streams"
-import { from as copyFrom } from "pg-copy-streams";
+// @ts-types="npm:@types/pg@8.23.1"
+import pg from "npm:pg@8.23.1";
+// @ts-types="npm:@types/pg-copy-streams@1.2.5"
+import { from as copyFrom } from "npm:pg-copy-streams@7.0.0";
 import { copyWritable } from "./copy_writable.ts";
 import { redact } from "./redact.ts";
 import {
