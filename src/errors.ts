@@ -4,7 +4,31 @@
  * @module
  */
 
-/** Exit codes, as documented in `--help` and README. */
+/**
+ * Exit codes, as documented in `--help` and README; {@linkcode exitCodeFor}
+ * maps an error to its code.
+ *
+ * @example A program that exits as the CLI would
+ * ```ts
+ * import { ExitCode, exitCodeFor, ingest } from "@lanecopy/lanecopy";
+ * import assert from "node:assert/strict";
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * let code: number = ExitCode.Ok;
+ * try {
+ *   await ingest({
+ *     source: ReadableStream.from([new TextEncoder().encode('id\n"1\n')]),
+ *     table: "t",
+ *     create: true,
+ *     dataDir,
+ *   });
+ * } catch (error) {
+ *   code = exitCodeFor(error);
+ * }
+ * assert.equal(code, ExitCode.BadInput);
+ * await Deno.remove(dataDir, { recursive: true });
+ * ```
+ */
 export const ExitCode = {
   /** Every record committed. */
   Ok: 0,
@@ -28,7 +52,7 @@ export const ExitCode = {
  *
  * @example Usage
  * ```ts
- * import { ExitCode, InterruptedError, exitCodeFor } from "./errors.ts";
+ * import { ExitCode, InterruptedError, exitCodeFor } from "@lanecopy/lanecopy";
  * import assert from "node:assert/strict";
  *
  * const error = new InterruptedError("SIGTERM");
@@ -62,7 +86,7 @@ export class InterruptedError extends Error {
  *
  * @example Usage
  * ```ts
- * import { exitCodeFor, SourceError } from "./errors.ts";
+ * import { exitCodeFor, SourceError } from "@lanecopy/lanecopy";
  * import assert from "node:assert/strict";
  *
  * assert.equal(exitCodeFor(new SourceError("Cannot read x.csv")), 1);
@@ -94,7 +118,7 @@ export interface SourcePosition {
  *
  * @example Usage
  * ```ts
- * import { InputSyntaxError } from "./errors.ts";
+ * import { InputSyntaxError } from "@lanecopy/lanecopy";
  * import assert from "node:assert/strict";
  *
  * const error = new InputSyntaxError("Unterminated quoted field", {
@@ -176,7 +200,7 @@ export interface ServerErrorFields {
  *
  * @example Usage
  * ```ts
- * import { DatabaseLoadError } from "./errors.ts";
+ * import { DatabaseLoadError } from "@lanecopy/lanecopy";
  * import assert from "node:assert/strict";
  *
  * const error = new DatabaseLoadError(
@@ -266,7 +290,7 @@ export class DatabaseLoadError extends Error {
  *
  * @example Usage
  * ```ts
- * import { exitCodeFor, InputSyntaxError } from "./errors.ts";
+ * import { exitCodeFor, InputSyntaxError } from "@lanecopy/lanecopy";
  * import assert from "node:assert/strict";
  *
  * const error = new InputSyntaxError("Bad", { source: "-", line: 1, column: 1, offset: 0 });

@@ -25,7 +25,7 @@
  *   source: ReadableStream.from([new TextEncoder().encode(csv)]),
  *   table: "items",
  *   create: true,
- * *   dataDir,
+ *   dataDir,
  * });
  * const target = await openTarget({ dataDir });
  * const { rows } = await target.query("select name from items order by sku");
@@ -73,7 +73,11 @@ export type {
   Target,
 } from "./target/target.ts";
 export { loadStatus } from "./bookkeeping/status.ts";
-export type { LoadStatus } from "./bookkeeping/status.ts";
+export type {
+  LaneStatusRow,
+  LoadStatus,
+  SourceStatusRow,
+} from "./bookkeeping/status.ts";
 export { openSource } from "./source/open_source.ts";
 export type { Source } from "./source/open_source.ts";
 export { CsvDecodeStream } from "./codec/decode_stream.ts";

@@ -5,15 +5,77 @@
  * @module
  */
 
-import { metaTables } from "./schema.ts";
+import { DEFAULT_META_SCHEMA, metaTables } from "./schema.ts";
 import type { QueryResult, Target } from "../target/target.ts";
 
-/** The bookkeeping's view of sources and lanes. */
+/** One writer's committed progress on one source, as the bookkeeping keeps it. */
+export interface SourceStatusRow {
+  /** The source's id (by default its real path and the target). */
+  source_id: string;
+  /** The target table, `schema.table`. */
+  target: string;
+  /** The writer (0 without `--parallel`). */
+  writer: number;
+  /** Bytes of the source committed: where a resume reads from. */
+  byte_offset: number;
+  /** Rows committed. */
+  rows_committed: number;
+  /** Source lines committed. */
+  lines_committed: number;
+  /** Whether the source was loaded to its end. */
+  complete: boolean;
+  /** When this progress last moved. */
+  updated_at: Date;
+}
+
+/** One lane's counter: the seq its next row gets and the rows it holds. */
+export interface LaneStatusRow {
+  /** The target table, `schema.table`. */
+  target: string;
+  /** The lane key. */
+  lane: string;
+  /** The seq the lane's next row gets. */
+  next_seq: number;
+  /** Rows of the lane in the target. */
+  row_count: number;
+  /** When the lane last moved. */
+  updated_at: Date;
+}
+
+/**
+ * The bookkeeping's view of sources and lanes, each with its rows typed
+ * (counts as numbers, on a server and on the embedded database alike) and
+ * its column names in order.
+ *
+ * @example Read the lanes a load counted
+ * ```ts
+ * import { ingest, type LoadStatus, loadStatus, openTarget } from "@lanecopy/lanecopy";
+ * import assert from "node:assert/strict";
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * const target = await openTarget({ dataDir });
+ * await ingest({
+ *   source: ReadableStream.from([new TextEncoder().encode("id,region\n1,eu\n2,us\n3,eu\n")]),
+ *   table: "orders",
+ *   create: true,
+ *   lane: "region",
+ *   target,
+ * });
+ * const status: LoadStatus = await loadStatus(target);
+ * assert.deepEqual(
+ *   status.lanes.rows.map((row) => [row.lane, row.row_count, row.next_seq]),
+ *   [["eu", 2, 3], ["us", 1, 2]],
+ * );
+ * assert.equal(status.sources.rows[0].rows_committed, 3);
+ * await target.close();
+ * await Deno.remove(dataDir, { recursive: true });
+ * ```
+ */
 export interface LoadStatus {
-  /** One row per source and writer. */
-  sources: QueryResult;
+  /** One row per source and writer, the most recently moved first. */
+  sources: { rows: SourceStatusRow[]; fields: string[] };
   /** One row per lane of the targets those sources load (all lanes without a source filter). */
-  lanes: QueryResult;
+  lanes: { rows: LaneStatusRow[]; fields: string[] };
 }
 
 /**
@@ -22,19 +84,18 @@ export interface LoadStatus {
  * Empty when nothing was ever loaded.
  *
  * @param target An open database.
- * @param metaSchema The bookkeeping schema.
+ * @param metaSchema The bookkeeping schema. Default `lanecopy`.
  * @param sourceId Only this source.
  * @returns The two tables.
  *
  * @example Usage
  * ```ts
- * import { loadStatus } from "./status.ts";
- * import { openTarget } from "../target/open_target.ts";
+ * import { loadStatus, openTarget } from "@lanecopy/lanecopy";
  * import assert from "node:assert/strict";
  *
  * const dataDir = await Deno.makeTempDir();
- * const target = await openTarget({ db: "", dataDir });
- * const status = await loadStatus(target, "lanecopy");
+ * const target = await openTarget({ dataDir });
+ * const status = await loadStatus(target);
  * assert.deepEqual(status.sources.rows, []);
  * await target.close();
  * await Deno.remove(dataDir, { recursive: true });
@@ -42,10 +103,10 @@ export interface LoadStatus {
  */
 export async function loadStatus(
   target: Target,
-  metaSchema: string,
+  metaSchema: string = DEFAULT_META_SCHEMA,
   sourceId?: string,
 ): Promise<LoadStatus> {
-  const empty = {
+  const empty: LoadStatus = {
     sources: { rows: [], fields: [] },
     lanes: { rows: [], fields: [] },
   };
@@ -71,5 +132,29 @@ export async function loadStatus(
       ORDER BY l.target, l.lane`,
     [sourceId ?? null],
   );
-  return { sources, lanes };
+  return {
+    sources: {
+      fields: sources.fields,
+      rows: sources.rows.map((row) => ({
+        source_id: String(row.source_id),
+        target: String(row.target),
+        writer: Number(row.writer),
+        byte_offset: Number(row.byte_offset),
+        rows_committed: Number(row.rows_committed),
+        lines_committed: Number(row.lines_committed),
+        complete: row.complete === true,
+        updated_at: new Date(row.updated_at as Date),
+      })),
+    },
+    lanes: {
+      fields: lanes.fields,
+      rows: lanes.rows.map((row) => ({
+        target: String(row.target),
+        lane: String(row.lane),
+        next_seq: Number(row.next_seq),
+        row_count: Number(row.row_count),
+        updated_at: new Date(row.updated_at as Date),
+      })),
+    },
+  };
 }

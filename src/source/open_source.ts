@@ -7,7 +7,25 @@
 import { resolve } from "node:path";
 import { SourceError, UsageError } from "../errors.ts";
 
-/** An input to load. */
+/**
+ * An input to load: its bytes and the name messages give it. A library
+ * caller may build one around any byte stream and pass it to `ingest`.
+ *
+ * @example A source built from a stream
+ * ```ts
+ * import { ingest, openTarget, type Source } from "@lanecopy/lanecopy";
+ * import assert from "node:assert/strict";
+ *
+ * const source: Source = {
+ *   name: "inline.csv",
+ *   readable: ReadableStream.from([new TextEncoder().encode("id\n1\n2\n")]),
+ * };
+ * const dataDir = await Deno.makeTempDir();
+ * const summary = await ingest({ source, table: "t", create: true, dataDir });
+ * assert.equal(summary.rows, 2);
+ * await Deno.remove(dataDir, { recursive: true });
+ * ```
+ */
 export interface Source {
   /** The name used in messages: the path as given, or `<stdin>`. */
   readonly name: string;
@@ -78,7 +96,7 @@ export function hasOwnedChunks(readable: ReadableStream<Uint8Array>): boolean {
  *
  * @example Usage
  * ```ts
- * import { openSource } from "./open_source.ts";
+ * import { openSource } from "@lanecopy/lanecopy";
  * import assert from "node:assert/strict";
  *
  * const path = await Deno.makeTempFile();

@@ -10,7 +10,23 @@ import { resolve } from "node:path";
 import { DEFAULTS } from "../defaults.ts";
 import type { Target } from "./target.ts";
 
-/** Which database to open. */
+/**
+ * Which database to open: a server by URL, else the embedded database in a
+ * directory.
+ *
+ * @example The embedded database in a directory of your choice
+ * ```ts
+ * import { openTarget, type TargetOptions } from "@lanecopy/lanecopy";
+ * import assert from "node:assert/strict";
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * const options: TargetOptions = { dataDir };
+ * const target = await openTarget(options);
+ * assert.equal(target.description, `embedded database at ${dataDir}`);
+ * await target.close();
+ * await Deno.remove(dataDir, { recursive: true });
+ * ```
+ */
 export interface TargetOptions {
   /**
    * A PostgreSQL URL. Unset or empty: the embedded database. The library
@@ -35,7 +51,7 @@ export const DEFAULT_DATA_DIR: string = DEFAULTS.dataDir;
  *
  * @example Usage
  * ```ts
- * import { openTarget } from "./open_target.ts";
+ * import { openTarget } from "@lanecopy/lanecopy";
  * import assert from "node:assert/strict";
  *
  * const dataDir = await Deno.makeTempDir();

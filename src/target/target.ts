@@ -13,7 +13,23 @@ import {
   type TableName,
 } from "./table_name.ts";
 
-/** Rows and column names of a query's result. */
+/**
+ * Rows and column names of a query's result.
+ *
+ * @example Usage
+ * ```ts
+ * import { openTarget, type QueryResult } from "@lanecopy/lanecopy";
+ * import assert from "node:assert/strict";
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * const target = await openTarget({ dataDir });
+ * const result: QueryResult = await target.query("select 1 as one, 'x' as two");
+ * assert.deepEqual(result.fields, ["one", "two"]);
+ * assert.deepEqual(result.rows, [{ one: 1, two: "x" }]);
+ * await target.close();
+ * await Deno.remove(dataDir, { recursive: true });
+ * ```
+ */
 export interface QueryResult {
   /** The rows, keyed by column name. */
   rows: Record<string, unknown>[];
@@ -21,7 +37,28 @@ export interface QueryResult {
   fields: string[];
 }
 
-/** What a COPY writes into: the table, its columns in data order, the format. */
+/**
+ * What a COPY writes into: the table, its columns in data order, the format.
+ *
+ * @example COPY two rows in text format
+ * ```ts
+ * import { type CopySpec, openTarget } from "@lanecopy/lanecopy";
+ * import assert from "node:assert/strict";
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * const target = await openTarget({ dataDir });
+ * await target.query("create table t (a int, b text)");
+ * const spec: CopySpec = {
+ *   table: { schema: "public", table: "t" },
+ *   columns: ["a", "b"],
+ *   format: "text",
+ * };
+ * const rows = await target.copyFrom(spec, new TextEncoder().encode("1\tx\n2\t\\N\n"));
+ * assert.equal(rows, 2);
+ * await target.close();
+ * await Deno.remove(dataDir, { recursive: true });
+ * ```
+ */
 export interface CopySpec {
   /** The target table. */
   table: TableName;
@@ -36,7 +73,27 @@ export interface CopySpec {
   encoding?: string;
 }
 
-/** A connection that runs statements and COPYs. */
+/**
+ * A connection that runs statements and COPYs: what a {@linkcode Target}
+ * hands to the work of a transaction.
+ *
+ * @example Statements inside one transaction
+ * ```ts
+ * import { openTarget, type Session } from "@lanecopy/lanecopy";
+ * import assert from "node:assert/strict";
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * const target = await openTarget({ dataDir });
+ * await target.query("create table t (a int)");
+ * await target.transaction(async (session: Session) => {
+ *   await session.query("insert into t values ($1), ($2)", [1, 2]);
+ * });
+ * const { rows } = await target.query("select count(*)::int as n from t");
+ * assert.equal(rows[0].n, 2);
+ * await target.close();
+ * await Deno.remove(dataDir, { recursive: true });
+ * ```
+ */
 export interface Session {
   /**
    * Runs one statement with `$1`-style parameters.
@@ -64,7 +121,30 @@ export interface TransactionHooks {
   onCommitSent?: () => void;
 }
 
-/** A database rows can be loaded into. */
+/**
+ * A database rows can be loaded into: a server (`kind` `postgres`) or the
+ * embedded PGlite database (`embedded`). {@linkcode openTarget} opens one;
+ * `ingest` takes one as `target` to load into an open connection.
+ *
+ * @example A transaction that throws leaves nothing behind
+ * ```ts
+ * import { openTarget, type Target } from "@lanecopy/lanecopy";
+ * import assert from "node:assert/strict";
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * const target: Target = await openTarget({ dataDir });
+ * assert.equal(target.kind, "embedded");
+ * await target.query("create table t (a int)");
+ * await assert.rejects(target.transaction(async (session) => {
+ *   await session.query("insert into t values (1)");
+ *   throw new Error("changed my mind");
+ * }));
+ * const { rows } = await target.query("select count(*)::int as n from t");
+ * assert.equal(rows[0].n, 0);
+ * await target.close();
+ * await Deno.remove(dataDir, { recursive: true });
+ * ```
+ */
 export interface Target extends Session {
   /** `postgres` for a server, `embedded` for PGlite. */
   readonly kind: "postgres" | "embedded";
