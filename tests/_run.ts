@@ -6,6 +6,11 @@
  * Usage: `deno run -A tests/_run.ts [deno test args]`; with no args it
  * runs `tests/` and `src/`, doc tests included.
  *
+ * `deno run -A tests/_run.ts --unit` (`deno task test:unit`) is the fast
+ * lane: the tests that need no PostgreSQL ({@linkcode UNIT_TESTS}: codecs,
+ * rechunk, splice, config, CLI arguments, the layout), with no server and
+ * no `DATABASE_URL`, so one that wanted a server fails instead of passing.
+ *
  * @module
  */
 
@@ -13,6 +18,36 @@ import { join } from "node:path";
 import { startThrowawayCluster, type ThrowawayCluster } from "./_cluster.ts";
 
 const root = join(import.meta.dirname!, "..");
+
+/** The test files that need no server: `deno task test:unit` runs these. */
+const UNIT_TESTS: readonly string[] = [
+  "tests/cli_test.ts",
+  "tests/config_test.ts",
+  "tests/csv_codec_test.ts",
+  "tests/input_format_test.ts",
+  "tests/layout_test.ts",
+  "tests/ndjson_codec_test.ts",
+  "tests/parallel_writers_test.ts",
+  "tests/prefix_check_stream_test.ts",
+  "tests/rechunk_stream_test.ts",
+  "tests/seq_splice_test.ts",
+  "tests/static_imports_test.ts",
+  "tests/worker_batch_pipeline_test.ts",
+  "tests/writer_split_test.ts",
+];
+
+if (Deno.args[0] === "--unit") {
+  const env = Deno.env.toObject();
+  delete env.DATABASE_URL;
+  const { code } = await new Deno.Command(Deno.execPath(), {
+    args: ["test", "-A", ...UNIT_TESTS, ...Deno.args.slice(1)],
+    cwd: root,
+    clearEnv: true,
+    env,
+  }).spawn().status;
+  Deno.exit(code);
+}
+
 const args = Deno.args.length > 0 ? Deno.args : ["tests/", "src/"];
 
 let starting: Promise<ThrowawayCluster> | undefined;
