@@ -9,7 +9,7 @@ import { DEFAULT_META_SCHEMA, metaTables } from "./schema.ts";
 import type { QueryResult, Target } from "../target/target.ts";
 
 /** One writer's committed progress on one source, as the bookkeeping keeps it. */
-export interface SourceStatusRow {
+export type SourceStatusRow = {
   /** The source's id (by default its real path and the target). */
   source_id: string;
   /** The target table, `schema.table`. */
@@ -26,10 +26,10 @@ export interface SourceStatusRow {
   complete: boolean;
   /** When this progress last moved. */
   updated_at: Date;
-}
+};
 
 /** One lane's counter: the seq its next row gets and the rows it holds. */
-export interface LaneStatusRow {
+export type LaneStatusRow = {
   /** The target table, `schema.table`. */
   target: string;
   /** The lane key. */
@@ -40,7 +40,7 @@ export interface LaneStatusRow {
   row_count: number;
   /** When the lane last moved. */
   updated_at: Date;
-}
+};
 
 /**
  * The bookkeeping's view of sources and lanes, each with its rows typed
