@@ -1,0 +1,214 @@
+/**
+ * `lanecopy ingest`: load files (or standard input) into a table, one
+ * transaction per batch, with a progress bar and a summary line.
+ *
+ * @module
+ */
+
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { ExitCode, UsageError } from "../errors.ts";
+import { ingest } from "../ingest.ts";
+import { parseInputFormat } from "../source/input_format.ts";
+import { openSource } from "../source/open_source.ts";
+import type { BatchEvent } from "../write/batch_writer.ts";
+import {
+  CSV_OPTIONS,
+  DATABASE_OPTIONS,
+  parseCodec,
+  parseDelimiter,
+  positiveInteger,
+  splitColumns,
+  wholeNumber,
+} from "./args.ts";
+import { readConfig } from "./config.ts";
+import { addSecret, callerCwd, databaseUrl } from "./environment.ts";
+import { INGEST_HELP, printHelp } from "./help.ts";
+import {
+  type ProgressDisplay,
+  progressDisplay,
+  summaryLine,
+} from "./progress.ts";
+import { stopOnSignals } from "./stop_on_signals.ts";
+
+/**
+ * Runs `lanecopy ingest`: loads each file given (`-` for standard input),
+ * one after another, each its own source. Flags override the config file's
+ * options (`--config`).
+ *
+ * @param args The arguments after `ingest`.
+ * @returns The exit code: 0 when every row loaded, 3 when some were
+ * rejected into `--reject-file`.
+ * @throws {UsageError} If the command line is wrong, or any error that
+ * stopped the load (the caller prints it and picks the exit code).
+ *
+ * @example Usage
+ * ```ts
+ * import { runIngest } from "./ingest_command.ts";
+ * import assert from "node:assert/strict";
+ *
+ * await assert.rejects(
+ *   runIngest(["orders.csv"]),
+ *   /Cannot ingest without --table \(or a config's table\)/,
+ * );
+ * await assert.rejects(
+ *   runIngest(["orders.csv", "--table", "orders", "--batch-size", "0"]),
+ *   /Cannot use --batch-size 0: expected a positive whole number/,
+ * );
+ * ```
+ */
+export async function runIngest(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      ...CSV_OPTIONS,
+      ...DATABASE_OPTIONS,
+      table: { type: "string", short: "t" },
+      create: { type: "boolean" },
+      "batch-size": { type: "string" },
+      "flush-ms": { type: "string" },
+      "reject-file": { type: "string" },
+      atomic: { type: "boolean" },
+      retries: { type: "string" },
+      parallel: { type: "string" },
+      "max-rejects": { type: "string" },
+      config: { type: "string" },
+      lane: { type: "string" },
+      "seq-column": { type: "string" },
+      "source-id": { type: "string" },
+      "meta-schema": { type: "string" },
+      restart: { type: "boolean" },
+      wait: { type: "boolean" },
+      verbose: { type: "boolean", short: "v" },
+      quiet: { type: "boolean", short: "q" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return printHelp(INGEST_HELP);
+  const files = sourcePaths(positionals, values["source-id"]);
+  // Flags override the config file.
+  const config = values.config === undefined
+    ? {}
+    : await readConfig(resolve(callerCwd, values.config), values.config);
+  if (config.db) addSecret(config.db);
+  const table = values.table ?? config.table;
+  if (!table) {
+    throw new UsageError("Cannot ingest without --table (or a config's table)");
+  }
+  const columns = splitColumns(values.columns) ?? config.columns;
+  const header = values["no-header"] ? false : config.header ?? true;
+  if (!header && !columns) {
+    throw new UsageError("Cannot ingest with --no-header without --columns");
+  }
+  const batchSize = positiveInteger(values["batch-size"], "--batch-size") ??
+    config.batchSize;
+  const flushMs = positiveInteger(values["flush-ms"], "--flush-ms") ??
+    config.flushMs;
+  const rejectFile = values["reject-file"] ?? config.rejectFile;
+  const maxRejects = wholeNumber(values["max-rejects"], "--max-rejects") ??
+    config.maxRejects;
+  if (maxRejects !== undefined && rejectFile === undefined) {
+    throw new UsageError(
+      "Cannot use --max-rejects without --reject-file: without one, the first rejected row stops the load",
+    );
+  }
+  const format = parseInputFormat(values.format) ?? config.format;
+  let display: ProgressDisplay | undefined;
+  const stop = stopOnSignals(() => display?.stop());
+  let rejected = 0;
+  const done: string[] = [];
+  try {
+    for (const file of files) {
+      const source = await openSource(file, callerCwd);
+      display = values.quiet ? undefined : await progressDisplay(source.size);
+      const summary = await ingest({
+        signal: stop.signal,
+        source,
+        sourceId: values["source-id"] ?? config.sourceId,
+        table,
+        lane: values.lane ?? config.lane,
+        seqColumn: values["seq-column"] ?? config.seqColumn,
+        metaSchema: values["meta-schema"] ?? config.metaSchema,
+        restart: values.restart,
+        wait: values.wait ?? config.wait,
+        columns,
+        header,
+        format,
+        delimiter: parseDelimiter(values.delimiter) ?? config.delimiter,
+        nullString: values.null ?? config.nullString,
+        quote: values.quote ?? config.quote,
+        escape: values.escape ?? config.escape,
+        encoding: values.encoding ?? config.encoding,
+        codec: parseCodec(values.codec) ?? config.codec,
+        batchSize,
+        flushMs,
+        rejectFile,
+        maxRejects,
+        atomic: values.atomic ?? config.atomic,
+        parallel: positiveInteger(values.parallel, "--parallel") ??
+          config.parallel,
+        retries: wholeNumber(values.retries, "--retries") ?? config.retries,
+        create: values.create ?? config.create,
+        db: databaseUrl(values.db ?? config.db),
+        dataDir: values["data-dir"] ?? config.dataDir,
+        cwd: callerCwd,
+        onProgress: display?.update,
+        onEvent: values.verbose ? logBatchEvent : undefined,
+        onNotice: values.quiet ? undefined : (message) => {
+          display?.stop();
+          console.error(`lanecopy: ${message}`);
+        },
+      });
+      display?.stop();
+      if (values.json) console.log(JSON.stringify(summary));
+      if (!values.quiet) console.error(summaryLine(summary));
+      rejected += summary.rejected;
+      done.push(file);
+    }
+    return rejected > 0 ? ExitCode.Rejects : ExitCode.Ok;
+  } catch (error) {
+    display?.stop();
+    if (files.length > 1 && !values.quiet) {
+      console.error(
+        `lanecopy: ${done.length} of ${files.length} files loaded${
+          done.length > 0 ? ` (${done.join(", ")})` : ""
+        }; stopped at ${files[done.length]}, the rest not started`,
+      );
+    }
+    throw error;
+  } finally {
+    stop.release();
+    display?.stop();
+  }
+}
+
+/**
+ * The files of one ingest, each its own source (with its own progress):
+ * at least one, standard input (`-`) at most once, and one `--source-id`
+ * only for one source.
+ */
+function sourcePaths(positionals: string[], sourceId?: string): string[] {
+  if (positionals.length === 0) {
+    throw new UsageError(
+      `Cannot run: expected FILE (or - for stdin), got none\n\n${INGEST_HELP}`,
+    );
+  }
+  if (positionals.filter((path) => path === "-").length > 1) {
+    throw new UsageError("Cannot read standard input (-) twice in one run");
+  }
+  if (positionals.length > 1 && sourceId !== undefined) {
+    throw new UsageError(
+      "Cannot use one --source-id for several files: each file is its own source (its id is its real path plus the table)",
+    );
+  }
+  return positionals;
+}
+
+/** One line per batch step on stderr (`--verbose`). */
+function logBatchEvent(event: BatchEvent): void {
+  const writer = event.writer === undefined ? "" : `writer ${event.writer} `;
+  console.error(
+    `lanecopy: ${writer}batch ${event.batch} ${event.kind} bytes ${event.startOffset}-${event.endOffset} rows ${event.rows}`,
+  );
+}
