@@ -22,7 +22,7 @@ import process from "node:process";
 import type { CopyFormat } from "../src/codec/copy_row.ts";
 import { CsvCopyCodec } from "../src/codec/csv/csv_codec.ts";
 import { WasmCsvCopyCodec } from "../src/codec/csv/wasm_csv_codec.ts";
-import { buildEntry } from "../wasm/build.ts";
+import { compile } from "../wasm/build.ts";
 import { generateCsv } from "./generate.ts";
 
 const ROWS = Number(Deno.env.get("LANECOPY_BENCH_ROWS") ?? 100_000);
@@ -65,10 +65,7 @@ function encodedText(): Uint8Array {
 async function bareTranscoder(): Promise<
   (chunkSize: number, collect?: number[]) => number
 > {
-  const bytes = await buildEntry({
-    source: "wasm/bare_transcoder.ts",
-    output: "the bare transcoder (in memory)",
-  });
+  const { bytes } = await compile("wasm/bare_transcoder.ts");
   const exports = new WebAssembly.Instance(
     new WebAssembly.Module(bytes.slice()),
   )

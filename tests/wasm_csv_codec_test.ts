@@ -6,7 +6,7 @@ import { stringify } from "csv-stringify/sync";
 import pg from "pg";
 // @ts-types="@types/pg-copy-streams"
 import { from as copyFrom } from "pg-copy-streams";
-import { ROW_CAPACITY } from "../src/codec/csv/_csv_core.ts";
+import { ROW_CAPACITY } from "../src/codec/csv/_csv_constants.ts";
 import { type CopyFormat, decodeCopyRow } from "../src/codec/copy_row.ts";
 import {
   CsvCopyCodec,

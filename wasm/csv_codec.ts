@@ -18,77 +18,68 @@
  * scanned 16 at a time with SIMD.
  */
 
-// Keep these in step with src/codec/csv/_csv_core.ts.
-const ROW_CAPACITY: i32 = 8192;
-
-const REG_POS = 0;
-const REG_RECORD_START = 1;
-const REG_ROWS = 2;
-const REG_ERROR = 3;
-const REG_ERROR_LINE = 4;
-const REG_ERROR_COLUMN = 5;
-const REG_ERROR_OFFSET = 6;
-const REG_ERROR_ARG1 = 7;
-const REG_ERROR_ARG2 = 8;
-const REG_LINES = 9;
-const REG_REJECT = 10;
-const REG_REJECT_START = 11;
-const REG_REJECT_LINE = 12;
-const REG_REJECT_END = 13;
-const REG_REJECT_LINES = 14;
-
-const META_ROW_END = 0;
-const META_LINE = 1;
-const META_END = 2;
-const META_LANE_START = 3;
-const META_LANE_END = 4;
-const META_LANE_HASH = 5;
-
-const E_QUOTE_IN_UNQUOTED = 1;
-const E_AFTER_CLOSING_QUOTE = 2;
-const E_TOO_MANY_FIELDS = 3;
-const E_TOO_FEW_FIELDS = 4;
-const E_NULL_LANE = 5;
-const E_INVALID_UTF8 = 6;
-const E_UNCLOSED_QUOTE = 7;
-const E_NUL_BYTE = 8;
-
-const CHARSET_UTF8 = 0;
-const CHARSET_SINGLE_BYTE = 1;
-const CHARSET_EUC_JP = 2;
-
-// Framing states.
-const FIELD_START = 0;
-const UNQUOTED = 1;
-const QUOTED = 2;
-const QUOTE_SEEN = 3;
-const CR_SEEN = 4;
-const ESCAPE_SEEN = 5;
-// Skipping a malformed record, by the same framing without its errors:
-// each is its framing state plus SKIP.
-const SKIP = 6;
-const SKIP_FIELD_START = 6;
-const SKIP_UNQUOTED = 7;
-const SKIP_QUOTED = 8;
-const SKIP_QUOTE_SEEN = 9;
-const SKIP_CR = 10;
-const SKIP_ESCAPE = 11;
-
-// Byte classes, per state (tables UNQUOTED_CLASS, QUOTED_CLASS).
-const PLAIN: u8 = 0;
-const DELIMITER: u8 = 1;
-const QUOTE: u8 = 2;
-const ESCAPE: u8 = 3;
-const LINE_FEED: u8 = 4;
-const CARRIAGE_RETURN: u8 = 5;
-const ENCODE: u8 = 6;
-
-const LF: i32 = 0x0a;
-const CR: i32 = 0x0d;
-const TAB: i32 = 0x09;
-const BACKSLASH: i32 = 0x5c;
-const DQUOTE: i32 = 0x22;
-const COMMA: i32 = 0x2c;
+// Defined once for both cores (the TypeScript twin imports them too).
+import {
+  BACKSLASH,
+  CARRIAGE_RETURN,
+  CHARSET_EUC_JP,
+  CHARSET_SINGLE_BYTE,
+  CHARSET_UTF8,
+  COMMA,
+  CR,
+  CR_SEEN,
+  DELIMITER,
+  DQUOTE,
+  E_AFTER_CLOSING_QUOTE,
+  E_INVALID_UTF8,
+  E_NUL_BYTE,
+  E_NULL_LANE,
+  E_QUOTE_IN_UNQUOTED,
+  E_TOO_FEW_FIELDS,
+  E_TOO_MANY_FIELDS,
+  E_UNCLOSED_QUOTE,
+  ENCODE,
+  ESCAPE,
+  ESCAPE_SEEN,
+  FIELD_START,
+  LF,
+  LINE_FEED,
+  META_END,
+  META_LANE_END,
+  META_LANE_HASH,
+  META_LANE_START,
+  META_LINE,
+  META_ROW_END,
+  PLAIN,
+  QUOTE,
+  QUOTE_SEEN,
+  QUOTED,
+  REG_ERROR,
+  REG_ERROR_ARG1,
+  REG_ERROR_ARG2,
+  REG_ERROR_COLUMN,
+  REG_ERROR_LINE,
+  REG_ERROR_OFFSET,
+  REG_LINES,
+  REG_POS,
+  REG_RECORD_START,
+  REG_REJECT,
+  REG_REJECT_END,
+  REG_REJECT_LINE,
+  REG_REJECT_LINES,
+  REG_REJECT_START,
+  REG_ROWS,
+  ROW_CAPACITY,
+  SKIP,
+  SKIP_CR,
+  SKIP_ESCAPE,
+  SKIP_FIELD_START,
+  SKIP_QUOTE_SEEN,
+  SKIP_QUOTED,
+  SKIP_UNQUOTED,
+  TAB,
+  UNQUOTED,
+} from "../src/codec/csv/_csv_constants.ts";
 
 const REG: usize = memory.data(64, 16);
 const UNQUOTED_CLASS: usize = memory.data(256, 16);
@@ -223,7 +214,7 @@ function needsEncoding(b: i32, quoted: bool): bool {
   return b == BACKSLASH || b == TAB || (quoted && b == CR);
 }
 
-function unquotedClass(b: i32): u8 {
+function unquotedClass(b: i32): i32 {
   if (b == delimiter) return DELIMITER;
   if (b == quote) return QUOTE;
   if (b == LF) return LINE_FEED;
@@ -231,7 +222,7 @@ function unquotedClass(b: i32): u8 {
   return needsEncoding(b, false) ? ENCODE : PLAIN;
 }
 
-function quotedClass(b: i32): u8 {
+function quotedClass(b: i32): i32 {
   if (b == quote) return QUOTE;
   if (b == escape) return ESCAPE;
   if (b == LF) return LINE_FEED;

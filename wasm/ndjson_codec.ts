@@ -22,104 +22,93 @@
  * row does not fit, the call stops before it and asks for room (`REG_NEED`).
  */
 
-// Keep these in step with src/codec/ndjson/_ndjson_core.ts.
-const ROW_CAPACITY: i32 = 8192;
-
-const REG_POS = 0;
-const REG_ROWS = 1;
-const REG_ERROR = 2;
-const REG_ERROR_LINE = 3;
-const REG_ERROR_COLUMN = 4;
-const REG_ERROR_OFFSET = 5;
-const REG_ERROR_ARG1 = 6;
-const REG_ERROR_ARG2 = 7;
-const REG_LINES = 8;
-const REG_KEY_LENGTH = 9;
-const REG_VAL_POS = 10;
-const REG_DEPTH = 11;
-const REG_NEED = 12;
-const REG_REJECT = 13;
-const REG_REJECT_START = 14;
-const REG_REJECT_END = 15;
-
-const META_ROW_END = 0;
-const META_LINE = 1;
-const META_END = 2;
-const META_LANE_START = 3;
-const META_LANE_END = 4;
-const META_LANE_HASH = 5;
-
-const E_EXPECTED_OBJECT = 1;
-const E_EXPECTED_KEY_OR_END = 2;
-const E_EXPECTED_KEY = 3;
-const E_EXPECTED_COLON = 4;
-const E_EXPECTED_VALUE = 5;
-const E_EXPECTED_VALUE_OR_END = 6;
-const E_EXPECTED_COMMA_OR_BRACE = 7;
-const E_EXPECTED_COMMA_OR_BRACKET = 8;
-const E_EXPECTED_LINE_END = 9;
-const E_EXPECTED_HEX = 10;
-const E_EXPECTED_LITERAL = 11;
-const E_EXPECTED_DIGIT = 12;
-const E_EXPECTED_EXPONENT = 13;
-const E_LEADING_ZERO = 14;
-const E_LINE_ENDS = 15;
-const E_INPUT_ENDS = 16;
-const E_CONTROL_CHARACTER = 17;
-const E_BAD_ESCAPE = 18;
-const E_UNPAIRED_SURROGATE = 19;
-const E_INVALID_UTF8 = 20;
-const E_UNKNOWN_KEY = 21;
-const E_DUPLICATE_KEY = 22;
-const E_NULL_LANE = 23;
-const E_MISSING_LANE = 24;
-const E_NUL_ESCAPE = 25;
-
-const NULL_AT: i32 = 9;
-
-// Between tokens (whitespace allowed).
-const LINE_START = 0;
-const KEY_OR_END = 1;
-const KEY = 2;
-const COLON = 3;
-const VALUE = 4;
-const VALUE_OR_END = 5;
-const AFTER_VALUE = 6;
-const AFTER_RECORD = 7;
-// Inside a token.
-const STRING = 8;
-const ESCAPE = 9;
-const HEX = 10;
-const LOW_BACKSLASH = 11;
-const LOW_U = 12;
-const LITERAL = 13;
-const NUM_MINUS = 14;
-const NUM_ZERO = 15;
-const NUM_INT = 16;
-const NUM_DOT = 17;
-const NUM_FRAC = 18;
-const NUM_E = 19;
-const NUM_E_SIGN = 20;
-const NUM_E_DIGITS = 21;
-// Skipping the rest of a malformed record's line.
-const SKIP_LINE = 22;
-
-// What a string is: a record key, a record value (both unescaped), or part
-// of a nested value (copied as written).
-const KEY_STRING = 0;
-const VALUE_STRING = 1;
-const RAW_KEY = 2;
-const RAW_VALUE = 3;
-
-const OBJECT: u8 = 0;
-const ARRAY: u8 = 1;
-
-const LF: i32 = 0x0a;
-const CR: i32 = 0x0d;
-const TAB: i32 = 0x09;
-const SPACE: i32 = 0x20;
-const BACKSLASH: i32 = 0x5c;
-const DQUOTE: i32 = 0x22;
+// Defined once for both cores (the TypeScript twin imports them too).
+import {
+  AFTER_RECORD,
+  AFTER_VALUE,
+  ARRAY,
+  BACKSLASH,
+  COLON,
+  CR,
+  DQUOTE,
+  E_BAD_ESCAPE,
+  E_CONTROL_CHARACTER,
+  E_DUPLICATE_KEY,
+  E_EXPECTED_COLON,
+  E_EXPECTED_COMMA_OR_BRACE,
+  E_EXPECTED_COMMA_OR_BRACKET,
+  E_EXPECTED_DIGIT,
+  E_EXPECTED_EXPONENT,
+  E_EXPECTED_HEX,
+  E_EXPECTED_KEY,
+  E_EXPECTED_KEY_OR_END,
+  E_EXPECTED_LINE_END,
+  E_EXPECTED_LITERAL,
+  E_EXPECTED_OBJECT,
+  E_EXPECTED_VALUE,
+  E_EXPECTED_VALUE_OR_END,
+  E_INPUT_ENDS,
+  E_INVALID_UTF8,
+  E_LEADING_ZERO,
+  E_LINE_ENDS,
+  E_MISSING_LANE,
+  E_NUL_ESCAPE,
+  E_NULL_LANE,
+  E_UNKNOWN_KEY,
+  E_UNPAIRED_SURROGATE,
+  ESCAPE,
+  HEX,
+  KEY,
+  KEY_OR_END,
+  KEY_STRING,
+  LF,
+  LINE_START,
+  LITERAL,
+  LOW_BACKSLASH,
+  LOW_U,
+  META_END,
+  META_LANE_END,
+  META_LANE_HASH,
+  META_LANE_START,
+  META_LINE,
+  META_ROW_END,
+  NULL_AT,
+  NUM_DOT,
+  NUM_E,
+  NUM_E_DIGITS,
+  NUM_E_SIGN,
+  NUM_FRAC,
+  NUM_INT,
+  NUM_MINUS,
+  NUM_ZERO,
+  OBJECT,
+  RAW_KEY,
+  RAW_VALUE,
+  REG_DEPTH,
+  REG_ERROR,
+  REG_ERROR_ARG1,
+  REG_ERROR_ARG2,
+  REG_ERROR_COLUMN,
+  REG_ERROR_LINE,
+  REG_ERROR_OFFSET,
+  REG_KEY_LENGTH,
+  REG_LINES,
+  REG_NEED,
+  REG_POS,
+  REG_REJECT,
+  REG_REJECT_END,
+  REG_REJECT_START,
+  REG_ROWS,
+  REG_VAL_POS,
+  ROW_CAPACITY,
+  SKIP_LINE,
+  SPACE,
+  STRING,
+  TAB,
+  VALUE,
+  VALUE_OR_END,
+  VALUE_STRING,
+} from "../src/codec/ndjson/_ndjson_constants.ts";
 
 const REG: usize = memory.data(64, 16);
 const META: usize = memory.data(ROW_CAPACITY * 24, 16);

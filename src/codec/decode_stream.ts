@@ -12,8 +12,24 @@ import { NdjsonCopyCodec } from "./ndjson/ndjson_codec.ts";
 import type { RowBlock } from "./row_block.ts";
 import { WasmCsvCopyCodec } from "./csv/wasm_csv_codec.ts";
 import { WasmNdjsonCopyCodec } from "./ndjson/wasm_ndjson_codec.ts";
+import { instantiateWasm, withWasmFallback } from "./_wasm_module.ts";
+import { CSV_CODEC_WASM } from "./csv/_csv_wasm.generated.ts";
+import { NDJSON_CODEC_WASM } from "./ndjson/_ndjson_wasm.generated.ts";
 
-/** Options for {@linkcode CsvDecodeStream}: the format, and the codec options. */
+/**
+ * Options for {@linkcode CsvDecodeStream}: the format, and the codec options.
+ *
+ * @example NDJSON, its keys mapped to columns
+ * ```ts
+ * import { CsvDecodeStream, type DecodeOptions } from "@lanecopy/lanecopy";
+ * import assert from "node:assert/strict";
+ *
+ * const options: DecodeOptions = { format: "ndjson", columns: ["id", "doc"] };
+ * const input = ReadableStream.from([new TextEncoder().encode('{"doc": {"a": 1}, "id": 7}\n')]);
+ * const [block] = await Array.fromAsync(input.pipeThrough(new CsvDecodeStream(options)));
+ * assert.equal(new TextDecoder().decode(block.data), '7\t{"a": 1}\n');
+ * ```
+ */
 export interface DecodeOptions extends CsvCopyCodecOptions {
   /**
    * The input format. Default `csv`. NDJSON needs `columns` (its rows'
@@ -22,9 +38,40 @@ export interface DecodeOptions extends CsvCopyCodecOptions {
   format?: InputFormat;
   /**
    * Which codec: the WebAssembly module (default) or its TypeScript twin.
-   * Both give the same bytes and the same errors.
+   * Both give the same bytes and the same errors. Where WebAssembly cannot
+   * be compiled or instantiated, the TypeScript codec takes over, with a
+   * notice on stderr (once per thread).
    */
   codec?: "wasm" | "ts";
+}
+
+/**
+ * The codec decoding runs with here: `ts` when asked for, and when the
+ * WebAssembly modules cannot be compiled or instantiated in this thread
+ * (saying so on stderr, once per thread, as the decode stage would);
+ * otherwise `wasm`. A caller that decodes on other threads (the decode
+ * worker) can resolve the codec once and hand them the answer, so that a
+ * run prints the notice once however many threads decode.
+ *
+ * @param codec The codec asked for (default `wasm`).
+ * @returns The codec that will run.
+ *
+ * @example Usage
+ * ```ts
+ * import { resolveCodec } from "./decode_stream.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(resolveCodec("ts"), "ts");
+ * assert.equal(resolveCodec(undefined), "wasm"); // where WebAssembly runs
+ * ```
+ */
+export function resolveCodec(codec: "wasm" | "ts" | undefined): "wasm" | "ts" {
+  if (codec === "ts") return "ts";
+  return withWasmFallback(() => {
+    instantiateWasm(CSV_CODEC_WASM, "the CSV codec");
+    instantiateWasm(NDJSON_CODEC_WASM, "the NDJSON codec");
+    return "wasm" as const;
+  }, () => "ts" as const);
 }
 
 /** The codec for the input's format. */
@@ -38,7 +85,10 @@ function openCodec(
   if (options.format !== "ndjson") {
     return options.codec === "ts"
       ? new CsvCopyCodec(options)
-      : new WasmCsvCopyCodec(options);
+      : withWasmFallback(
+        () => new WasmCsvCopyCodec(options),
+        () => new CsvCopyCodec(options),
+      );
   }
   if (options.columns === undefined) {
     throw new UsageError(
@@ -56,7 +106,10 @@ function openCodec(
   const ndjson = { ...options, columns: options.columns };
   return options.codec === "ts"
     ? new NdjsonCopyCodec(ndjson)
-    : new WasmNdjsonCopyCodec(ndjson);
+    : withWasmFallback(
+      () => new WasmNdjsonCopyCodec(ndjson),
+      () => new NdjsonCopyCodec(ndjson),
+    );
 }
 
 /**
@@ -73,7 +126,7 @@ function openCodec(
  *
  * @example Usage
  * ```ts
- * import { CsvDecodeStream } from "./decode_stream.ts";
+ * import { CsvDecodeStream } from "@lanecopy/lanecopy";
  * import assert from "node:assert/strict";
  *
  * const decode = new CsvDecodeStream({ source: "t.csv" });
@@ -90,7 +143,12 @@ export class CsvDecodeStream extends TransformStream<Uint8Array, RowBlock> {
    */
   readonly header: Promise<string[] | undefined>;
 
-  /** @param options How to read the input; see {@linkcode DecodeOptions}. */
+  /**
+   * Opens the codec for the input's format (see {@linkcode resolveCodec}
+   * for which one runs).
+   *
+   * @param options How to read the input; see {@linkcode DecodeOptions}.
+   */
   constructor(options: DecodeOptions = {}) {
     const codec = openCodec(options);
     const wantsHeader = options.header ?? true;

@@ -32,6 +32,23 @@ export interface MalformedRecord {
 /**
  * Encoded rows and their per-row metadata. Row `i` occupies
  * `data.subarray(rowStart(block, i), block.rowEnds[i])`, ending in `\n`.
+ *
+ * @example The blocks the decode stage makes
+ * ```ts
+ * import { CsvDecodeStream, type RowBlock } from "@lanecopy/lanecopy";
+ * import assert from "node:assert/strict";
+ *
+ * const input = ReadableStream.from([new TextEncoder().encode("id,lane\n1,eu\n2,us\n")]);
+ * const blocks: RowBlock[] = await Array.fromAsync(
+ *   input.pipeThrough(new CsvDecodeStream({ laneColumn: "lane" })),
+ * );
+ * const [block] = blocks;
+ * assert.equal(new TextDecoder().decode(block.data), "1\teu\n2\tus\n");
+ * assert.deepEqual([...block.rowEnds], [5, 10]);
+ * assert.deepEqual([...block.lines], [2, 3]);
+ * assert.deepEqual([...block.endOffsets], [13, 18]);
+ * assert.deepEqual(block.laneKeys, ["eu", "us"]);
+ * ```
  */
 export interface RowBlock {
   /** COPY bytes of every row, each ending in a line feed. */
@@ -64,6 +81,20 @@ export interface RowBlock {
 /**
  * A batch: the rows one transaction writes, and the source byte range
  * `[startOffset, endOffset)` they came from.
+ *
+ * @example Batches of two rows
+ * ```ts
+ * import { type Batch, CsvDecodeStream, RechunkStream } from "@lanecopy/lanecopy";
+ * import assert from "node:assert/strict";
+ *
+ * const input = ReadableStream.from([new TextEncoder().encode("id\n1\n2\n3\n")]);
+ * const batches: Batch[] = await Array.fromAsync(
+ *   input.pipeThrough(new CsvDecodeStream())
+ *     .pipeThrough(new RechunkStream({ batchSize: 2, startOffset: 0 })),
+ * );
+ * assert.deepEqual(batches.map((b) => [b.startOffset, b.endOffset]), [[0, 7], [7, 9]]);
+ * assert.equal(new TextDecoder().decode(batches[1].data), "3\n");
+ * ```
  */
 export interface Batch extends RowBlock {
   /** Source byte offset of the batch's first record. */

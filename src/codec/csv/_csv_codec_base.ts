@@ -1,28 +1,18 @@
 /**
- * What both CSV codecs share around their frame core: options, the byte
- * order mark, the header, lane keys (decoded once per distinct key), errors
- * with their positions, and the totals (source offsets and lines as
- * Numbers, so inputs over 4 GiB work). {@linkcode CsvCopyCodec} runs it over
- * the TypeScript core, `WasmCsvCopyCodec` over the WASM module.
+ * What both CSV codecs share around their frame core: the byte order mark,
+ * a character cut by a chunk boundary (`_cut_character.ts`), the header
+ * and the lane column (`_csv_header.ts`), lane keys (decoded once per
+ * distinct key), errors with their positions (worded by
+ * `_csv_error_reason.ts`), and the totals (source offsets and lines as
+ * Numbers, so inputs over 4 GiB work). Its options and the dialect they
+ * describe are in `_csv_dialect.ts`. `CsvCopyCodec` runs it over the
+ * TypeScript core, `WasmCsvCopyCodec` over the WASM module.
  *
  * @module
  */
 
 import {
-  CHARSET_EUC,
-  CHARSET_EUC_JP,
-  CHARSET_SINGLE_BYTE,
   CHARSET_UTF8,
-  type CsvCore,
-  type CsvDialect,
-  E_AFTER_CLOSING_QUOTE,
-  E_INVALID_UTF8,
-  E_NUL_BYTE,
-  E_NULL_LANE,
-  E_QUOTE_IN_UNQUOTED,
-  E_TOO_FEW_FIELDS,
-  E_TOO_MANY_FIELDS,
-  E_UNCLOSED_QUOTE,
   META_END,
   META_LANE_END,
   META_LANE_HASH,
@@ -44,76 +34,16 @@ import {
   REG_REJECT_START,
   REG_ROWS,
   ROW_CAPACITY,
-} from "./_csv_core.ts";
-import { type CopyFormat, decodeCopyRow, encodeCopyRow } from "../copy_row.ts";
+} from "./_csv_constants.ts";
+import type { CsvCore, CsvDialect } from "./_csv_core.ts";
+import { type CsvCopyCodecOptions, csvDialect } from "./_csv_dialect.ts";
+import { csvErrorReason } from "./_csv_error_reason.ts";
+import { headerNames, laneFieldIndex } from "./_csv_header.ts";
+import { cutCharacter } from "./_cut_character.ts";
 import { ByteOrderMark } from "../_byte_order_mark.ts";
 import { LaneKeyCache } from "../_lane_key_cache.ts";
-import { type Charset, resolveEncoding } from "../encoding.ts";
-import { ExitCode, InputSyntaxError, UsageError } from "../../errors.ts";
+import { InputSyntaxError } from "../../errors.ts";
 import type { MalformedRecord, RowBlock } from "../row_block.ts";
-
-/** Options for `CsvCopyCodec` and `WasmCsvCopyCodec`. */
-export interface CsvCopyCodecOptions {
-  /** The source's name in error messages. Default `<input>`. */
-  source?: string;
-  /** Field delimiter, one ASCII character. Default `,`. */
-  delimiter?: string;
-  /** Quote character, one ASCII character. Default `"`. */
-  quote?: string;
-  /**
-   * Inside a quoted field, this character before the quote (or before
-   * itself) makes it data. Default: the quote, so a quote is doubled.
-   */
-  escape?: string;
-  /** An unquoted field equal to this is NULL. Default: the unquoted empty field. */
-  nullString?: string;
-  /** The COPY format to produce. Default `text`. */
-  copyFormat?: CopyFormat;
-  /** The first record names the columns and is not a row. Default `true`. */
-  header?: boolean;
-  /** Fields every record must have. Default: as many as the first record. */
-  fieldCount?: number;
-  /** Source byte offset of the first byte pushed. Default 0. */
-  startOffset?: number;
-  /** Source line of the first byte pushed. Default 1. */
-  startLine?: number;
-  /** Column names in file order; replace the header's names. */
-  columns?: readonly string[];
-  /**
-   * The column whose text is each row's lane key (by name, from `columns`
-   * or the header). A NULL lane key is malformed input.
-   */
-  laneColumn?: string;
-  /**
-   * What a malformed record does: `stop` the input (the codec throws
-   * {@linkcode InputSyntaxError}), or `reject` it: the codec skips it to
-   * its end (the first line break after the error that is not inside a
-   * quoted field; the rest of the input for a quote never closed) and goes
-   * on, listing it in the block's `rejects`. A bad header stops the input
-   * either way. Default `stop`.
-   */
-  malformed?: "stop" | "reject";
-  /**
-   * The input's encoding (see `resolveEncoding`): UTF-8, a single-byte
-   * ISO-8859, Windows or KOI8 encoding, or EUC-JP, EUC-KR or EUC-CN. Only
-   * UTF-8 is validated (and has its byte order mark skipped); columns in
-   * errors count characters in the encoding, and the header's names and
-   * lane keys are decoded from it. The COPY rows keep the input's bytes.
-   * Default `utf-8`.
-   */
-  encoding?: string;
-}
-
-/** The core's charset for each kind of encoding. */
-const CHARSETS: Record<Charset, number> = {
-  "utf-8": CHARSET_UTF8,
-  "single-byte": CHARSET_SINGLE_BYTE,
-  "euc-jp": CHARSET_EUC_JP,
-  "euc": CHARSET_EUC,
-};
-
-const LF = 0x0a;
-const CR = 0x0d;
 
 /**
  * Encodes CSV bytes as COPY rows over a frame core. Push chunks in order,
@@ -170,39 +100,10 @@ export class CsvCodecBase {
     makeCore: (dialect: CsvDialect) => CsvCore,
   ) {
     this.#source = options.source ?? "<input>";
-    const delimiter = asciiByte(options.delimiter ?? ",", "delimiter");
-    const quote = asciiByte(options.quote ?? '"', "quote");
-    const escape = asciiByte(options.escape ?? options.quote ?? '"', "escape");
-    if (delimiter === quote) {
-      throw new RangeError(
-        "Cannot use the same character as delimiter and quote",
-      );
-    }
-    if (delimiter === escape) {
-      throw new RangeError(
-        "Cannot use the same character as delimiter and escape",
-      );
-    }
-    if ([LF, CR].includes(delimiter)) {
-      throw new RangeError("Cannot use a line break as the delimiter");
-    }
-    if ([LF, CR].includes(quote) || [LF, CR].includes(escape)) {
-      throw new RangeError("Cannot use a line break as the quote or escape");
-    }
-    this.#csvOut = options.copyFormat === "csv";
-    const encoding = resolveEncoding(options.encoding ?? "utf-8");
-    this.#charset = CHARSETS[encoding.charset];
-    this.#decode = encoding.decode;
-    let nullEncoded: Uint8Array | undefined;
-    if (options.nullString !== undefined) {
-      // The null string as the core writes it, opening quote excluded.
-      const row = encodeCopyRow(
-        [options.nullString],
-        options.copyFormat ?? "text",
-      );
-      const bytes = encoding.encode(row.slice(0, -1));
-      nullEncoded = this.#csvOut ? bytes.subarray(1, -1) : bytes;
-    }
+    const { dialect, decode } = csvDialect(options);
+    this.#csvOut = dialect.csvOut;
+    this.#charset = dialect.charset;
+    this.#decode = decode;
     this.#headerPending = options.header ?? true;
     this.#laneColumn = options.laneColumn;
     if (options.columns !== undefined) this.#findLane(options.columns);
@@ -214,16 +115,8 @@ export class CsvCodecBase {
     this.#laneKeyCache = new LaneKeyCache(this.#decode, this.#csvOut);
     this.#lineBase = options.startLine ?? 1;
     this.#core = makeCore({
-      delimiter,
-      quote,
-      escape,
-      csvOut: this.#csvOut,
-      nullEncoded,
-      nullCodePoints: [...options.nullString ?? ""].length,
-      fieldCount: options.fieldCount ?? options.columns?.length ?? 0,
+      ...dialect,
       laneField: this.#headerPending ? -1 : this.#laneField,
-      charset: this.#charset,
-      rejects: options.malformed === "reject",
     });
   }
 
@@ -386,17 +279,7 @@ export class CsvCodecBase {
   #readHeader(row: Uint8Array, line: number): void {
     this.#headerPending = false;
     const format = this.#csvOut ? "csv" : "text";
-    this.#header = decodeCopyRow(this.#decode(row), format).map(
-      (name, index) => {
-        if (name === null || name === "") {
-          throw new InputSyntaxError(
-            `Cannot read header: column ${index + 1} has no name`,
-            { source: this.#source, line, column: 1, offset: 0 },
-          );
-        }
-        return name;
-      },
-    );
+    this.#header = headerNames(row, format, this.#decode, this.#source, line);
     if (this.#laneColumn !== undefined && this.#laneField < 0) {
       this.#findLane(this.#header);
     }
@@ -406,63 +289,18 @@ export class CsvCodecBase {
   /** Resolves the lane column's index among `names`. */
   #findLane(names: readonly string[]): void {
     if (this.#laneColumn === undefined) return;
-    this.#laneField = names.indexOf(this.#laneColumn);
-    if (this.#laneField < 0) {
-      throw new UsageError(
-        names.length === 0
-          ? `Cannot use lane column "${this.#laneColumn}": the input has no header; pass --columns`
-          : `Cannot use lane column "${this.#laneColumn}": no such column (columns: ${
-            names.join(", ")
-          })`,
-        ExitCode.BadInput,
-      );
-    }
+    this.#laneField = laneFieldIndex(this.#laneColumn, names);
   }
 
   /** The error the last core call reported. */
   #error(): InputSyntaxError {
     const registers = this.#core.registers();
-    const expected = registers[REG_ERROR_ARG1];
-    const found = registers[REG_ERROR_ARG2];
-    let reason: string;
-    switch (registers[REG_ERROR]) {
-      case E_QUOTE_IN_UNQUOTED:
-        reason =
-          "Cannot parse field: a quote inside an unquoted field (quote the whole field and double the quote)";
-        break;
-      case E_AFTER_CLOSING_QUOTE:
-        reason =
-          "Cannot parse field: a character after a closing quote (expected a delimiter or the end of the line)";
-        break;
-      case E_TOO_MANY_FIELDS:
-        reason =
-          `Cannot parse record: expected ${expected} fields, found more (field ${found} starts here)`;
-        break;
-      case E_TOO_FEW_FIELDS:
-        reason =
-          `Cannot parse record: expected ${expected} fields, found ${found}`;
-        break;
-      case E_NULL_LANE:
-        reason =
-          `Cannot read lane key: column "${this.#laneColumn}" is NULL (every record needs a lane)`;
-        break;
-      case E_INVALID_UTF8:
-        reason =
-          "Cannot decode input: invalid UTF-8 (the input must be UTF-8 text: name its encoding with --encoding, or convert it first, for example with iconv)";
-        break;
-      case E_NUL_BYTE:
-        reason =
-          "Cannot decode input: a NUL byte (0x00), which PostgreSQL text cannot hold (remove it, or load the data as bytea)";
-        break;
-      case E_UNCLOSED_QUOTE:
-        reason =
-          "Cannot parse record: quoted field is not closed before the end of input";
-        break;
-      default:
-        reason = `Cannot parse input: unknown codec error ${
-          registers[REG_ERROR]
-        }`;
-    }
+    const reason = csvErrorReason(
+      registers[REG_ERROR],
+      registers[REG_ERROR_ARG1],
+      registers[REG_ERROR_ARG2],
+      this.#laneColumn,
+    );
     return new InputSyntaxError(reason, {
       source: this.#source,
       line: this.#lineBase + registers[REG_ERROR_LINE],
@@ -506,48 +344,6 @@ export class CsvCodecBase {
   }
 }
 
-/**
- * The bytes of a character cut off at the end of `bytes`, in the charset:
- * 0 to 3 (none in a single-byte charset).
- */
-function cutCharacter(bytes: Uint8Array, charset: number): number {
-  if (charset === CHARSET_SINGLE_BYTE) return 0;
-  const n = bytes.length;
-  if (charset !== CHARSET_UTF8) {
-    // EUC: walk the characters after the last ASCII byte (its own), or
-    // from the start, which begins a character.
-    let last = n;
-    while (last > 0 && bytes[last - 1] >= 0x80) last--;
-    let at = last;
-    let start = at;
-    while (at < n) {
-      start = at;
-      at += bytes[at] === 0x8f && charset === CHARSET_EUC_JP ? 3 : 2;
-    }
-    return at > n ? n - start : 0;
-  }
-  // Held back: every sequence at the end that its bytes do not complete
-  // (an invalid one before it too, so that the core sees it whole).
-  let cut = 0;
-  for (;;) {
-    const more = cutUtf8(bytes, n - cut);
-    if (more === 0) return cut;
-    cut += more;
-  }
-}
-
-/** Bytes of an unfinished UTF-8 sequence at the end of `bytes[0, end)`. */
-function cutUtf8(bytes: Uint8Array, end: number): number {
-  for (let k = 1; k <= Math.min(3, end); k++) {
-    const b = bytes[end - k];
-    if ((b & 0xc0) === 0x80) continue; // a continuation byte
-    if (b < 0xc0) return 0;
-    const length = b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4;
-    return length > k ? k : 0;
-  }
-  return 0;
-}
-
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   if (a.length === 0) return b;
   if (b.length === 0) return a;
@@ -555,13 +351,4 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   bytes.set(a);
   bytes.set(b, a.length);
   return bytes;
-}
-
-function asciiByte(value: string, what: string): number {
-  if (value.length !== 1 || value.charCodeAt(0) > 0x7f) {
-    throw new RangeError(
-      `Cannot use "${value}" as the ${what}: it must be one ASCII character`,
-    );
-  }
-  return value.charCodeAt(0);
 }

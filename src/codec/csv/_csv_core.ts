@@ -11,96 +11,79 @@
  * completed, six metadata entries (`META_*`, each an array of
  * {@linkcode ROW_CAPACITY} i32): positions are relative to the output (row
  * ends, lane key ranges) or to the chunk (source lines and offsets); the
- * caller keeps the totals, as Numbers.
+ * caller keeps the totals, as Numbers. Those constants, and the framing
+ * states and byte classes, are defined once for both languages, in
+ * `_csv_constants.ts`.
  *
  * @module
  */
 
-/** Rows one {@linkcode CsvCore.frame} call completes at most. */
-export const ROW_CAPACITY = 8192;
+import * as constants from "./_csv_constants.ts";
 
-/** Register: output bytes written. */
-export const REG_POS = 0;
-/** Register: where the record in progress starts in the output. */
-export const REG_RECORD_START = 1;
-/** Register: rows completed by the last call. */
-export const REG_ROWS = 2;
-/** Register: the error code of the last call, 0 for none. */
-export const REG_ERROR = 3;
-/** Register: the error's line, relative to the chunk's first line. */
-export const REG_ERROR_LINE = 4;
-/** Register: the error's 1-based column (code points). */
-export const REG_ERROR_COLUMN = 5;
-/** Register: the error's byte offset, relative to the chunk. */
-export const REG_ERROR_OFFSET = 6;
-/** Register: the error's first detail (fields expected). */
-export const REG_ERROR_ARG1 = 7;
-/** Register: the error's second detail (fields found). */
-export const REG_ERROR_ARG2 = 8;
-/** Register: lines the last chunk advanced (set by `endChunk`). */
-export const REG_LINES = 9;
-/**
- * Register: 1 when the last call met a malformed record in reject mode (the
- * error registers say what and where); the core skips it and goes on.
- */
-export const REG_REJECT = 10;
-/** Register: that record's first byte, relative to the chunk (may be negative). */
-export const REG_REJECT_START = 11;
-/** Register: that record's first line, relative to the chunk's first line. */
-export const REG_REJECT_LINE = 12;
-/**
- * Register: where the malformed record being skipped ended in the last call
- * (just after its line break, relative to the chunk), or -1 when it has
- * not ended yet.
- */
-export const REG_REJECT_END = 13;
-/** Register: at that end, the line the next record starts on (relative). */
-export const REG_REJECT_LINES = 14;
-
-/** Metadata array: the row's end in the output (exclusive). */
-export const META_ROW_END = 0;
-/** Metadata array: the record's first line, relative to the chunk. */
-export const META_LINE = 1;
-/** Metadata array: the record's end offset, relative to the chunk. */
-export const META_END = 2;
-/** Metadata array: the lane field's content start in the output. */
-export const META_LANE_START = 3;
-/** Metadata array: the lane field's content end in the output. */
-export const META_LANE_END = 4;
-/** Metadata array: FNV-1a hash of the lane field's encoded bytes. */
-export const META_LANE_HASH = 5;
-
-/** Error: a quote inside an unquoted field. */
-export const E_QUOTE_IN_UNQUOTED = 1;
-/** Error: a character after a closing quote. */
-export const E_AFTER_CLOSING_QUOTE = 2;
-/** Error: more fields than expected (args: expected, field number). */
-export const E_TOO_MANY_FIELDS = 3;
-/** Error: fewer fields than expected (args: expected, found). */
-export const E_TOO_FEW_FIELDS = 4;
-/** Error: the lane field is NULL. */
-export const E_NULL_LANE = 5;
-/** Error: the input is not valid UTF-8. */
-export const E_INVALID_UTF8 = 6;
-/** Error: a quoted field is still open at the end of input. */
-export const E_UNCLOSED_QUOTE = 7;
-/** Error: a NUL byte, which PostgreSQL text cannot hold. */
-export const E_NUL_BYTE = 8;
-
-/** Charset: UTF-8, validated; columns count code points. */
-export const CHARSET_UTF8 = 0;
-/** Charset: one byte is one character (not validated; a NUL is refused). */
-export const CHARSET_SINGLE_BYTE = 1;
-/**
- * Charset: EUC-JP (not validated; a NUL is refused): 0x8F starts a
- * character of 3 bytes, any other byte from 0x80 one of 2.
- */
-export const CHARSET_EUC_JP = 2;
-/**
- * Charset: EUC-KR, EUC-CN (not validated; a NUL is refused): bytes from
- * 0x80 start 2-byte characters.
- */
-export const CHARSET_EUC = 3;
+// The constants as this module's own bindings: V8 folds a module's own
+// constants into the code it optimises, not imported bindings (read as
+// imports, the frame loop ran up to a fifth slower).
+const {
+  BACKSLASH,
+  CARRIAGE_RETURN,
+  CHARSET_EUC_JP,
+  CHARSET_SINGLE_BYTE,
+  CHARSET_UTF8,
+  COMMA,
+  CR,
+  CR_SEEN,
+  DELIMITER,
+  DQUOTE,
+  E_AFTER_CLOSING_QUOTE,
+  E_INVALID_UTF8,
+  E_NUL_BYTE,
+  E_NULL_LANE,
+  E_QUOTE_IN_UNQUOTED,
+  E_TOO_FEW_FIELDS,
+  E_TOO_MANY_FIELDS,
+  E_UNCLOSED_QUOTE,
+  ENCODE,
+  ESCAPE,
+  ESCAPE_SEEN,
+  FIELD_START,
+  LF,
+  LINE_FEED,
+  META_END,
+  META_LANE_END,
+  META_LANE_HASH,
+  META_LANE_START,
+  META_LINE,
+  META_ROW_END,
+  PLAIN,
+  QUOTE,
+  QUOTE_SEEN,
+  QUOTED,
+  REG_ERROR,
+  REG_ERROR_ARG1,
+  REG_ERROR_ARG2,
+  REG_ERROR_COLUMN,
+  REG_ERROR_LINE,
+  REG_ERROR_OFFSET,
+  REG_LINES,
+  REG_POS,
+  REG_RECORD_START,
+  REG_REJECT,
+  REG_REJECT_END,
+  REG_REJECT_LINE,
+  REG_REJECT_LINES,
+  REG_REJECT_START,
+  REG_ROWS,
+  ROW_CAPACITY,
+  SKIP,
+  SKIP_CR,
+  SKIP_ESCAPE,
+  SKIP_FIELD_START,
+  SKIP_QUOTE_SEEN,
+  SKIP_QUOTED,
+  SKIP_UNQUOTED,
+  TAB,
+  UNQUOTED,
+} = constants;
 
 /** The dialect a core frames, as bytes. */
 export interface CsvDialect {
@@ -162,47 +145,14 @@ export interface CsvCore {
   setLaneField(field: number): void;
 }
 
-// Framing states.
-const FIELD_START = 0;
-const UNQUOTED = 1;
-const QUOTED = 2;
-const QUOTE_SEEN = 3;
-const CR_SEEN = 4;
-const ESCAPE_SEEN = 5;
-// Skipping a malformed record, by the same framing without its errors:
-// each is its framing state plus SKIP (a field's start, an unquoted field,
-// a quoted field, a quote seen in one, a carriage return, an escape).
-const SKIP = 6;
-const SKIP_FIELD_START = 6;
-const SKIP_UNQUOTED = 7;
-const SKIP_QUOTED = 8;
-const SKIP_QUOTE_SEEN = 9;
-const SKIP_CR = 10;
-const SKIP_ESCAPE = 11;
-
-// Byte classes, per state.
-const PLAIN = 0;
-const DELIMITER = 1;
-const QUOTE = 2;
-const ESCAPE = 3;
-const LINE_FEED = 4;
-const CARRIAGE_RETURN = 5;
-const ENCODE = 6;
-
-const LF = 0x0a;
-const CR = 0x0d;
-const TAB = 0x09;
-const BACKSLASH = 0x5c;
-const DQUOTE = 0x22;
-const COMMA = 0x2c;
-
 /**
  * The frame core in TypeScript: the reference and fallback for the WASM
  * module, the same algorithm.
  *
  * @example Frame one chunk
  * ```ts
- * import { META_LINE, REG_POS, REG_ROWS, ROW_CAPACITY, TsCsvCore } from "./_csv_core.ts";
+ * import { TsCsvCore } from "./_csv_core.ts";
+ * import { META_LINE, REG_POS, REG_ROWS, ROW_CAPACITY } from "./_csv_constants.ts";
  * import assert from "node:assert/strict";
  *
  * const core = new TsCsvCore({

@@ -1,6 +1,6 @@
 /**
- * The frame core as WebAssembly: `wasm/csv_codec.wasm`, built from
- * `wasm/csv_codec.ts`, behind the {@linkcode CsvCore} interface. The module
+ * The frame core as WebAssembly (`wasm/csv_codec.ts`, built into
+ * `_csv_wasm.generated.ts`), behind the {@linkcode CsvCore} interface. The module
  * is compiled once per thread; each core is an instance of it with its own
  * memory, so its state (a quoted field, a character split between chunks)
  * carries from one chunk to the next.
@@ -8,14 +8,10 @@
  * @module
  */
 
-import { wasmModule } from "../_wasm_module.ts";
-import {
-  CHARSET_UTF8,
-  type CsvCore,
-  type CsvDialect,
-  REG_POS,
-  ROW_CAPACITY,
-} from "./_csv_core.ts";
+import { instantiateWasm } from "../_wasm_module.ts";
+import { CSV_CODEC_WASM } from "./_csv_wasm.generated.ts";
+import { CHARSET_UTF8, REG_POS, ROW_CAPACITY } from "./_csv_constants.ts";
+import type { CsvCore, CsvDialect } from "./_csv_core.ts";
 
 /** The module's exports. */
 interface CsvCodecExports {
@@ -41,7 +37,6 @@ interface CsvCodecExports {
   compact(end: number): void;
 }
 
-const MODULE_URL = new URL("../../../wasm/csv_codec.wasm", import.meta.url);
 const PAGE = 65536;
 
 /**
@@ -52,7 +47,7 @@ const PAGE = 65536;
  * @example Frame one chunk
  * ```ts
  * import { WasmCsvCore } from "./_wasm_csv_core.ts";
- * import { REG_POS, REG_ROWS, ROW_CAPACITY } from "./_csv_core.ts";
+ * import { REG_POS, REG_ROWS, ROW_CAPACITY } from "./_csv_constants.ts";
  * import assert from "node:assert/strict";
  *
  * const core = new WasmCsvCore({
@@ -81,10 +76,7 @@ export class WasmCsvCore implements CsvCore {
 
   /** @param dialect What to frame and how to encode it. */
   constructor(dialect: CsvDialect) {
-    const instance = new WebAssembly.Instance(
-      wasmModule(MODULE_URL, "the WASM CSV codec"),
-      {},
-    );
+    const instance = instantiateWasm(CSV_CODEC_WASM, "the CSV codec");
     this.#exports = instance.exports as unknown as CsvCodecExports;
     this.#memory = this.#exports.memory;
     this.#registersAt = this.#exports.layout(0);

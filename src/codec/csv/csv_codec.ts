@@ -27,10 +27,11 @@
  * @module
  */
 
-import { CsvCodecBase, type CsvCopyCodecOptions } from "./_csv_codec_base.ts";
+import { CsvCodecBase } from "./_csv_codec_base.ts";
+import type { CsvCopyCodecOptions } from "./_csv_dialect.ts";
 import { TsCsvCore } from "./_csv_core.ts";
 
-export type { CsvCopyCodecOptions } from "./_csv_codec_base.ts";
+export type { CsvCopyCodecOptions } from "./_csv_dialect.ts";
 
 /**
  * Encodes CSV bytes as COPY rows, in TypeScript. Push chunks in order, then

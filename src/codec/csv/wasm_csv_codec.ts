@@ -1,6 +1,6 @@
 /**
- * The CSV-to-COPY codec in WebAssembly (`wasm/csv_codec.wasm`, built from
- * `wasm/csv_codec.ts` by `deno task build:wasm`): the decode stage's hot
+ * The CSV-to-COPY codec in WebAssembly (`wasm/csv_codec.ts`, built into
+ * `_csv_wasm.generated.ts` by `deno task build:wasm`): the decode stage's hot
  * path. One call into the module per input chunk frames, validates and
  * encodes all of it; JS only reads back the rows' metadata and decodes
  * lane keys (each distinct key once).
@@ -11,7 +11,8 @@
  * @module
  */
 
-import { CsvCodecBase, type CsvCopyCodecOptions } from "./_csv_codec_base.ts";
+import { CsvCodecBase } from "./_csv_codec_base.ts";
+import type { CsvCopyCodecOptions } from "./_csv_dialect.ts";
 import { WasmCsvCore } from "./_wasm_csv_core.ts";
 
 /**

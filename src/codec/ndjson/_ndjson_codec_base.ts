@@ -1,47 +1,20 @@
 /**
  * What both NDJSON codecs share around their scan core: options, the byte
- * order mark, lane keys (decoded once per distinct key), errors in words
- * with their positions, and the totals (source offsets and lines as
- * Numbers, so inputs over 4 GiB work). `NdjsonCopyCodec` runs it over the
+ * order mark, lane keys (decoded once per distinct key), errors with their
+ * positions (worded by `_ndjson_error_reason.ts`), and the totals (source
+ * offsets and lines as Numbers, so inputs over 4 GiB work). `NdjsonCopyCodec` runs it over the
  * TypeScript core, `WasmNdjsonCopyCodec` over the WASM module.
  *
  * @module
  */
 
 import {
-  E_BAD_ESCAPE,
-  E_CONTROL_CHARACTER,
-  E_DUPLICATE_KEY,
-  E_EXPECTED_COLON,
-  E_EXPECTED_COMMA_OR_BRACE,
-  E_EXPECTED_COMMA_OR_BRACKET,
-  E_EXPECTED_DIGIT,
-  E_EXPECTED_EXPONENT,
-  E_EXPECTED_HEX,
-  E_EXPECTED_KEY,
-  E_EXPECTED_KEY_OR_END,
-  E_EXPECTED_LINE_END,
-  E_EXPECTED_LITERAL,
-  E_EXPECTED_OBJECT,
-  E_EXPECTED_VALUE,
-  E_EXPECTED_VALUE_OR_END,
-  E_INPUT_ENDS,
-  E_INVALID_UTF8,
-  E_LEADING_ZERO,
-  E_LINE_ENDS,
-  E_MISSING_LANE,
-  E_NUL_ESCAPE,
-  E_NULL_LANE,
-  E_UNKNOWN_KEY,
-  E_UNPAIRED_SURROGATE,
   META_END,
   META_LANE_END,
   META_LANE_HASH,
   META_LANE_START,
   META_LINE,
   META_ROW_END,
-  type NdjsonCore,
-  type NdjsonLayout,
   REG_ERROR,
   REG_ERROR_ARG1,
   REG_ERROR_ARG2,
@@ -56,12 +29,14 @@ import {
   REG_REJECT_START,
   REG_ROWS,
   ROW_CAPACITY,
-} from "./_ndjson_core.ts";
+} from "./_ndjson_constants.ts";
+import type { NdjsonCore, NdjsonLayout } from "./_ndjson_core.ts";
 import type { CopyFormat } from "../copy_row.ts";
 import { ExitCode, InputSyntaxError, UsageError } from "../../errors.ts";
 import type { MalformedRecord, RowBlock } from "../row_block.ts";
 import { ByteOrderMark } from "../_byte_order_mark.ts";
 import { LaneKeyCache } from "../_lane_key_cache.ts";
+import { ndjsonErrorReason } from "./_ndjson_error_reason.ts";
 
 /** Options for `NdjsonCopyCodec` and `WasmNdjsonCopyCodec`. */
 export interface NdjsonCopyCodecOptions {
@@ -89,8 +64,6 @@ export interface NdjsonCopyCodecOptions {
    */
   malformed?: "stop" | "reject";
 }
-
-const DQUOTE = 0x22;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -337,94 +310,25 @@ export class NdjsonCodecBase {
   /** The error the last core call reported. */
   #error(): InputSyntaxError {
     const registers = this.#core.registers();
-    return new InputSyntaxError(this.#reason(registers), {
+    const reason = ndjsonErrorReason(
+      registers[REG_ERROR],
+      registers[REG_ERROR_ARG1],
+      registers[REG_ERROR_ARG2],
+      {
+        key: () =>
+          decoder.decode(
+            this.#core.key().subarray(0, registers[REG_KEY_LENGTH]),
+          ),
+        columns: this.#columns,
+        laneColumn: this.#laneColumn,
+      },
+    );
+    return new InputSyntaxError(reason, {
       source: this.#source,
       line: this.#lineBase + registers[REG_ERROR_LINE],
       column: registers[REG_ERROR_COLUMN],
       offset: this.#chunkOffset + registers[REG_ERROR_OFFSET],
     });
-  }
-
-  /** The error the registers hold, in words. */
-  #reason(registers: Int32Array): string {
-    const b = registers[REG_ERROR_ARG1];
-    const found = describe(b);
-    const expected = (what: string) =>
-      `Cannot parse record: expected ${what}, found ${found}`;
-    const key = () =>
-      decoder.decode(
-        this.#core.key().subarray(0, registers[REG_KEY_LENGTH]),
-      );
-    switch (registers[REG_ERROR]) {
-      case E_EXPECTED_OBJECT:
-        return expected("a JSON object");
-      case E_EXPECTED_KEY_OR_END:
-        return expected("a key or }");
-      case E_EXPECTED_KEY:
-        return expected("a key");
-      case E_EXPECTED_COLON:
-        return expected(": after the key");
-      case E_EXPECTED_VALUE:
-        return expected("a value");
-      case E_EXPECTED_VALUE_OR_END:
-        return expected("a value or ]");
-      case E_EXPECTED_COMMA_OR_BRACE:
-        return expected(", or }");
-      case E_EXPECTED_COMMA_OR_BRACKET:
-        return expected(", or ]");
-      case E_EXPECTED_LINE_END:
-        return expected("the end of the line after the object");
-      case E_EXPECTED_HEX:
-        return expected("a hex digit (\\u needs four)");
-      case E_EXPECTED_LITERAL:
-        return expected(`"${literalText(registers[REG_ERROR_ARG2])}"`);
-      case E_EXPECTED_DIGIT:
-        return expected("a digit");
-      case E_EXPECTED_EXPONENT:
-        return expected("a digit or a sign");
-      case E_LEADING_ZERO:
-        return "Cannot parse record: a number starts with 0 and another digit";
-      case E_LINE_ENDS:
-        return "Cannot parse record: the line ends before the object is closed (each record is one line)";
-      case E_INPUT_ENDS:
-        return "Cannot parse record: the input ends before the object is closed";
-      case E_CONTROL_CHARACTER:
-        return `Cannot parse record: control character U+${
-          hex4(b)
-        } in a string (write it as an escape)`;
-      case E_BAD_ESCAPE:
-        return `Cannot parse record: invalid escape \\${
-          b > 0x20 && b < 0x7f ? String.fromCharCode(b) : found
-        } in a string (expected one of \\" \\\\ \\/ \\b \\f \\n \\r \\t \\u)`;
-      case E_NUL_ESCAPE:
-        return "Cannot parse record: \\u0000 in a string, a NUL character, which PostgreSQL text cannot hold";
-      case E_UNPAIRED_SURROGATE:
-        return `Cannot parse record: \\u${
-          hex4(b)
-        } is half of a surrogate pair, without its other half`;
-      case E_INVALID_UTF8:
-        return registers[REG_ERROR_ARG2] === 0
-          ? `Cannot parse record: invalid UTF-8 (byte ${hexByte(b)})`
-          : `Cannot parse record: invalid UTF-8 (byte ${
-            hexByte(b)
-          } cannot continue the character that starts with ${
-            hexByte(registers[REG_ERROR_ARG2])
-          })`;
-      case E_UNKNOWN_KEY:
-        return `Cannot parse record: key "${key()}" is not a column (columns: ${
-          this.#columns.join(", ")
-        })`;
-      case E_DUPLICATE_KEY:
-        return `Cannot parse record: key "${key()}" appears twice`;
-      case E_NULL_LANE:
-        return `Cannot read lane key: key "${this.#laneColumn}" is null (every record needs a lane)`;
-      case E_MISSING_LANE:
-        return `Cannot read lane key: key "${this.#laneColumn}" is missing (every record needs a lane)`;
-      default:
-        return `Cannot parse record: unknown codec error ${
-          registers[REG_ERROR]
-        }`;
-    }
   }
 
   #takeRows(): RowBlock {
@@ -458,27 +362,4 @@ export class NdjsonCodecBase {
     endOffsets.set(this.#endOffsets);
     this.#endOffsets = endOffsets;
   }
-}
-
-function hex4(unit: number): string {
-  return unit.toString(16).toUpperCase().padStart(4, "0");
-}
-
-/** A byte as `0xAB`. */
-function hexByte(b: number): string {
-  return `0x${b.toString(16).toUpperCase().padStart(2, "0")}`;
-}
-
-/** The literal whose last byte ends at `end` in the core's literal table. */
-function literalText(end: number): string {
-  return end === 4 ? "true" : end === 9 ? "false" : "null";
-}
-
-/** A byte as an error message names it. */
-function describe(b: number): string {
-  if (b === 0x20) return "a space";
-  if (b === DQUOTE) return "a quote";
-  if (b > 0x20 && b < 0x7f) return `"${String.fromCharCode(b)}"`;
-  if (b < 0x80) return `U+${hex4(b)}`;
-  return `byte ${hexByte(b)}`;
 }

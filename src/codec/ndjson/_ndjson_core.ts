@@ -12,122 +12,108 @@
  * {@linkcode ROW_CAPACITY} i32): positions are relative to the output (row
  * ends, lane key ranges) or to the chunk (source lines and offsets); the
  * caller keeps the totals, as Numbers. Errors are a code and its details
- * (`E_*`, `REG_ERROR_*`); the caller words them.
+ * (`E_*`, `REG_ERROR_*`); the caller words them. Those constants, and the
+ * scanning states, are defined once for both languages, in
+ * `_ndjson_constants.ts`.
  *
  * @module
  */
 
-/** Rows one {@linkcode NdjsonCore.scan} call completes at most. */
-export const ROW_CAPACITY = 8192;
+import * as constants from "./_ndjson_constants.ts";
 
-/** Register: output bytes written (whole rows only). */
-export const REG_POS = 0;
-/** Register: rows completed by the last call. */
-export const REG_ROWS = 1;
-/** Register: the error code of the last call, 0 for none. */
-export const REG_ERROR = 2;
-/** Register: the error's line, relative to the chunk's first line. */
-export const REG_ERROR_LINE = 3;
-/** Register: the error's 1-based column (code points). */
-export const REG_ERROR_COLUMN = 4;
-/** Register: the error's byte offset, relative to the chunk. */
-export const REG_ERROR_OFFSET = 5;
-/** Register: the error's first detail (a byte, or a UTF-16 unit). */
-export const REG_ERROR_ARG1 = 6;
-/** Register: the error's second detail (which literal). */
-export const REG_ERROR_ARG2 = 7;
-/** Register: lines the last chunk advanced (set by `endChunk`). */
-export const REG_LINES = 8;
-/** Register: bytes of the key being read (for an error about it). */
-export const REG_KEY_LENGTH = 9;
-/** Register: bytes of the record in progress (its values so far). */
-export const REG_VAL_POS = 10;
-/** Register: nesting depth (1 inside a record's object). */
-export const REG_DEPTH = 11;
-/** Register: output bytes a stopped call needs (WASM only; 0 if none). */
-export const REG_NEED = 12;
+// The constants as this module's own bindings: V8 folds a module's own
+// constants into the code it optimises, not imported bindings.
+const {
+  AFTER_RECORD,
+  AFTER_VALUE,
+  ARRAY,
+  BACKSLASH,
+  COLON,
+  CR,
+  DQUOTE,
+  ESCAPE,
+  E_BAD_ESCAPE,
+  E_CONTROL_CHARACTER,
+  E_DUPLICATE_KEY,
+  E_EXPECTED_COLON,
+  E_EXPECTED_COMMA_OR_BRACE,
+  E_EXPECTED_COMMA_OR_BRACKET,
+  E_EXPECTED_DIGIT,
+  E_EXPECTED_EXPONENT,
+  E_EXPECTED_HEX,
+  E_EXPECTED_KEY,
+  E_EXPECTED_KEY_OR_END,
+  E_EXPECTED_LINE_END,
+  E_EXPECTED_LITERAL,
+  E_EXPECTED_OBJECT,
+  E_EXPECTED_VALUE,
+  E_EXPECTED_VALUE_OR_END,
+  E_INPUT_ENDS,
+  E_INVALID_UTF8,
+  E_LEADING_ZERO,
+  E_LINE_ENDS,
+  E_MISSING_LANE,
+  E_NULL_LANE,
+  E_NUL_ESCAPE,
+  E_UNKNOWN_KEY,
+  E_UNPAIRED_SURROGATE,
+  HEX,
+  KEY,
+  KEY_OR_END,
+  KEY_STRING,
+  LF,
+  LINE_START,
+  LITERAL,
+  LOW_BACKSLASH,
+  LOW_U,
+  META_END,
+  META_LANE_END,
+  META_LANE_HASH,
+  META_LANE_START,
+  META_LINE,
+  META_ROW_END,
+  NULL_AT,
+  NUM_DOT,
+  NUM_E,
+  NUM_E_DIGITS,
+  NUM_E_SIGN,
+  NUM_FRAC,
+  NUM_INT,
+  NUM_MINUS,
+  NUM_ZERO,
+  OBJECT,
+  RAW_KEY,
+  RAW_VALUE,
+  REG_DEPTH,
+  REG_ERROR,
+  REG_ERROR_ARG1,
+  REG_ERROR_ARG2,
+  REG_ERROR_COLUMN,
+  REG_ERROR_LINE,
+  REG_ERROR_OFFSET,
+  REG_KEY_LENGTH,
+  REG_LINES,
+  REG_POS,
+  REG_REJECT,
+  REG_REJECT_END,
+  REG_REJECT_START,
+  REG_ROWS,
+  REG_VAL_POS,
+  ROW_CAPACITY,
+  SKIP_LINE,
+  SPACE,
+  STRING,
+  TAB,
+  VALUE,
+  VALUE_OR_END,
+  VALUE_STRING,
+} = constants;
+
 /**
- * Register: 1 when the last call met a malformed record in reject mode (the
- * error registers say what and where); the core skips its line and goes on.
+ * `true`, `false` and `null`, back to back: a literal is a range of it
+ * (`null` from `NULL_AT`).
  */
-export const REG_REJECT = 13;
-/** Register: that record's line's first byte, relative to the chunk (may be negative). */
-export const REG_REJECT_START = 14;
-/**
- * Register: where the malformed line being skipped ended in the last call
- * (just after its line feed, relative to the chunk), or -1 when it has not
- * ended yet.
- */
-export const REG_REJECT_END = 15;
-
-/** Metadata array: the row's end in the output (exclusive). */
-export const META_ROW_END = 0;
-/** Metadata array: the record's line, relative to the chunk. */
-export const META_LINE = 1;
-/** Metadata array: the record's end offset, relative to the chunk. */
-export const META_END = 2;
-/** Metadata array: the lane value's content start in the output. */
-export const META_LANE_START = 3;
-/** Metadata array: the lane value's content end in the output. */
-export const META_LANE_END = 4;
-/** Metadata array: FNV-1a hash of the lane value's encoded bytes. */
-export const META_LANE_HASH = 5;
-
-/** Error: a line starts with something other than `{` (arg1: the byte). */
-export const E_EXPECTED_OBJECT = 1;
-/** Error: expected a key or `}` (arg1: the byte). */
-export const E_EXPECTED_KEY_OR_END = 2;
-/** Error: expected a key after `,` (arg1: the byte). */
-export const E_EXPECTED_KEY = 3;
-/** Error: expected `:` after a key (arg1: the byte). */
-export const E_EXPECTED_COLON = 4;
-/** Error: expected a value (arg1: the byte). */
-export const E_EXPECTED_VALUE = 5;
-/** Error: expected a value or `]` (arg1: the byte). */
-export const E_EXPECTED_VALUE_OR_END = 6;
-/** Error: expected `,` or `}` (arg1: the byte). */
-export const E_EXPECTED_COMMA_OR_BRACE = 7;
-/** Error: expected `,` or `]` (arg1: the byte). */
-export const E_EXPECTED_COMMA_OR_BRACKET = 8;
-/** Error: something after the record's object (arg1: the byte). */
-export const E_EXPECTED_LINE_END = 9;
-/** Error: `\u` without four hex digits (arg1: the byte). */
-export const E_EXPECTED_HEX = 10;
-/** Error: a misspelt literal (arg1: the byte; arg2: the literal's end). */
-export const E_EXPECTED_LITERAL = 11;
-/** Error: a number lacks a digit (arg1: the byte). */
-export const E_EXPECTED_DIGIT = 12;
-/** Error: an exponent lacks a digit or sign (arg1: the byte). */
-export const E_EXPECTED_EXPONENT = 13;
-/** Error: a number starts with 0 and another digit. */
-export const E_LEADING_ZERO = 14;
-/** Error: the line ends inside the record. */
-export const E_LINE_ENDS = 15;
-/** Error: the input ends inside the record. */
-export const E_INPUT_ENDS = 16;
-/** Error: a raw control character in a string (arg1: the byte). */
-export const E_CONTROL_CHARACTER = 17;
-/** Error: an unknown escape (arg1: the byte after the backslash). */
-export const E_BAD_ESCAPE = 18;
-/** Error: half a surrogate pair (arg1: the UTF-16 unit). */
-export const E_UNPAIRED_SURROGATE = 19;
-/** Error: invalid UTF-8 (arg1: the byte). */
-export const E_INVALID_UTF8 = 20;
-/** Error: a key that is no column (the key buffer holds it). */
-export const E_UNKNOWN_KEY = 21;
-/** Error: a key given twice (the key buffer holds it). */
-export const E_DUPLICATE_KEY = 22;
-/** Error: the lane value is null. */
-export const E_NULL_LANE = 23;
-/** Error: the lane key is missing. */
-export const E_MISSING_LANE = 24;
-/** Error: `\u0000` in a string, which PostgreSQL text cannot hold. */
-export const E_NUL_ESCAPE = 25;
-
-/** `true`, `false` and `null`, back to back: a literal is a range of it. */
-export const LITERALS: Uint8Array = new TextEncoder().encode("truefalsenull");
-/** Where `null` starts in {@linkcode LITERALS}. */
-export const NULL_AT = 9;
+const LITERALS: Uint8Array = new TextEncoder().encode("truefalsenull");
 
 /** The columns a core maps keys to, and what it writes. */
 export interface NdjsonLayout {
@@ -172,57 +158,14 @@ export interface NdjsonCore {
   clearOutput(): void;
 }
 
-// Between tokens (whitespace allowed).
-const LINE_START = 0;
-const KEY_OR_END = 1;
-const KEY = 2;
-const COLON = 3;
-const VALUE = 4;
-const VALUE_OR_END = 5;
-const AFTER_VALUE = 6;
-const AFTER_RECORD = 7;
-// Inside a token.
-const STRING = 8;
-const ESCAPE = 9;
-const HEX = 10;
-const LOW_BACKSLASH = 11;
-const LOW_U = 12;
-const LITERAL = 13;
-const NUM_MINUS = 14;
-const NUM_ZERO = 15;
-const NUM_INT = 16;
-const NUM_DOT = 17;
-const NUM_FRAC = 18;
-const NUM_E = 19;
-const NUM_E_SIGN = 20;
-const NUM_E_DIGITS = 21;
-// Skipping the rest of a malformed record's line.
-const SKIP_LINE = 22;
-
-// What a string is: a record key, a record value (both unescaped), or part
-// of a nested value (copied as written).
-const KEY_STRING = 0;
-const VALUE_STRING = 1;
-const RAW_KEY = 2;
-const RAW_VALUE = 3;
-
-const OBJECT = 0;
-const ARRAY = 1;
-
-const LF = 0x0a;
-const CR = 0x0d;
-const TAB = 0x09;
-const SPACE = 0x20;
-const BACKSLASH = 0x5c;
-const DQUOTE = 0x22;
-
 /**
  * The scan core in TypeScript: the reference and fallback for the WASM
  * module, and its twin in every state and transition.
  *
  * @example Scan one chunk
  * ```ts
- * import { REG_POS, REG_ROWS, ROW_CAPACITY, TsNdjsonCore } from "./_ndjson_core.ts";
+ * import { TsNdjsonCore } from "./_ndjson_core.ts";
+ * import { REG_POS, REG_ROWS, ROW_CAPACITY } from "./_ndjson_constants.ts";
  * import assert from "node:assert/strict";
  *
  * const encoder = new TextEncoder();

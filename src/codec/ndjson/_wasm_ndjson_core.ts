@@ -1,6 +1,6 @@
 /**
- * The NDJSON scan core as WebAssembly: `wasm/ndjson_codec.wasm`, built from
- * `wasm/ndjson_codec.ts`, behind the {@linkcode NdjsonCore} interface. The
+ * The NDJSON scan core as WebAssembly (`wasm/ndjson_codec.ts`, built into
+ * `_ndjson_wasm.generated.ts`), behind the {@linkcode NdjsonCore} interface. The
  * module is compiled once per thread; each core is an instance of it with
  * its own memory, so its state (a record, an escape or a character split
  * between chunks) carries from one chunk to the next.
@@ -8,17 +8,17 @@
  * @module
  */
 
-import { wasmModule } from "../_wasm_module.ts";
+import { instantiateWasm } from "../_wasm_module.ts";
+import { NDJSON_CODEC_WASM } from "./_ndjson_wasm.generated.ts";
 import {
-  type NdjsonCore,
-  type NdjsonLayout,
   REG_DEPTH,
   REG_KEY_LENGTH,
   REG_NEED,
   REG_POS,
   REG_VAL_POS,
   ROW_CAPACITY,
-} from "./_ndjson_core.ts";
+} from "./_ndjson_constants.ts";
+import type { NdjsonCore, NdjsonLayout } from "./_ndjson_core.ts";
 
 /** The module's exports. */
 interface NdjsonCodecExports {
@@ -55,7 +55,6 @@ interface Regions {
   input: number;
 }
 
-const MODULE_URL = new URL("../../../wasm/ndjson_codec.wasm", import.meta.url);
 const PAGE = 65536;
 const REGION_ORDER = ["stack", "key", "vals", "out", "input"] as const;
 
@@ -69,7 +68,7 @@ const REGION_ORDER = ["stack", "key", "vals", "out", "input"] as const;
  * @example Scan one chunk
  * ```ts
  * import { WasmNdjsonCore } from "./_wasm_ndjson_core.ts";
- * import { REG_POS, REG_ROWS, ROW_CAPACITY } from "./_ndjson_core.ts";
+ * import { REG_POS, REG_ROWS, ROW_CAPACITY } from "./_ndjson_constants.ts";
  * import assert from "node:assert/strict";
  *
  * const encoder = new TextEncoder();
@@ -108,10 +107,7 @@ export class WasmNdjsonCore implements NdjsonCore {
 
   /** @param layout The columns, and which COPY format to write. */
   constructor(layout: NdjsonLayout) {
-    const instance = new WebAssembly.Instance(
-      wasmModule(MODULE_URL, "the WASM NDJSON codec"),
-      {},
-    );
+    const instance = instantiateWasm(NDJSON_CODEC_WASM, "the NDJSON codec");
     this.#exports = instance.exports as unknown as NdjsonCodecExports;
     this.#memory = this.#exports.memory;
     this.#registersAt = this.#exports.layout(0);

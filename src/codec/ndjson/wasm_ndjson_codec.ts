@@ -1,6 +1,6 @@
 /**
- * The NDJSON-to-COPY codec in WebAssembly (`wasm/ndjson_codec.wasm`, built
- * from `wasm/ndjson_codec.ts` by `deno task build:wasm`): the decode
+ * The NDJSON-to-COPY codec in WebAssembly (`wasm/ndjson_codec.ts`, built
+ * into `_ndjson_wasm.generated.ts` by `deno task build:wasm`): the decode
  * stage's hot path for NDJSON. One call into the module per input chunk
  * reads, validates and encodes all of it; JS only reads back the rows'
  * metadata and decodes lane keys (each distinct key once).
