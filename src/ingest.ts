@@ -4,64 +4,46 @@
  * @module
  */
 
-import { resolve } from "node:path";
 import { DEFAULTS } from "./defaults.ts";
-import pRetry, { AbortError } from "npm:p-retry@9.0.0";
-import { RejectFile } from "./write/reject_file.ts";
-import { resolveEncoding } from "./codec/encoding.ts";
-import { savepointTarget } from "./target/savepoint_target.ts";
-import {
-  type BatchEvent,
-  BatchWriter,
-  DEFAULT_SEQ_COLUMN,
-  tableColumns,
-} from "./write/batch_writer.ts";
-import {
-  DEFAULT_META_SCHEMA,
-  ensureBookkeeping,
-} from "./bookkeeping/schema.ts";
-import { ExitCode, InterruptedError, UsageError } from "./errors.ts";
-import {
-  defaultSourceId,
-  lockSource,
-  optionDifferences,
-  readSourceState,
-  type SourceLock,
-  type SourceOptions,
-  type SourceState,
-} from "./bookkeeping/source_state.ts";
-import type { CopyFormat } from "./codec/copy_row.ts";
-import {
-  type BatchPipeline,
-  batchPipeline,
-  type BatchPipelineOptions,
-} from "./batch/batch_pipeline.ts";
+import { InterruptedError } from "./errors.ts";
 import type { Batch } from "./codec/row_block.ts";
-import { type InputFormat, resolveFormat } from "./source/input_format.ts";
-import { openSource, type Source } from "./source/open_source.ts";
-import {
-  formatTableName,
-  parseTableName,
-  type TableName,
-} from "./target/table_name.ts";
-import { openTarget } from "./target/open_target.ts";
-import type { Target } from "./target/target.ts";
-import { retryWhenLost } from "./target/retry_when_lost.ts";
+import { type BatchPipeline, batchPipeline } from "./batch/batch_pipeline.ts";
 import {
   releaseBatch,
   workerBatchPipeline,
 } from "./batch/worker_batch_pipeline.ts";
-import {
-  openWriterTargets,
-  parallelWriters,
-} from "./parallel/parallel_load.ts";
 import { writeInParallel } from "./parallel/parallel_writers.ts";
-import { readWriterProgress, resumePoint } from "./parallel/writer_progress.ts";
+import type { InputFormat } from "./source/input_format.ts";
+import type { Source } from "./source/open_source.ts";
+import { reconnectWithBackoff } from "./target/reconnect_with_backoff.ts";
+import { savepointTarget } from "./target/savepoint_target.ts";
+import type { Target } from "./target/target.ts";
+import { type BatchEvent, BatchWriter } from "./write/batch_writer.ts";
+import { type LoadPlan, planLoad } from "./load_plan.ts";
 
 /** Rows per batch (one transaction each) when none is given (from the config schema). */
 export const DEFAULT_BATCH_SIZE: number = DEFAULTS.batchSize;
 
-/** What to load, from where, into where. */
+/**
+ * What to load, from where, into where.
+ *
+ * @example Semicolon-separated records into a new table
+ * ```ts
+ * import { ingest, type IngestOptions } from "@lanecopy/lanecopy";
+ * import assert from "node:assert/strict";
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * const options: IngestOptions = {
+ *   source: ReadableStream.from([new TextEncoder().encode("sku;qty\nA1;3\nB2;\n")]),
+ *   table: "stock",
+ *   delimiter: ";",
+ *   create: true,
+ *   dataDir,
+ * };
+ * assert.equal((await ingest(options)).rows, 2);
+ * await Deno.remove(dataDir, { recursive: true });
+ * ```
+ */
 export interface IngestOptions {
   /** A file path, `-` for standard input, a byte stream, or an open source. */
   source: string | ReadableStream<Uint8Array> | Source;
@@ -192,7 +174,28 @@ export interface IngestOptions {
   parallel?: number;
 }
 
-/** How far a load has come. */
+/**
+ * How far a load has come.
+ *
+ * @example Progress after each batch
+ * ```ts
+ * import { ingest, type IngestProgress } from "@lanecopy/lanecopy";
+ * import assert from "node:assert/strict";
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * const seen: IngestProgress[] = [];
+ * await ingest({
+ *   source: ReadableStream.from([new TextEncoder().encode("id\n1\n2\n3\n")]),
+ *   table: "ids",
+ *   create: true,
+ *   batchSize: 2,
+ *   dataDir,
+ *   onProgress: (progress) => seen.push(progress),
+ * });
+ * assert.deepEqual(seen.map((progress) => [progress.batches, progress.rows]), [[1, 2], [2, 3]]);
+ * await Deno.remove(dataDir, { recursive: true });
+ * ```
+ */
 export interface IngestProgress {
   /** Rows committed by this run. */
   rows: number;
@@ -208,7 +211,29 @@ export interface IngestProgress {
   seconds: number;
 }
 
-/** What a finished load did. */
+/**
+ * What a finished load did.
+ *
+ * @example A summary names the table, the source and where it started
+ * ```ts
+ * import { ingest, type IngestSummary } from "@lanecopy/lanecopy";
+ * import assert from "node:assert/strict";
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * const summary: IngestSummary = await ingest({
+ *   source: ReadableStream.from([new TextEncoder().encode("id\n1\n")]),
+ *   sourceName: "ids.csv",
+ *   table: "ids",
+ *   create: true,
+ *   dataDir,
+ * });
+ * assert.equal(summary.table, "public.ids");
+ * assert.equal(summary.source, "ids.csv");
+ * assert.equal(summary.resumedAt, 0);
+ * assert.equal(summary.rows, 1);
+ * await Deno.remove(dataDir, { recursive: true });
+ * ```
+ */
 export interface IngestSummary extends IngestProgress {
   /** The reject file, when one was given. */
   rejectFile?: string;
@@ -227,12 +252,6 @@ export interface IngestSummary extends IngestProgress {
 }
 
 /**
- * The COPY format ingest sends: text, which the server loads faster than csv
- * (`bench/copy_format_bench.ts`: 0.81 of csv's time into the typed table).
- */
-const INGEST_COPY_FORMAT: CopyFormat = "text";
-
-/**
  * Loads CSV or NDJSON records into a table exactly once: one transaction
  * per batch, by COPY, with the batch's claim, lane seqs and counters
  * committed in the same transaction. A re-run of the same source resumes
@@ -245,7 +264,7 @@ const INGEST_COPY_FORMAT: CopyFormat = "text";
  *
  * @example Load a CSV stream into the embedded database
  * ```ts
- * import { ingest } from "./ingest.ts";
+ * import { ingest } from "@lanecopy/lanecopy";
  * import assert from "node:assert/strict";
  *
  * const dataDir = await Deno.makeTempDir();
@@ -254,7 +273,6 @@ const INGEST_COPY_FORMAT: CopyFormat = "text";
  *   source: ReadableStream.from([csv]),
  *   table: "people",
  *   create: true,
- *   db: "",
  *   dataDir,
  * });
  * assert.equal(summary.rows, 2);
@@ -262,197 +280,18 @@ const INGEST_COPY_FORMAT: CopyFormat = "text";
  * ```
  */
 export async function ingest(options: IngestOptions): Promise<IngestSummary> {
-  const encoding = resolveEncoding(options.encoding ?? DEFAULTS.encoding);
-  const table = parseTableName(options.table);
-  const targetName = formatTableName(table);
   const started = performance.now();
-  let source: Source = typeof options.source === "string"
-    ? await openSource(options.source, options.cwd)
-    : options.source instanceof ReadableStream
-    ? { name: options.sourceName ?? "<stream>", readable: options.source }
-    : options.source;
-  let target: Target;
-  try {
-    if (!options.target && !options.db) {
-      // The embedded database: refuse --parallel before opening it.
-      parallelWriters(options, "embedded");
-    }
-    target = options.target ?? await openTarget(options);
-  } catch (error) {
-    await source.readable.cancel().catch(() => {});
-    throw error;
-  }
-  const metaSchema = options.metaSchema ?? DEFAULT_META_SCHEMA;
-  const sourceId = options.sourceId ??
-    (source.realPath !== undefined
-      ? defaultSourceId(source.realPath, targetName)
-      : `${source.name} ${crypto.randomUUID()} -> ${targetName}`);
+  const plan = await planLoad(options);
   const progress: IngestProgress = {
     rows: 0,
     rejected: 0,
     batches: 0,
-    bytes: 0,
-    totalBytes: source.size,
+    bytes: plan.startOffset,
+    totalBytes: plan.source.size,
     seconds: 0,
   };
-  let rejectFile: RejectFile | undefined;
-  let lock: SourceLock | undefined;
-  let writerTargets: Target[] = [];
-  /** Replaces a lost connection (a server's), taking the source's lock again if it held it. */
-  const reconnectRun = target.reconnect &&
-    ((error: unknown) =>
-      reconnect(target, error, {
-        retries: options.retries ?? DEFAULTS.retries,
-        relock: async () => {
-          if (lock !== undefined) {
-            lock = await lockSource(target, sourceId, false);
-          }
-        },
-        onNotice: options.onNotice,
-      }));
-  /** A step of the run's set-up, run again on a new connection if it lost its own. */
-  const onRunConnection = <T>(step: () => Promise<T>) =>
-    retryWhenLost(target, reconnectRun, step);
   try {
-    const input = await resolveFormat(source, options.format);
-    source = input.source;
-    const format = input.format;
-    if (format === "ndjson" && encoding.charset !== "utf-8") {
-      throw new UsageError(
-        `Cannot read NDJSON as ${encoding.postgres}: JSON text is UTF-8 (RFC 8259); convert it first, for example with iconv`,
-      );
-    }
-    await onRunConnection(() => ensureBookkeeping(target, metaSchema));
-    lock = await onRunConnection(() =>
-      lockSource(target, sourceId, options.wait ?? false)
-    );
-    if (options.rejectFile !== undefined) {
-      rejectFile = await RejectFile.open(
-        resolve(options.cwd ?? Deno.cwd(), options.rejectFile),
-      );
-    }
-    const state = await onRunConnection(() =>
-      readSourceState(target, metaSchema, sourceId)
-    );
-    const runOptions: Omit<SourceOptions, "columns"> = {
-      target: targetName,
-      format,
-      delimiter: options.delimiter ?? ",",
-      quote: options.quote ?? '"',
-      // Stored only when it is not the quote: the default reads as before.
-      escape: options.escape !== undefined &&
-          options.escape !== (options.quote ?? '"')
-        ? options.escape
-        : undefined,
-      nullString: options.nullString ?? null,
-      header: format === "csv" && (options.header ?? true),
-      lane: options.lane ?? null,
-      encoding: encoding.name,
-    };
-    const restart = (options.restart ?? false) && state !== undefined;
-    const stored = state &&
-      await onRunConnection(() =>
-        readWriterProgress(target, metaSchema, sourceId)
-      );
-    const earlier = stored && !restart
-      ? resumePoint(stored.progress)
-      : undefined;
-    const writers = parallelWriters(
-      options,
-      target.kind,
-      restart ? undefined : stored,
-      earlier,
-      sourceId,
-      options.onNotice,
-    );
-    writerTargets = await openWriterTargets(writers, options);
-    let resume: SourceState | undefined;
-    if (state !== undefined && earlier?.started) {
-      const differences = optionDifferences(
-        state.options,
-        { ...runOptions, columns: options.columns ?? [] },
-        options.columns !== undefined,
-      );
-      if (differences.length > 0) {
-        throw new UsageError(
-          `Cannot resume source "${sourceId}" with other options: ${
-            differences.join("; ")
-          } (pass --restart to load it again from the start with these)`,
-          ExitCode.Refused,
-        );
-      }
-      resume = { ...state, progress: earlier.from };
-      options.onNotice?.(
-        writers === 1
-          ? `Source "${sourceId}" has ${state.progress.rowsCommitted} rows committed up to byte ${state.progress.byteOffset}: checking that prefix, then resuming after it`
-          : `Source "${sourceId}" has ${earlier.rowsCommitted} rows committed by ${writers} writers, up to bytes ${
-            earlier.offsets.join(", ")
-          }: checking those prefixes, then resuming from byte ${earlier.from.byteOffset}, each writer after its own`,
-      );
-    }
-    if (restart) {
-      options.onNotice?.(
-        `Restarting source "${sourceId}" from its start: the earlier runs had committed ${
-          stored ? resumePoint(stored.progress).rowsCommitted : 0
-        } rows, which stay in ${targetName}`,
-      );
-    }
-    const startOffset = resume?.progress.byteOffset ?? 0;
-    progress.bytes = startOffset;
-    const columns = resume?.options.columns ?? options.columns ??
-      (format === "ndjson"
-        ? await onRunConnection(() =>
-          ndjsonColumns(target, table, options.seqColumn)
-        )
-        : undefined);
-    const pipelineOptions: BatchPipelineOptions = {
-      decode: {
-        source: source.name,
-        format,
-        delimiter: options.delimiter,
-        nullString: options.nullString,
-        quote: options.quote,
-        escape: options.escape,
-        encoding: encoding.name,
-        codec: options.codec,
-        header: startOffset === 0 && (options.header ?? true),
-        columns,
-        laneColumn: options.lane,
-        // With a reject file, malformed records go there too.
-        malformed: options.rejectFile !== undefined ? "reject" : "stop",
-        copyFormat: INGEST_COPY_FORMAT,
-        startOffset,
-        startLine: (resume?.progress.lines ?? 0) + 1,
-      },
-      batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
-      flushMs: options.flushMs ?? DEFAULTS.flushMs,
-      committed: resume?.progress,
-      sourceId,
-      keepRaw: options.rejectFile !== undefined,
-      writers: writers > 1
-        ? {
-          count: writers,
-          offsets: resume ? earlier!.offsets : new Array(writers).fill(0),
-        }
-        : undefined,
-      checks: writers > 1 && resume ? earlier!.checks : undefined,
-    };
-    let pipeline: BatchPipeline;
-    if (options.decodeThread === false) {
-      pipeline = batchPipeline(source.readable, pipelineOptions);
-    } else if (source.realPath !== undefined) {
-      // The worker reads the file itself: no bytes cross threads.
-      await source.readable.cancel();
-      pipeline = workerBatchPipeline(
-        { path: source.realPath },
-        pipelineOptions,
-      );
-    } else {
-      pipeline = workerBatchPipeline(
-        { readable: source.readable },
-        pipelineOptions,
-      );
-    }
+    const pipeline = await openPipeline(plan, options);
     const onCommit = (batch: Batch, rows: number, rejected: number) => {
       progress.rows += rows;
       progress.rejected += rejected;
@@ -465,52 +304,22 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     };
     /** Writer `writer`'s stream; `first` registers the run (and restarts). */
     const writerFor = (into: Target, writer = 0, first = true) =>
-      new BatchWriter({
-        target: into,
-        table,
-        columns,
+      batchWriter(plan, options, {
+        into,
+        writer,
+        first,
         header: pipeline.header,
-        create: options.create,
-        format: INGEST_COPY_FORMAT,
-        encoding: encoding.charset === "utf-8" ? undefined : encoding.postgres,
-        source: source.name,
-        lane: options.lane,
-        seqColumn: options.seqColumn,
-        bookkeeping: {
-          metaSchema,
-          sourceId,
-          writer,
-          options: runOptions,
-          register: first && resume === undefined,
-          restart,
-          writers,
-        },
-        onEvent: writers > 1 && options.onEvent
-          ? (event) => options.onEvent!({ ...event, writer })
-          : options.onEvent,
         onCommit,
-        // The run's own connection holds the source's lock.
-        reconnect: writer === 0 ? reconnectRun : into.reconnect &&
-          ((error) =>
-            reconnect(into, error, {
-              retries: options.retries ?? DEFAULTS.retries,
-              relock: async () => {},
-              onNotice: options.onNotice,
-            })),
-        rejects: rejectFile && {
-          file: rejectFile,
-          max: options.maxRejects,
-          headerAtStart: format === "csv" && (options.header ?? true),
-        },
       });
     const load = (into: Target) =>
       pipeline.batches.pipeTo(writerFor(into), { signal: options.signal });
-    if (writers > 1) {
-      const targets = [target, ...writerTargets];
+    const { target } = plan;
+    if (plan.writers > 1) {
+      const targets = [target, ...plan.writerTargets];
       await writeInParallel(
         pipeline.batches,
         (writer, first) => writerFor(targets[writer], writer, first),
-        { writers, signal: options.signal },
+        { writers: plan.writers, signal: options.signal },
       );
     } else if (options.atomic) {
       await target.transaction((session) =>
@@ -519,121 +328,152 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     } else {
       await load(target);
     }
-    const seconds = (performance.now() - started) / 1000;
-    progress.bytes = Math.max(progress.bytes, source.size ?? 0);
-    return {
-      ...progress,
-      seconds,
-      table: targetName,
-      source: source.name,
-      sourceId,
-      resumedAt: startOffset,
-      rejectFile: options.rejectFile,
-      rowsPerSecond: seconds > 0 ? progress.rows / seconds : 0,
-      megabytesPerSecond: seconds > 0
-        ? (progress.bytes - startOffset) / 1e6 / seconds
-        : 0,
-    };
+    return summary(plan, options, progress, started);
   } catch (error) {
-    await source.readable.cancel().catch(() => {});
-    if (options.signal?.aborted && error === options.signal.reason) {
-      const reason = error instanceof InterruptedError
-        ? error
-        : new InterruptedError("SIGINT");
-      const resumable = options.sourceId !== undefined ||
-        source.realPath !== undefined;
-      if (options.atomic) {
-        throw new InterruptedError(
-          reason.signal,
-          `Interrupted by ${reason.signal}: the load was one transaction (--atomic) and rolled back; nothing was committed`,
-        );
-      }
-      throw new InterruptedError(
-        reason.signal,
-        `Interrupted by ${reason.signal}: ${progress.rows} rows committed in ${progress.batches} batches by this run, nothing half-committed; ${
-          resumable
-            ? "run the same command again to resume after them"
-            : "standard input resumes only with --source-id"
-        }`,
-      );
-    }
-    throw error;
+    await plan.source.readable.cancel().catch(() => {});
+    throw interruption(error, options, progress, plan.source);
   } finally {
-    rejectFile?.close();
-    await lock?.release();
-    await Promise.all(writerTargets.map((writer) => writer.close()));
-    if (options.target === undefined) await target.close();
+    await plan.release();
   }
 }
 
 /**
- * NDJSON's columns when none are named: the target table's, its seq column
- * excepted (lanecopy fills that one).
+ * The plan's decode and batching: on a worker thread (which reads a file
+ * itself) unless `decodeThread` is false.
  */
-async function ndjsonColumns(
-  target: Target,
-  table: TableName,
-  seqColumn: string = DEFAULT_SEQ_COLUMN,
-): Promise<string[]> {
-  const columns = await tableColumns(target, table);
-  if (columns === undefined) {
-    throw new UsageError(
-      `Cannot load NDJSON into ${
-        formatTableName(table)
-      }: the table does not exist, so its columns cannot name the keys (create it, or pass --columns and --create)`,
-    );
+async function openPipeline(
+  plan: LoadPlan,
+  options: IngestOptions,
+): Promise<BatchPipeline> {
+  const { source, pipeline } = plan;
+  if (options.decodeThread === false) {
+    return batchPipeline(source.readable, pipeline);
   }
-  return columns.filter((column) => column !== seqColumn);
+  if (source.realPath !== undefined) {
+    // The worker reads the file itself: no bytes cross threads.
+    await source.readable.cancel();
+    return workerBatchPipeline({ path: source.realPath }, pipeline);
+  }
+  return workerBatchPipeline({ readable: source.readable }, pipeline);
+}
+
+/** One writer of a run, and what it reports to. */
+interface WriterOf {
+  /** Its connection. */
+  into: Target;
+  /** Its number (0 without `parallel`). */
+  writer: number;
+  /** Whether it registers the run (and restarts it). */
+  first: boolean;
+  /** The header's names, once read. */
+  header: Promise<string[] | undefined>;
+  /** Called after each batch commits. */
+  onCommit: (batch: Batch, rows: number, rejected: number) => void;
+}
+
+/** The {@linkcode BatchWriter} of writer `of.writer`, on its connection. */
+function batchWriter(
+  plan: LoadPlan,
+  options: IngestOptions,
+  of: WriterOf,
+): BatchWriter {
+  const { into, writer } = of;
+  const { encoding, rejectFile } = plan;
+  return new BatchWriter({
+    target: into,
+    table: plan.table,
+    columns: plan.columns,
+    header: of.header,
+    create: options.create,
+    format: plan.pipeline.decode.copyFormat,
+    encoding: encoding.charset === "utf-8" ? undefined : encoding.postgres,
+    source: plan.source.name,
+    lane: options.lane,
+    seqColumn: options.seqColumn,
+    bookkeeping: {
+      metaSchema: plan.metaSchema,
+      sourceId: plan.sourceId,
+      writer,
+      options: plan.runOptions,
+      register: of.first && plan.resume === undefined,
+      restart: plan.restart,
+      writers: plan.writers,
+    },
+    onEvent: plan.writers > 1 && options.onEvent
+      ? (event) => options.onEvent!({ ...event, writer })
+      : options.onEvent,
+    onCommit: of.onCommit,
+    // The run's own connection holds the source's lock.
+    reconnect: writer === 0 ? plan.reconnectRun : into.reconnect &&
+      ((error) =>
+        reconnectWithBackoff(into, error, {
+          retries: options.retries ?? DEFAULTS.retries,
+          relock: async () => {},
+          onNotice: options.onNotice,
+        })),
+    rejects: rejectFile && {
+      file: rejectFile,
+      max: options.maxRejects,
+      headerAtStart: plan.format === "csv" && (options.header ?? true),
+    },
+  });
+}
+
+/** What a finished load did. */
+function summary(
+  plan: LoadPlan,
+  options: IngestOptions,
+  progress: IngestProgress,
+  started: number,
+): IngestSummary {
+  const seconds = (performance.now() - started) / 1000;
+  progress.bytes = Math.max(progress.bytes, plan.source.size ?? 0);
+  return {
+    ...progress,
+    seconds,
+    table: plan.targetName,
+    source: plan.source.name,
+    sourceId: plan.sourceId,
+    resumedAt: plan.startOffset,
+    rejectFile: options.rejectFile,
+    rowsPerSecond: seconds > 0 ? progress.rows / seconds : 0,
+    megabytesPerSecond: seconds > 0
+      ? (progress.bytes - plan.startOffset) / 1e6 / seconds
+      : 0,
+  };
 }
 
 /**
- * Opens a new connection after `error` lost the old one, with backoff, and
- * takes the source's lock again; gives up (throwing) once `retries`
- * attempts failed, or at once when another run holds the source now.
+ * The error a failed load throws: `error` itself, unless the load was
+ * stopped (`signal`), and then an {@linkcode InterruptedError} that says
+ * what was committed and how to go on.
  */
-async function reconnect(
-  target: Target,
+function interruption(
   error: unknown,
-  options: {
-    retries: number;
-    relock: () => Promise<void>;
-    onNotice?: (message: string) => void;
-  },
-): Promise<void> {
-  const reason = (error as Error)?.message ?? String(error);
-  if (options.retries === 0) throw error;
-  options.onNotice?.(
-    `${reason}; reconnecting (up to ${options.retries} attempts)`,
-  );
-  try {
-    await pRetry(async () => {
-      await target.reconnect!();
-      try {
-        await options.relock();
-      } catch (refused) {
-        throw new AbortError(refused as Error);
-      }
-    }, {
-      retries: options.retries - 1,
-      minTimeout: 500,
-      maxTimeout: 8000,
-      factor: 2,
-      onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-        if (retriesLeft > 0) {
-          options.onNotice?.(
-            `Reconnect attempt ${attemptNumber} failed (${error.message}); ${retriesLeft} left`,
-          );
-        }
-      },
-    });
-  } catch (failed) {
-    if (failed instanceof UsageError) throw failed;
-    throw new Error(
-      `${reason}; gave up after ${options.retries} reconnect attempts (${
-        (failed as Error).message
-      }). Run the same command again to resume after the committed batches`,
-      { cause: failed },
+  options: IngestOptions,
+  progress: IngestProgress,
+  source: Source,
+): unknown {
+  if (!options.signal?.aborted || error !== options.signal.reason) {
+    return error;
+  }
+  const reason = error instanceof InterruptedError
+    ? error
+    : new InterruptedError("SIGINT");
+  const resumable = options.sourceId !== undefined ||
+    source.realPath !== undefined;
+  if (options.atomic) {
+    return new InterruptedError(
+      reason.signal,
+      `Interrupted by ${reason.signal}: the load was one transaction (--atomic) and rolled back; nothing was committed`,
     );
   }
-  options.onNotice?.(`Reconnected to ${target.description}; resuming`);
+  return new InterruptedError(
+    reason.signal,
+    `Interrupted by ${reason.signal}: ${progress.rows} rows committed in ${progress.batches} batches by this run, nothing half-committed; ${
+      resumable
+        ? "run the same command again to resume after them"
+        : "standard input resumes only with --source-id"
+    }`,
+  );
 }

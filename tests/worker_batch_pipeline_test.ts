@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import { batchPipeline } from "../src/batch/batch_pipeline.ts";
 import {
-  packBatch,
   releaseBatch,
-  unpackBatch,
   workerBatchPipeline,
 } from "../src/batch/worker_batch_pipeline.ts";
+import { packBatch, unpackBatch } from "../src/batch/worker_protocol.ts";
 import { markOwnedChunks } from "../src/source/open_source.ts";
 
 const encoder = new TextEncoder();

@@ -18,7 +18,7 @@ import {
   serializeError,
   type WorkerReply,
   type WorkerRequest,
-} from "./worker_batch_pipeline.ts";
+} from "./worker_protocol.ts";
 
 let input: WritableStreamDefaultWriter<Uint8Array> | undefined;
 let batches: ReadableStreamDefaultReader<Batch> | undefined;

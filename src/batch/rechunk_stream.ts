@@ -12,7 +12,27 @@ import {
   rowCount,
 } from "../codec/row_block.ts";
 
-/** Options for {@linkcode RechunkStream}. */
+/**
+ * Options for {@linkcode RechunkStream}.
+ *
+ * @example Batches of two rows, from a source offset
+ * ```ts
+ * import { RechunkStream, type RechunkStreamOptions } from "@lanecopy/lanecopy";
+ * import assert from "node:assert/strict";
+ *
+ * const options: RechunkStreamOptions = { batchSize: 2, startOffset: 100 };
+ * const block = {
+ *   data: new TextEncoder().encode("a\nb\nc\n"),
+ *   rowEnds: Uint32Array.of(2, 4, 6),
+ *   lines: Float64Array.of(5, 6, 7),
+ *   endOffsets: Float64Array.of(102, 104, 106),
+ * };
+ * const batches = await Array.fromAsync(
+ *   ReadableStream.from([block]).pipeThrough(new RechunkStream(options)),
+ * );
+ * assert.deepEqual(batches.map((b) => [b.startOffset, b.endOffset]), [[100, 104], [104, 106]]);
+ * ```
+ */
 export interface RechunkStreamOptions {
   /** Rows per batch, at most. */
   batchSize: number;
@@ -69,7 +89,7 @@ export interface BatchHooks {
  *
  * @example Usage
  * ```ts
- * import { RechunkStream } from "./rechunk_stream.ts";
+ * import { RechunkStream } from "@lanecopy/lanecopy";
  * import assert from "node:assert/strict";
  *
  * const block = {

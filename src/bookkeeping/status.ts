@@ -8,7 +8,30 @@
 import { DEFAULT_META_SCHEMA, metaTables } from "./schema.ts";
 import type { QueryResult, Target } from "../target/target.ts";
 
-/** One writer's committed progress on one source, as the bookkeeping keeps it. */
+/**
+ * One writer's committed progress on one source, as the bookkeeping keeps
+ * it: where a resume starts and whether the source is complete.
+ *
+ * @example Is a source loaded to its end?
+ * ```ts
+ * import { ingest, loadStatus, openTarget, type SourceStatusRow } from "@lanecopy/lanecopy";
+ * import assert from "node:assert/strict";
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * const target = await openTarget({ dataDir });
+ * await ingest({
+ *   source: ReadableStream.from([new TextEncoder().encode("id\n1\n2\n")]),
+ *   sourceId: "feed",
+ *   table: "t",
+ *   create: true,
+ *   target,
+ * });
+ * const [row]: SourceStatusRow[] = (await loadStatus(target, undefined, "feed")).sources.rows;
+ * assert.deepEqual([row.source_id, row.rows_committed, row.complete], ["feed", 2, true]);
+ * await target.close();
+ * await Deno.remove(dataDir, { recursive: true });
+ * ```
+ */
 export type SourceStatusRow = {
   /** The source's id (by default its real path and the target). */
   source_id: string;
@@ -28,7 +51,28 @@ export type SourceStatusRow = {
   updated_at: Date;
 };
 
-/** One lane's counter: the seq its next row gets and the rows it holds. */
+/**
+ * One lane's counter: the seq its next row gets and the rows it holds.
+ *
+ * @example A load without `lane` counts one lane
+ * ```ts
+ * import { ingest, type LaneStatusRow, loadStatus, openTarget } from "@lanecopy/lanecopy";
+ * import assert from "node:assert/strict";
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * const target = await openTarget({ dataDir });
+ * await ingest({
+ *   source: ReadableStream.from([new TextEncoder().encode("id\n1\n2\n")]),
+ *   table: "t",
+ *   create: true,
+ *   target,
+ * });
+ * const lanes: LaneStatusRow[] = (await loadStatus(target)).lanes.rows;
+ * assert.deepEqual(lanes.map((lane) => [lane.target, lane.row_count]), [["public.t", 2]]);
+ * await target.close();
+ * await Deno.remove(dataDir, { recursive: true });
+ * ```
+ */
 export type LaneStatusRow = {
   /** The target table, `schema.table`. */
   target: string;

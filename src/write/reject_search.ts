@@ -9,8 +9,9 @@
  * @module
  */
 
-import { type Batch, rowCount, sliceRows } from "../codec/row_block.ts";
+import { type Batch, rowCount } from "../codec/row_block.ts";
 import type { Session } from "../target/target.ts";
+import { isRejection, namedRow, type ServerError } from "./server_error.ts";
 
 /** A row the server rejected, and its error. */
 export interface RejectedRow {
@@ -20,73 +21,12 @@ export interface RejectedRow {
   error: ServerError;
 }
 
-/** The fields of a server error the search reads. */
-export interface ServerError extends Error {
-  /** SQLSTATE. */
-  code: string;
-  /** The server's CONTEXT, with `COPY t, line N` when it names a row. */
-  where?: string;
-  /** `ERROR`, `FATAL`, … */
-  severity?: string;
-}
-
 /** How the search COPYs rows `[from, to)` of the batch. */
 export type CopyRows = (
   session: Session,
   from: number,
   to: number,
 ) => Promise<void>;
-
-const COPY_LINE = /^COPY .*?, line (\d+)/m;
-
-/**
- * Whether an error is the server rejecting data (SQLSTATE classes 22, bad
- * values, and 23, constraint violations), which a smaller part of the batch
- * might not hit.
- *
- * @param error Anything thrown.
- * @returns Whether it is such a server error.
- *
- * @example Usage
- * ```ts
- * import { isRejection } from "./reject_search.ts";
- * import assert from "node:assert/strict";
- *
- * const error = Object.assign(new Error("x"), { code: "23503", severity: "ERROR" });
- * assert.equal(isRejection(error), true);
- * assert.equal(isRejection(new Error("socket hang up")), false);
- * ```
- */
-export function isRejection(error: unknown): error is ServerError {
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
-  return typeof code === "string" && "severity" in error &&
-    (code.startsWith("22") || code.startsWith("23"));
-}
-
-/**
- * The row of a batch (or of its rows `[from, …)`) that a COPY error names,
- * when it names one.
- *
- * @param error The server's error.
- * @param from The batch row the COPY began with.
- * @returns The row's index in the batch, or `undefined`.
- *
- * @example Usage
- * ```ts
- * import { namedRow } from "./reject_search.ts";
- * import assert from "node:assert/strict";
- *
- * const error = Object.assign(new Error("bad"), {
- *   code: "22P02", where: 'COPY t, line 3, column q: "x"',
- * });
- * assert.equal(namedRow(error, 10), 12);
- * ```
- */
-export function namedRow(error: ServerError, from = 0): number | undefined {
-  const match = error.where ? COPY_LINE.exec(error.where) : null;
-  return match ? from + Number(match[1]) - 1 : undefined;
-}
 
 /**
  * Finds the rows of `batch` the server rejects, in one transaction that is
@@ -109,7 +49,7 @@ export function namedRow(error: ServerError, from = 0): number | undefined {
  * import assert from "node:assert/strict";
  *
  * const dataDir = await Deno.makeTempDir();
- * const target = await openTarget({ db: "", dataDir });
+ * const target = await openTarget({ dataDir });
  * await target.query("create table t (n int check (n > 0))");
  * const rows = ["1", "-2", "3", "-4"];
  * const batch = {
@@ -201,29 +141,3 @@ export async function findRejectedRows(
 
 /** Thrown to end the search's transaction with a rollback. */
 const ROLL_BACK = new Error("The search's transaction is always rolled back");
-
-/**
- * Rows `[from, to)` of a batch as a batch of their own; see
- * {@linkcode sliceRows}.
- *
- * @param batch A batch.
- * @param from The first row.
- * @param to The row after the last.
- * @returns The rows.
- *
- * @example Usage
- * ```ts
- * import { batchRows } from "./reject_search.ts";
- * import assert from "node:assert/strict";
- *
- * const batch = {
- *   data: new TextEncoder().encode("a\nb\n"), rowEnds: Uint32Array.of(2, 4),
- *   lines: Float64Array.of(1, 2), endOffsets: Float64Array.of(2, 4),
- *   startOffset: 0, endOffset: 4,
- * };
- * assert.equal(new TextDecoder().decode(batchRows(batch, 1, 2).data), "b\n");
- * ```
- */
-export function batchRows(batch: Batch, from: number, to: number): Batch {
-  return { ...batch, ...sliceRows(batch, from, to) };
-}

@@ -1,0 +1,436 @@
+/**
+ * Planning a load, before any record is read: the options resolved, the
+ * source and the database opened, the source's id, its bookkeeping and
+ * lock, what an earlier run committed and where this one resumes, and how
+ * many writers it uses.
+ *
+ * @module
+ */
+
+import { resolve } from "node:path";
+import { DEFAULTS } from "./defaults.ts";
+import { UsageError } from "./errors.ts";
+import type { BatchPipelineOptions } from "./batch/batch_pipeline.ts";
+import {
+  DEFAULT_META_SCHEMA,
+  ensureBookkeeping,
+} from "./bookkeeping/schema.ts";
+import {
+  planResume,
+  type ResumeFrom,
+  type ResumeRequest,
+} from "./bookkeeping/resume_plan.ts";
+import {
+  defaultSourceId,
+  lockSource,
+  type SourceLock,
+  type SourceOptions,
+} from "./bookkeeping/source_state.ts";
+import type { CopyFormat } from "./codec/copy_row.ts";
+import { type Encoding, resolveEncoding } from "./codec/encoding.ts";
+import {
+  openWriterTargets,
+  parallelWriters,
+} from "./parallel/parallel_load.ts";
+import { type InputFormat, resolveFormat } from "./source/input_format.ts";
+import { openSource, type Source } from "./source/open_source.ts";
+import { openTarget, type TargetOptions } from "./target/open_target.ts";
+import { reconnectWithBackoff } from "./target/reconnect_with_backoff.ts";
+import { retryWhenLost } from "./target/retry_when_lost.ts";
+import { tableColumns } from "./target/table_columns.ts";
+import {
+  formatTableName,
+  parseTableName,
+  type TableName,
+} from "./target/table_name.ts";
+import type { Target } from "./target/target.ts";
+import { DEFAULT_SEQ_COLUMN } from "./write/prepare_table.ts";
+import { RejectFile } from "./write/reject_file.ts";
+
+/** The options a plan reads (`IngestOptions` has each, documented). */
+export interface LoadRequest extends TargetOptions, ResumeRequest {
+  /** A file path, `-` for standard input, a byte stream, or an open source. */
+  source: string | ReadableStream<Uint8Array> | Source;
+  /** The source's name in messages, for a stream. */
+  sourceName?: string;
+  /** The source's identity for resuming. */
+  sourceId?: string;
+  /** The target table, `table` or `schema.table`. */
+  table: string;
+  /** Whether the first line is a header. Default `true`. */
+  header?: boolean;
+  /** The input format. Default: from the name, else sniffed. */
+  format?: InputFormat;
+  /** Field delimiter. Default `,`. */
+  delimiter?: string;
+  /** An unquoted field equal to this is NULL. */
+  nullString?: string;
+  /** Quote character. Default `"`. */
+  quote?: string;
+  /** Escape character inside quoted fields. Default: the quote. */
+  escape?: string;
+  /** The input's encoding. Default UTF-8. */
+  encoding?: string;
+  /** The decode codec. Default `wasm`. */
+  codec?: "wasm" | "ts";
+  /** Rows per batch. Default 10,000. */
+  batchSize?: number;
+  /** Milliseconds a record may wait in a partial batch. Default 1,000. */
+  flushMs?: number;
+  /** The column receiving each row's lane seq. Default `lane_seq`. */
+  seqColumn?: string;
+  /** The bookkeeping schema. Default `lanecopy`. */
+  metaSchema?: string;
+  /** Wait while another run loads the same source. */
+  wait?: boolean;
+  /** An already open database to use (and leave open). */
+  target?: Target;
+  /** Reconnect attempts after a lost connection. */
+  retries?: number;
+  /** Told of a resume, a restart, a reconnect. */
+  onNotice?: (message: string) => void;
+}
+
+/** A load, planned: everything it needs before reading the first record. */
+export interface LoadPlan {
+  /** The source, its format resolved (a sniffed source replays its first bytes). */
+  source: Source;
+  /** The input format. */
+  format: InputFormat;
+  /** The input's encoding. */
+  encoding: Encoding;
+  /** The target table. */
+  table: TableName;
+  /** The target table as `schema.table`. */
+  targetName: string;
+  /** The run's connection: it holds the source's lock, and writer 0 uses it. */
+  target: Target;
+  /** A connection for each writer after the first. */
+  writerTargets: Target[];
+  /** How many writers load the source. */
+  writers: number;
+  /** The bookkeeping schema. */
+  metaSchema: string;
+  /** The source id its progress is kept under. */
+  sourceId: string;
+  /** The options stored with the source, columns excepted. */
+  runOptions: Omit<SourceOptions, "columns">;
+  /** Whether the run clears an earlier run's progress and loads from the start. */
+  restart: boolean;
+  /** What an earlier run committed, when this one resumes after it. */
+  resume?: ResumeFrom;
+  /** The source byte offset the run reads from. */
+  startOffset: number;
+  /** The target columns in file order, when known before the header is read. */
+  columns?: string[];
+  /**
+   * How the source is decoded and batched, from `startOffset` on (its line,
+   * the prefixes to verify, each writer's position).
+   */
+  pipeline: BatchPipelineOptions;
+  /** The reject file, when one was given. */
+  rejectFile?: RejectFile;
+  /** Replaces the run's lost connection and takes the source's lock again (a server's). */
+  reconnectRun?: (error: unknown) => Promise<void>;
+  /** Closes the reject file, releases the lock and closes the connections the plan opened. */
+  release(): Promise<void>;
+}
+
+/** What a plan holds, to be released. */
+interface Held {
+  source: Source;
+  target: Target;
+  /** Whether the plan opened `target` (and so closes it). */
+  ownsTarget: boolean;
+  writerTargets: Target[];
+  lock?: SourceLock;
+  rejectFile?: RejectFile;
+}
+
+/**
+ * Plans a load: opens the source and the database, sets up the bookkeeping,
+ * takes the source's lock (waiting with `wait`), opens the reject file,
+ * reads what earlier runs committed (refusing a resume with other options
+ * or another writer count), and opens a connection per writer. On failure
+ * it releases what it took and cancels the source.
+ *
+ * @param request What to load, from where, into where.
+ * @returns The plan; call `release()` once the load is over.
+ *
+ * @example Usage
+ * ```ts
+ * import { planLoad } from "./load_plan.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * const plan = await planLoad({
+ *   source: ReadableStream.from([new TextEncoder().encode('{"id": 1}\n')]),
+ *   sourceId: "events",
+ *   table: "events",
+ *   columns: ["id"],
+ *   dataDir,
+ * });
+ * assert.equal(plan.format, "ndjson");
+ * assert.equal(plan.targetName, "public.events");
+ * assert.equal(plan.startOffset, 0);
+ * assert.equal(plan.writers, 1);
+ * await plan.source.readable.cancel();
+ * await plan.release();
+ * await Deno.remove(dataDir, { recursive: true });
+ * ```
+ */
+export async function planLoad(request: LoadRequest): Promise<LoadPlan> {
+  const encoding = resolveEncoding(request.encoding ?? DEFAULTS.encoding);
+  const table = parseTableName(request.table);
+  const targetName = formatTableName(table);
+  const held = await openEnds(request);
+  const { target } = held;
+  const metaSchema = request.metaSchema ?? DEFAULT_META_SCHEMA;
+  const sourceId = request.sourceId ??
+    (held.source.realPath !== undefined
+      ? defaultSourceId(held.source.realPath, targetName)
+      : `${held.source.name} ${crypto.randomUUID()} -> ${targetName}`);
+  const reconnectRun = runReconnect(request, held, sourceId);
+  /** A step of the set-up, run again on a new connection if it lost its own. */
+  const onRunConnection = <T>(step: () => Promise<T>) =>
+    retryWhenLost(target, reconnectRun, step);
+  const release = () => releaseHeld(held);
+  try {
+    const input = await resolveFormat(held.source, request.format);
+    held.source = input.source;
+    const format = input.format;
+    if (format === "ndjson" && encoding.charset !== "utf-8") {
+      throw new UsageError(
+        `Cannot read NDJSON as ${encoding.postgres}: JSON text is UTF-8 (RFC 8259); convert it first, for example with iconv`,
+      );
+    }
+    await onRunConnection(() => ensureBookkeeping(target, metaSchema));
+    held.lock = await onRunConnection(() =>
+      lockSource(target, sourceId, request.wait ?? false)
+    );
+    if (request.rejectFile !== undefined) {
+      held.rejectFile = await RejectFile.open(
+        resolve(request.cwd ?? Deno.cwd(), request.rejectFile),
+      );
+    }
+    const runOptions = sourceOptions(request, format, encoding, targetName);
+    const { restart, writers, resume } = await planResume(request, {
+      target,
+      metaSchema,
+      sourceId,
+      targetName,
+      runOptions,
+      step: onRunConnection,
+      openWriters: async (writers) => {
+        held.writerTargets = await openWriterTargets(writers, request);
+      },
+    });
+    const columns = resume?.columns ?? request.columns ??
+      (format === "ndjson"
+        ? await onRunConnection(() =>
+          ndjsonColumns(target, table, request.seqColumn)
+        )
+        : undefined);
+    const startOffset = resume?.progress.byteOffset ?? 0;
+    const pipeline = pipelineOptions(request, {
+      source: held.source,
+      format,
+      encoding,
+      columns,
+      resume,
+      startOffset,
+      sourceId,
+      writers,
+    });
+    return {
+      source: held.source,
+      format,
+      encoding,
+      table,
+      targetName,
+      target,
+      writerTargets: held.writerTargets,
+      writers,
+      metaSchema,
+      sourceId,
+      runOptions,
+      restart,
+      resume,
+      startOffset,
+      columns,
+      pipeline,
+      rejectFile: held.rejectFile,
+      reconnectRun,
+      release,
+    };
+  } catch (error) {
+    await held.source.readable.cancel().catch(() => {});
+    await release();
+    throw error;
+  }
+}
+
+/**
+ * The COPY format a load sends: text, which the server loads faster than
+ * csv (`bench/copy_format_bench.ts`: 0.81 of csv's time into the typed
+ * table).
+ */
+const LOAD_COPY_FORMAT: CopyFormat = "text";
+
+/**
+ * How a planned load decodes and batches its source: from where it
+ * resumes (its byte offset and line, the prefixes to verify), into how
+ * many writers.
+ */
+function pipelineOptions(
+  request: LoadRequest,
+  plan: Pick<
+    LoadPlan,
+    | "source"
+    | "format"
+    | "encoding"
+    | "columns"
+    | "resume"
+    | "startOffset"
+    | "sourceId"
+    | "writers"
+  >,
+): BatchPipelineOptions {
+  const { resume, startOffset, writers } = plan;
+  return {
+    decode: {
+      source: plan.source.name,
+      format: plan.format,
+      delimiter: request.delimiter,
+      nullString: request.nullString,
+      quote: request.quote,
+      escape: request.escape,
+      encoding: plan.encoding.name,
+      codec: request.codec,
+      header: startOffset === 0 && (request.header ?? true),
+      columns: plan.columns,
+      laneColumn: request.lane,
+      // With a reject file, malformed records go there too.
+      malformed: request.rejectFile !== undefined ? "reject" : "stop",
+      copyFormat: LOAD_COPY_FORMAT,
+      startOffset,
+      startLine: (resume?.progress.lines ?? 0) + 1,
+    },
+    batchSize: request.batchSize ?? DEFAULTS.batchSize,
+    flushMs: request.flushMs ?? DEFAULTS.flushMs,
+    committed: resume?.progress,
+    sourceId: plan.sourceId,
+    keepRaw: request.rejectFile !== undefined,
+    writers: writers > 1
+      ? {
+        count: writers,
+        offsets: resume ? resume.offsets : new Array(writers).fill(0),
+      }
+      : undefined,
+    checks: writers > 1 && resume ? resume.checks : undefined,
+  };
+}
+
+/**
+ * Replaces the run's lost connection (a server's), taking the source's
+ * lock again if it held it; `undefined` when the database cannot reconnect.
+ */
+function runReconnect(
+  request: LoadRequest,
+  held: Held,
+  sourceId: string,
+): ((error: unknown) => Promise<void>) | undefined {
+  const { target } = held;
+  return target.reconnect &&
+    ((error: unknown) =>
+      reconnectWithBackoff(target, error, {
+        retries: request.retries ?? DEFAULTS.retries,
+        relock: async () => {
+          if (held.lock !== undefined) {
+            held.lock = await lockSource(target, sourceId, false);
+          }
+        },
+        onNotice: request.onNotice,
+      }));
+}
+
+/**
+ * Opens the source, then the database (refusing `--parallel` on the
+ * embedded database before opening it); cancels the source when the
+ * database cannot be opened.
+ */
+async function openEnds(request: LoadRequest): Promise<Held> {
+  const source: Source = typeof request.source === "string"
+    ? await openSource(request.source, request.cwd)
+    : request.source instanceof ReadableStream
+    ? { name: request.sourceName ?? "<stream>", readable: request.source }
+    : request.source;
+  try {
+    if (!request.target && !request.db) {
+      // The embedded database: refuse --parallel before opening it.
+      parallelWriters(request, "embedded");
+    }
+    const target = request.target ?? await openTarget(request);
+    return {
+      source,
+      target,
+      ownsTarget: request.target === undefined,
+      writerTargets: [],
+    };
+  } catch (error) {
+    await source.readable.cancel().catch(() => {});
+    throw error;
+  }
+}
+
+/** Closes and releases what a plan holds, the run's connection last. */
+async function releaseHeld(held: Held): Promise<void> {
+  held.rejectFile?.close();
+  await held.lock?.release();
+  await Promise.all(held.writerTargets.map((writer) => writer.close()));
+  if (held.ownsTarget) await held.target.close();
+}
+
+/** The options stored with the source: those that change what its bytes mean. */
+function sourceOptions(
+  request: LoadRequest,
+  format: InputFormat,
+  encoding: Encoding,
+  targetName: string,
+): Omit<SourceOptions, "columns"> {
+  return {
+    target: targetName,
+    format,
+    delimiter: request.delimiter ?? ",",
+    quote: request.quote ?? '"',
+    // Stored only when it is not the quote: the default reads as before.
+    escape: request.escape !== undefined &&
+        request.escape !== (request.quote ?? '"')
+      ? request.escape
+      : undefined,
+    nullString: request.nullString ?? null,
+    header: format === "csv" && (request.header ?? true),
+    lane: request.lane ?? null,
+    encoding: encoding.name,
+  };
+}
+
+/**
+ * NDJSON's columns when none are named: the target table's, its seq column
+ * excepted (lanecopy fills that one).
+ */
+async function ndjsonColumns(
+  target: Target,
+  table: TableName,
+  seqColumn: string = DEFAULT_SEQ_COLUMN,
+): Promise<string[]> {
+  const columns = await tableColumns(target, table);
+  if (columns === undefined) {
+    throw new UsageError(
+      `Cannot load NDJSON into ${
+        formatTableName(table)
+      }: the table does not exist, so its columns cannot name the keys (create it, or pass --columns and --create)`,
+    );
+  }
+  return columns.filter((column) => column !== seqColumn);
+}
