@@ -32,6 +32,8 @@ const UNIT_TESTS: readonly string[] = [
   "tests/rechunk_stream_test.ts",
   "tests/seq_splice_test.ts",
   "tests/static_imports_test.ts",
+  "tests/wasm_csv_codec_test.ts",
+  "tests/wasm_fallback_test.ts",
   "tests/worker_batch_pipeline_test.ts",
   "tests/writer_split_test.ts",
 ];

@@ -2,10 +2,6 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
-// @ts-types="@types/pg"
-import pg from "pg";
-// @ts-types="@types/pg-copy-streams"
-import { from as copyFrom } from "pg-copy-streams";
 import { ROW_CAPACITY } from "../src/codec/csv/_csv_constants.ts";
 import { type CopyFormat, decodeCopyRow } from "../src/codec/copy_row.ts";
 import {
@@ -16,7 +12,7 @@ import { CsvDecodeStream } from "../src/codec/decode_stream.ts";
 import { InputSyntaxError } from "../src/errors.ts";
 import type { MalformedRecord, RowBlock } from "../src/codec/row_block.ts";
 import { WasmCsvCopyCodec } from "../src/codec/csv/wasm_csv_codec.ts";
-import { databaseUrl, runCli, scratchTable, sql } from "./_helpers.ts";
+import { runCli } from "./_helpers.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -816,48 +812,6 @@ Deno.test("CsvDecodeStream gives the same blocks with codec wasm (the default) a
   assert.match(String(wasm.at(-1)?.error), /column "lane" is NULL/);
 });
 
-Deno.test("A field that is exactly \\. survives both COPY formats into the server", async () => {
-  const name = scratchTable("dot");
-  const client = new pg.Client({ connectionString: databaseUrl() });
-  await client.connect();
-  try {
-    await client.query(`create table ${name} (n int, a text, b text)`);
-    const csv = 'n,a,b\n1,\\.,x\n2,"\\.",\\.\n3,"a\n\\.\nb",\n4,\\.,""\n';
-    const expected = [
-      [1, "\\.", "x"],
-      [2, "\\.", "\\."],
-      [3, "a\n\\.\nb", null],
-      [4, "\\.", ""],
-    ];
-    for (const [codec, make] of Object.entries(CODECS)) {
-      for (const format of FORMATS) {
-        await client.query(`truncate ${name}`);
-        const out = run(make({ copyFormat: format }), [encoder.encode(csv)]);
-        assert.equal(out.error, undefined);
-        const stream = client.query(
-          copyFrom(`copy ${name} (n, a, b) from stdin (format ${format})`),
-        );
-        await new Promise<void>((resolve, reject) => {
-          stream.on("error", reject);
-          stream.on("finish", resolve);
-          stream.end(out.data);
-        });
-        const { rows } = await client.query(
-          `select n, a, b from ${name} order by n`,
-        );
-        assert.deepEqual(
-          rows.map((row) => [row.n, row.a, row.b]),
-          expected,
-          `${codec} ${format}`,
-        );
-      }
-    }
-  } finally {
-    await client.query(`drop table if exists ${name}`).catch(() => {});
-    await client.end();
-  }
-});
-
 Deno.test("encode --codec wasm and --codec ts print the same COPY data and the same error", async () => {
   const csv = 'id,note\n1,"a ""b""\tc"\n2,\n3,caf\u00e9\n4,x"y\n';
   const results = await Promise.all(
@@ -875,57 +829,6 @@ Deno.test("encode --codec wasm and --codec ts print the same COPY data and the s
   const bad = await runCli(["encode", "-", "--codec", "js"], { stdin: csv });
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /Cannot use --codec js: expected wasm or ts/);
-});
-
-Deno.test("ingest --quote and --escape load backslash-escaped fields, and a changed escape is refused on resume", async () => {
-  const table = scratchTable("escape");
-  const dir = await Deno.makeTempDir();
-  const path = `${dir}/escaped.csv`;
-  const args = (...more: string[]) => [
-    "ingest",
-    path,
-    "--table",
-    table,
-    "--db",
-    databaseUrl(),
-    "--create",
-    "--delimiter",
-    ";",
-    "--quote",
-    "'",
-    "--source-id",
-    table,
-    "--quiet",
-    ...more,
-  ];
-  try {
-    await Deno.writeTextFile(
-      path,
-      "id;note\n1;'it\\'s'\n2;'C:\\\\tmp'\n3;''\n4;\n",
-    );
-    const first = await runCli(args("--escape", "\\"));
-    assert.equal(first.code, 0, first.stderr);
-    const rows = await sql(`select id, note from ${table} order by id`);
-    assert.deepEqual(rows.map((row) => [row.id, row.note]), [
-      ["1", "it's"],
-      ["2", "C:\\tmp"],
-      ["3", ""],
-      ["4", null],
-    ]);
-    await Deno.writeTextFile(path, "5;'x'\n", { append: true });
-    const changed = await runCli(args());
-    assert.equal(changed.code, 4);
-    assert.match(changed.stderr, /escape was "\\\\" and is now "'"/);
-    const resumed = await runCli(args("--escape", "\\"));
-    assert.equal(resumed.code, 0, resumed.stderr);
-    assert.equal(
-      (await sql(`select count(*)::int as n from ${table}`))[0].n,
-      5,
-    );
-  } finally {
-    await sql(`drop table if exists ${table}`);
-    await Deno.remove(dir, { recursive: true });
-  }
 });
 
 Deno.test("With encoding latin1 the codecs read any byte as a character: no UTF-8 error, columns count bytes, names and lane keys decoded as Latin-1", () => {
