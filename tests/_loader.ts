@@ -1,18 +1,46 @@
 /**
  * Helpers for tests that run loads side by side or break them: generated
- * inputs, the CLI as a child process whose stderr is read as it comes,
- * polling, queries on any server, and the exactly-once checks.
+ * inputs, the command lines of lane loads, polling, the loader's server
+ * sessions, slow tables, kills, and the exactly-once checks.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-// @ts-types="@types/pg"
-import pg from "pg";
-import { REPO_ROOT } from "./_helpers.ts";
+import {
+  type CliResult,
+  type Loader,
+  query,
+  sql,
+  startCli,
+  writeTemp,
+} from "./_helpers.ts";
 
 /** Lanes of the generated records. */
 export const LANES = 4;
+
+/** A seeded generator (linear congruential) of numbers in `[0, 1)`. */
+export function lcg(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+/**
+ * A seeded generator ({@linkcode lcg}), so a failing run can be replayed:
+ * the seed is `NAME_SEED` from the environment, or else drawn from the
+ * clock, and is printed.
+ *
+ * @param name What the seed is for, e.g. `crash` (read from `CRASH_SEED`).
+ */
+export function replayableRandom(name: string): () => number {
+  const variable = `${name.toUpperCase()}_SEED`;
+  const seed = Number(Deno.env.get(variable) ?? Date.now() % 100_000);
+  console.log(`${name} test seed ${seed} (${variable}=${seed} replays it)`);
+  return lcg(seed);
+}
 
 /**
  * Writes a CSV file of records `from..to` (header `id,lane,v`), in a new
@@ -34,15 +62,70 @@ export async function writeRecords(
     const lane = options.reversed ? LANES - 1 - id % LANES : id % LANES;
     lines.push(`${id},lane${lane},${options.value?.(id) ?? `v${id}`}`);
   }
-  const path = await Deno.makeTempFile({ suffix: ".csv" });
-  await Deno.writeTextFile(path, lines.join("\n") + "\n");
-  return path;
+  return await writeTemp(lines.join("\n") + "\n");
 }
 
 /**
- * The command line of a quiet load of `path` into `table` by lane:
- * `ingest PATH --table T --lane lane --batch-size N --meta-schema M --db
- * URL --quiet`, then `more`.
+ * Creates `table` with the generated records' columns and a lane seq:
+ * `(id int, lane text, v text, lane_seq bigint)`.
+ *
+ * @param url The server.
+ * @param table The table.
+ * @param check A check constraint on `v`, e.g. `v <> 'bad'` (PostgreSQL
+ * names it `TABLE_v_check`).
+ */
+export async function createRecordsTable(
+  url: string,
+  table: string,
+  check?: string,
+): Promise<void> {
+  const v = check === undefined ? "v text" : `v text check (${check})`;
+  await query(
+    url,
+    `create table ${table} (id int, lane text, ${v}, lane_seq bigint)`,
+  );
+}
+
+/**
+ * The command line of a load of `path` into `table` by lane: `ingest PATH
+ * --table T --lane lane --batch-size N --meta-schema M --db URL`, then
+ * `more`.
+ *
+ * @param url The server.
+ * @param path The input (`-` for stdin).
+ * @param table The target.
+ * @param meta The bookkeeping schema.
+ * @param batchSize Rows per batch; `undefined` for the default (no flag).
+ * @param more Further flags.
+ * @returns The arguments after the program name.
+ */
+export function laneLoadArgs(
+  url: string,
+  path: string,
+  table: string,
+  meta: string,
+  batchSize: number | undefined,
+  ...more: string[]
+): string[] {
+  return [
+    "ingest",
+    path,
+    "--table",
+    table,
+    "--lane",
+    "lane",
+    ...batchSize === undefined ? [] : ["--batch-size", String(batchSize)],
+    "--meta-schema",
+    meta,
+    "--db",
+    url,
+    ...more,
+  ];
+}
+
+/**
+ * The command line of a quiet load by lane: {@linkcode laneLoadArgs}
+ * with `--quiet` before `more`.
  *
  * @param url The server.
  * @param path The input (`-` for stdin).
@@ -60,107 +143,7 @@ export function laneIngestArgs(
   batchSize: number,
   ...more: string[]
 ): string[] {
-  return [
-    "ingest",
-    path,
-    "--table",
-    table,
-    "--lane",
-    "lane",
-    "--batch-size",
-    String(batchSize),
-    "--meta-schema",
-    meta,
-    "--db",
-    url,
-    "--quiet",
-    ...more,
-  ];
-}
-
-/** A CLI run in a child process, its stderr collected line by line. */
-export interface Loader {
-  /** The child. */
-  child: Deno.ChildProcess;
-  /** Its exit status; resolves once stderr is read to its end too. */
-  status: Promise<Deno.CommandStatus>;
-  /** Whether it has exited. */
-  readonly exited: boolean;
-  /** Its stderr so far. */
-  readonly stderr: string;
-  /** Its stdout, once it has exited. */
-  stdout(): Promise<string>;
-  /** How many stderr lines so far match `pattern`. */
-  count(pattern: RegExp): number;
-  /** Kills it (SIGKILL) unless it has exited, and waits for its exit. */
-  stop(): Promise<void>;
-}
-
-/** Loaders started and not yet exited. */
-const running = new Set<Loader>();
-
-/**
- * Kills (SIGKILL) every loader {@linkcode startCli} started that is still
- * running, and waits for them: a failed test leaves no load behind.
- */
-export async function stopLoaders(): Promise<void> {
-  await Promise.all([...running].map((loader) => loader.stop()));
-}
-
-/**
- * Starts `deno run -A src/cli/main.ts ...args` (the loader itself, no wrapper:
- * a signal lands on the process holding the connection).
- *
- * @param args The command line after the program name.
- * @returns The running loader.
- */
-export function startCli(args: string[]): Loader {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${REPO_ROOT}src/cli/main.ts`, ...args],
-    cwd: REPO_ROOT,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let stderr = "";
-  let exited = false;
-  const stdout = new Response(child.stdout).text();
-  const read = (async () => {
-    for await (
-      const text of child.stderr.pipeThrough(new TextDecoderStream())
-    ) {
-      stderr += text;
-    }
-  })();
-  const status = Promise.all([child.status, read]).then(([status]) => {
-    exited = true;
-    running.delete(loader);
-    return status;
-  });
-  const loader: Loader = {
-    child,
-    status,
-    get exited() {
-      return exited;
-    },
-    get stderr() {
-      return stderr;
-    },
-    stdout: () => stdout,
-    count: (pattern) =>
-      stderr.split("\n").filter((line) => pattern.test(line)).length,
-    async stop() {
-      if (!exited) {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* it has just exited */ }
-      }
-      await status;
-    },
-  };
-  running.add(loader);
-  return loader;
+  return laneLoadArgs(url, path, table, meta, batchSize, "--quiet", ...more);
 }
 
 /**
@@ -210,24 +193,6 @@ export async function within<T>(
     return await Promise.race([promise, late]);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/** Runs SQL on the server at `url` and returns the rows. */
-export async function query(
-  url: string,
-  text: string,
-  params: unknown[] = [],
-): Promise<Record<string, unknown>[]> {
-  const client = new pg.Client({ connectionString: url });
-  // A connection the server ends (a restart, a crash) fails the query;
-  // the client's own error event must not also end the test process.
-  client.on("error", () => {});
-  await client.connect();
-  try {
-    return (await client.query(text, params)).rows;
-  } finally {
-    await client.end();
   }
 }
 
@@ -300,22 +265,115 @@ export async function sessionsGone(url: string, pid: number): Promise<void> {
 }
 
 /**
- * A table with the generated records' columns and a lane seq, made slow
- * by a trigger named `${table}_slow` (drop it with {@linkcode makeFast}):
- * each COPY sleeps `sleepSeconds` at its end or, with `rowsAfter`, each
- * row with an id above it sleeps `sleepSeconds` as it arrives (so the
- * server reads a batch slower than it is sent).
+ * Waits until the lanecopy process of `loader` waits for an advisory
+ * lock: a source's, which another run holds.
+ *
+ * @param url The server.
+ * @param loader The waiting run.
+ * @param what What is awaited, for the timeout's message.
  */
-export async function createSlowTable(
+export async function waitForSourceLock(
+  url: string,
+  loader: Loader,
+  what: string,
+): Promise<void> {
+  await waitFor(
+    what,
+    async () =>
+      (await sessionsOf(url, loader.child.pid)).some((session) =>
+        session.wait_event === "advisory"
+      ),
+  );
+}
+
+/**
+ * The backend of a CLI loader (run with `--verbose`) when it has committed
+ * `batches` batches and sleeps inside its next COPY (a table made slow by
+ * {@linkcode makeSlow}); `undefined` while it has not. Throws once the
+ * loader has exited.
+ */
+export async function midCopyBackend(
+  url: string,
+  loader: Loader,
+  batches: number,
+): Promise<number | undefined> {
+  if (loader.exited) throw new Error(`The loader exited:\n${loader.stderr}`);
+  if (loader.count(/ committed bytes /) < batches) return undefined;
+  const sessions = await sessionsOf(url, loader.child.pid);
+  return sessions.find((session) => session.wait_event === "PgSleep")?.pid;
+}
+
+/**
+ * Waits until a CLI loader (run with `--verbose`) has logged `batches`
+ * commits; fails once it has exited short of them.
+ *
+ * @param loader The load.
+ * @param batches How many committed batches.
+ * @param timeoutMs How long to wait. Default 10 s.
+ */
+export async function waitForCommits(
+  loader: Loader,
+  batches: number,
+  timeoutMs?: number,
+): Promise<void> {
+  await waitFor(`${batches} committed batches`, () => {
+    if (loader.count(/ committed bytes /) >= batches) return true;
+    if (loader.exited) {
+      throw new Error(
+        `The load ended before ${batches} commits:\n${loader.stderr}`,
+      );
+    }
+    return false;
+  }, timeoutMs);
+}
+
+/**
+ * Starts a load of `args` (with `--verbose`), waits until it has committed
+ * `batches` batches and `beforeKill` is done, asserts it is still loading,
+ * kills it (SIGKILL) and waits until the server has ended its sessions.
+ *
+ * @param url The server.
+ * @param args The command line after the program name.
+ * @param batches How many batches it commits before its kill.
+ * @param options How long to wait for the commits (default 10 s); what to
+ * wait for after them.
+ * @returns The killed loader.
+ */
+export async function killAfterCommits(
+  url: string,
+  args: string[],
+  batches: number,
+  options: {
+    timeoutMs?: number;
+    beforeKill?: (loader: Loader) => Promise<unknown>;
+  } = {},
+): Promise<Loader> {
+  const loader = startCli(args);
+  await waitForCommits(loader, batches, options.timeoutMs);
+  await options.beforeKill?.(loader);
+  assert.ok(
+    !loader.exited,
+    `the load ended before its kill:\n${loader.stderr}`,
+  );
+  await loader.stop();
+  await sessionsGone(url, loader.child.pid);
+  return loader;
+}
+
+/**
+ * Makes `table` slow by a trigger named `${table}_slow` (drop it with
+ * {@linkcode makeFast}), calling a function `${table}_sleep()`: each COPY
+ * sleeps `sleepSeconds` at its end; or, with `rowsAfter`, each row with an
+ * id above it sleeps `sleepSeconds` as it arrives (so the server reads a
+ * batch slower than it is sent); or, with `atCommit`, each row sleeps
+ * `sleepSeconds` at COMMIT (a deferred trigger).
+ */
+export async function makeSlow(
   url: string,
   table: string,
   sleepSeconds: number,
-  options: { rowsAfter?: number } = {},
+  options: { rowsAfter?: number; atCommit?: boolean } = {},
 ): Promise<void> {
-  await query(
-    url,
-    `create table ${table} (id int, lane text, v text, lane_seq bigint)`,
-  );
   const perRow = options.rowsAfter !== undefined;
   const body = perRow
     ? `if new.id > ${options.rowsAfter} then perform pg_sleep(${sleepSeconds}); end if;
@@ -332,9 +390,27 @@ export async function createSlowTable(
     perRow
       ? `create trigger ${table}_slow before insert on ${table}
            for each row execute function ${table}_sleep()`
+      : options.atCommit
+      ? `create constraint trigger ${table}_slow after insert on ${table}
+           deferrable initially deferred for each row
+           execute function ${table}_sleep()`
       : `create trigger ${table}_slow after insert on ${table}
            for each statement execute function ${table}_sleep()`,
   );
+}
+
+/**
+ * A table with the generated records' columns and a lane seq
+ * ({@linkcode createRecordsTable}), made slow ({@linkcode makeSlow}).
+ */
+export async function createSlowTable(
+  url: string,
+  table: string,
+  sleepSeconds: number,
+  options: { rowsAfter?: number } = {},
+): Promise<void> {
+  await createRecordsTable(url, table);
+  await makeSlow(url, table, sleepSeconds, options);
 }
 
 /** Drops what {@linkcode createSlowTable} made slow. */
@@ -425,4 +501,66 @@ export async function committedPrefix(
   assert.equal(state.d, state.n, "a record is there twice");
   assert.equal(state.max_id, state.n, "the committed rows are not a prefix");
   return state.n as number;
+}
+
+/**
+ * Asserts `table` (id, lane, lane_seq) holds exactly the records `good`,
+ * once each, and each lane's seqs are 1..n in input (id) order.
+ */
+export async function assertGoodRowsOnce(
+  table: string,
+  good: number[],
+): Promise<void> {
+  const rows = await sql(`select id from ${table} order by id`);
+  assert.deepEqual(rows.map((row) => row.id), good);
+  const [lanes] = await sql(`select count(*)::int as bad from (
+      select lane_seq <> row_number() over (partition by lane order by id) as off
+        from ${table}) s where off`);
+  assert.equal(lanes.bad, 0, "a lane's seqs are not 1..n in input order");
+}
+
+/**
+ * Asserts a `--json` load with a reject file ended with exit 3 (rows
+ * rejected), `rows` rows loaded and `rejected` rejected of `records`.
+ *
+ * @returns The load's summary.
+ */
+export function assertRejectSummary(
+  result: CliResult,
+  rows: number,
+  rejected: number,
+  records: number,
+): { rows: number; rejected: number } {
+  assert.equal(result.code, 3, result.stderr);
+  const summary = JSON.parse(result.stdout);
+  assert.equal(summary.rows, rows);
+  assert.equal(summary.rejected, rejected);
+  assert.equal(summary.rows + summary.rejected, records);
+  return summary;
+}
+
+/** An entry of the log beside a reject file (the fields the tests read). */
+export interface RejectLogEntry {
+  /** `malformed` or `rejected`. */
+  kind: string;
+  /** The record's first line in its source. */
+  line: number;
+  /** The line of its error (malformed records). */
+  error_line?: number;
+  /** The error's column: a character count (malformed) or a name. */
+  column: number | string;
+  /** Where the record starts in its source, in bytes. */
+  start_offset: number;
+  /** Where it ends. */
+  end_offset: number;
+  /** Why it was rejected. */
+  reason: string;
+}
+
+/** The entries of the log beside the reject file `rejects`, in order. */
+export async function readRejectLog(
+  rejects: string,
+): Promise<RejectLogEntry[]> {
+  return (await Deno.readTextFile(`${rejects}.log`)).trim().split("\n")
+    .map((line) => JSON.parse(line));
 }

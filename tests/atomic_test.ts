@@ -1,33 +1,34 @@
 import assert from "node:assert/strict";
-import { databaseUrl, runCli, scratchTable, sql } from "./_helpers.ts";
+import {
+  databaseUrl,
+  loaderTest,
+  runCli,
+  scratchTable,
+  sql,
+  startCli,
+} from "./_helpers.ts";
 import {
   assertExactlyOnce,
+  assertRejectSummary,
   createSlowTable,
-  startCli,
-  stopLoaders,
-  waitFor,
+  laneLoadArgs,
+  waitForCommits,
   within,
   writeRecords,
 } from "./_loader.ts";
 
 const RECORDS = 500;
 
+/** A load of `path` into `table` by lane, 50 rows a batch, then `extra`. */
 function loadArgs(path: string, table: string, extra: string[] = []) {
-  return [
-    "ingest",
-    path,
-    "--table",
-    table,
-    "--lane",
-    "lane",
-    "--batch-size",
-    "50",
-    "--meta-schema",
-    `${table}_meta`,
-    "--db",
+  return laneLoadArgs(
     databaseUrl(),
+    path,
+    table,
+    `${table}_meta`,
+    50,
     ...extra,
-  ];
+  );
 }
 
 Deno.test("ingest --atomic loads all rows or none: a bad record near the end leaves nothing, not even counters; fixed, it loads once", async () => {
@@ -87,10 +88,7 @@ Deno.test("ingest --atomic --reject-file leaves out the rejected rows and commit
   const result = await runCli(
     loadArgs(path, table, ["--atomic", "--reject-file", rejects, "--json"]),
   );
-  assert.equal(result.code, 3, result.stderr);
-  const summary = JSON.parse(result.stdout);
-  assert.equal(summary.rejected, 5);
-  assert.equal(summary.rows, RECORDS - 5);
+  assertRejectSummary(result, RECORDS - 5, 5, RECORDS);
   const rejected = (await Deno.readTextFile(rejects)).trim().split("\n");
   assert.deepEqual(
     rejected.map((line) => Number(line.split(",")[0])),
@@ -103,21 +101,16 @@ Deno.test("ingest --atomic --reject-file leaves out the rejected rows and commit
   await Deno.remove(`${rejects}.log`);
 });
 
-Deno.test({
-  name: "ingest --atomic interrupted by SIGINT exits 130 and commits nothing",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
+loaderTest(
+  "ingest --atomic interrupted by SIGINT exits 130 and commits nothing",
+  async () => {
     const url = databaseUrl();
     const table = scratchTable("atomic_sigint");
     await createSlowTable(url, table, 0.05);
     const path = await writeRecords(1, RECORDS);
     try {
       const loader = startCli(loadArgs(path, table, ["--atomic", "--verbose"]));
-      await waitFor(
-        "three batches",
-        () => loader.count(/ committed bytes /) >= 3,
-      );
+      await waitForCommits(loader, 3);
       loader.child.kill("SIGINT");
       const status = await within(loader.status, 5000, "exit after SIGINT");
       assert.equal(status.code, 130, loader.stderr);
@@ -128,8 +121,7 @@ Deno.test({
       const [rows] = await sql(`select count(*)::int as n from ${table}`);
       assert.equal(rows.n, 0);
     } finally {
-      await stopLoaders();
       await Deno.remove(path);
     }
   },
-});
+);

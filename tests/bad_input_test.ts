@@ -20,7 +20,13 @@ import {
   InputSyntaxError,
   openTarget,
 } from "../src/mod.ts";
-import { databaseUrl, runCli, scratchTable, sql } from "./_helpers.ts";
+import {
+  ingestArgs,
+  runCli,
+  scratchTable,
+  sql,
+  writeTemp,
+} from "./_helpers.ts";
 
 /** Rows per batch: the bad record is in the third batch. */
 const BATCH_SIZE = 3;
@@ -425,18 +431,9 @@ function locatedReason(
   return match[1];
 }
 
-function ingestArgs(path: string, table: string, extra: string[] = []) {
-  return [
-    "ingest",
-    path,
-    "--table",
-    table,
-    "--batch-size",
-    String(BATCH_SIZE),
-    "--db",
-    databaseUrl(),
-    ...extra,
-  ];
+/** A load of `path` into `table`, `BATCH_SIZE` rows a batch, then `extra`. */
+function batchedArgs(path: string, table: string, extra: string[] = []) {
+  return ingestArgs(path, table, "--batch-size", String(BATCH_SIZE), ...extra);
 }
 
 /**
@@ -448,14 +445,13 @@ async function checkMalformedFile(layout: Layout, item: MalformedCase) {
   const head = layout.committed + layout.seventh;
   const committedBytes = encoder.encode(layout.committed).length;
   const input = bytes(head, ...item.bad, item.last ? "" : layout.tail);
-  const path = await Deno.makeTempFile({ suffix: layout.suffix });
-  await Deno.writeFile(path, input);
+  const path = await writeTemp(input, layout.suffix);
   // Both codecs at once, each into its own table: the same error from each.
   const [table] = await Promise.all(["wasm", "ts"].map(async (codec) => {
     const table = scratchTable("bad");
     await sql(`create table ${table} ${layout.ddl}`);
     const result = await runCli(
-      ingestArgs(path, table, ["--codec", codec, "-q"]),
+      batchedArgs(path, table, ["--codec", codec, "-q"]),
     );
     const reason = locatedReason(result, `${path}:${item.at}`);
     assert.match(reason, item.reason, `codec ${codec}`);
@@ -469,7 +465,7 @@ async function checkMalformedFile(layout: Layout, item: MalformedCase) {
   }));
   const fixed = head + layout.fixed + layout.tail;
   await Deno.writeTextFile(path, fixed);
-  const rerun = await runCli(ingestArgs(path, table, ["--json"]));
+  const rerun = await runCli(batchedArgs(path, table, ["--json"]));
   assert.equal(rerun.code, 0, rerun.stderr);
   assert.match(
     rerun.stderr,
@@ -514,7 +510,7 @@ Deno.test("ingest names standard input <stdin> in a malformed record's position,
       const sourceId = `stdin ${table}`;
       await sql(`create table ${table} ${layout.ddl}`);
       const head = layout.committed + layout.seventh;
-      const args = ingestArgs("-", table, ["--source-id", sourceId]);
+      const args = batchedArgs("-", table, ["--source-id", sourceId]);
       const result = await runCli([...args, "-q"], {
         stdin: bytes(head, ...item.bad, layout.tail),
       });
@@ -643,12 +639,10 @@ Deno.test("ingest names the file, the record's first line, the column, the serve
       const table = scratchTable("rejected");
       await sql(`create table ${table} ${REJECT_DDL}`);
       await sql(`insert into ${table} values (0, 'old', 0)`);
-      const path = await Deno.makeTempFile({ suffix: ".csv" });
-      await Deno.writeTextFile(
-        path,
+      const path = await writeTemp(
         REJECT_CSV.head + item.bad + REJECT_CSV.tail,
       );
-      const result = await runCli(ingestArgs(path, table, ["-q"]));
+      const result = await runCli(batchedArgs(path, table, ["-q"]));
       assert.equal(result.code, 2, result.stderr);
       const [first, ...rest] = result.stderr.trimEnd().split("\n");
       const prefix = `lanecopy: ${path}:11: ` +
@@ -677,7 +671,7 @@ Deno.test("ingest names the file, the record's first line, the column, the serve
       );
       const fixed = REJECT_CSV.head + REJECT_CSV.fixed + REJECT_CSV.tail;
       await Deno.writeTextFile(path, fixed);
-      const rerun = await runCli(ingestArgs(path, table, ["--json"]));
+      const rerun = await runCli(batchedArgs(path, table, ["--json"]));
       assert.equal(rerun.code, 0, rerun.stderr);
       assert.equal(JSON.parse(rerun.stdout).rows, 10 - 2 * BATCH_SIZE);
       await assertCommitted(table, sourceId, {
@@ -695,16 +689,15 @@ Deno.test("ingest names the source line of an NDJSON value the server rejects, a
   const table = scratchTable("rejected_nd");
   await sql(`create table ${table} ${REJECT_DDL}`);
   // Line 9 holds record 8 (line 2 is blank): COPY line 2 of batch 3.
-  const path = await Deno.makeTempFile({ suffix: ".ndjson" });
   const committed =
     '{"id":1,"v":"a"}\n\n{"id":2,"v":"ü€"}\n{"id":3,"v":"c"}\n' +
     '{"id":4,"v":"d"}\n{"id":5,"v":"e"}\n{"id":6,"v":"f"}\n';
-  await Deno.writeTextFile(
-    path,
+  const path = await writeTemp(
     committed +
       '{"id":7,"v":"g"}\n{"id":8,"v":"h","n":"xx"}\n{"id":9,"v":"i"}\n',
+    ".ndjson",
   );
-  const result = await runCli(ingestArgs(path, table, ["-q"]));
+  const result = await runCli(batchedArgs(path, table, ["-q"]));
   assert.equal(result.code, 2, result.stderr);
   assert.equal(
     result.stderr,
@@ -736,9 +729,8 @@ Deno.test("ingest() into the embedded database fails at a malformed record and a
   };
   try {
     // A malformed record: too many fields, field 4 at 11:8.
-    const path = await Deno.makeTempFile({ suffix: ".csv" });
     const head = CSV.committed + CSV.seventh;
-    await Deno.writeTextFile(path, head + "8,ü€,w,extra\n" + CSV.tail);
+    const path = await writeTemp(head + "8,ü€,w,extra\n" + CSV.tail);
     await target.query(`create table framing ${CSV.ddl}`);
     const error = await load(path, "framing").then(
       () => assert.fail("the load succeeded"),
@@ -767,9 +759,7 @@ Deno.test("ingest() into the embedded database fails at a malformed record and a
     );
 
     // A rejected row: too long for varchar(3) on line 11 (COPY line 2).
-    const rejectPath = await Deno.makeTempFile({ suffix: ".csv" });
-    await Deno.writeTextFile(
-      rejectPath,
+    const rejectPath = await writeTemp(
       REJECT_CSV.head + "8,ü€ab,8\n" + REJECT_CSV.tail,
     );
     await target.query(`create table rejects ${REJECT_DDL}`);

@@ -5,97 +5,90 @@ import { ingest } from "../src/mod.ts";
 import { defaultSourceId } from "../src/bookkeeping/source_state.ts";
 import { ensureBookkeeping } from "../src/bookkeeping/schema.ts";
 import { openTarget } from "../src/target/open_target.ts";
-import { databaseUrl, runCli, scratchTable, sql } from "./_helpers.ts";
+import {
+  databaseUrl,
+  loaderTest,
+  runCli,
+  scratchLoad,
+  sql,
+  startCli,
+} from "./_helpers.ts";
 import {
   assertExactlyOnce,
   committedPrefix,
+  createRecordsTable,
   createSlowTable,
+  killAfterCommits,
   laneIngestArgs,
+  laneLoadArgs,
   makeFast,
-  sessionsGone,
   sessionsOf,
-  startCli,
-  stopLoaders,
   waitFor,
+  waitForSourceLock,
   within,
   writeRecords,
 } from "./_loader.ts";
 
-async function createTable(table: string): Promise<void> {
-  await sql(
-    `create table ${table} (id int, lane text, v text, lane_seq bigint)`,
-  );
-}
-
-Deno.test({
-  name:
-    "two loads of different sources into the same lanes at once take turns without deadlock: each lane's seqs are 1..n, counters match, every record once",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
+loaderTest(
+  "two loads of different sources into the same lanes at once take turns without deadlock: each lane's seqs are 1..n, counters match, every record once",
+  async () => {
+    const { url, table, meta } = scratchLoad("two_sources");
+    const n = 1500;
+    await createRecordsTable(url, table);
+    // The second file meets the lanes in the mirror order: lanes locked in
+    // first-seen order instead of sorted order would deadlock.
+    const paths = [
+      await writeRecords(1, n),
+      await writeRecords(n + 1, 2 * n, { reversed: true }),
+    ];
+    // Hold both loads until both are inside a batch's transaction: the
+    // table is locked against their COPY.
+    const gate = new pg.Client({ connectionString: url });
+    await gate.connect();
+    await gate.query("begin");
+    await gate.query(`lock table ${table} in share mode`);
+    const loaders = paths.map((path) =>
+      startCli(
+        laneIngestArgs(url, path, table, meta, 20, "--verbose"),
+      )
+    );
     try {
-      const url = databaseUrl();
-      const table = scratchTable("two_sources");
-      const meta = scratchTable("meta_two_sources");
-      const n = 1500;
-      await createTable(table);
-      // The second file meets the lanes in the mirror order: lanes locked in
-      // first-seen order instead of sorted order would deadlock.
-      const paths = [
-        await writeRecords(1, n),
-        await writeRecords(n + 1, 2 * n, { reversed: true }),
-      ];
-      // Hold both loads until both are inside a batch's transaction: the
-      // table is locked against their COPY.
-      const gate = new pg.Client({ connectionString: url });
-      await gate.connect();
-      await gate.query("begin");
-      await gate.query(`lock table ${table} in share mode`);
-      const loaders = paths.map((path) =>
-        startCli(
-          laneIngestArgs(databaseUrl(), path, table, meta, 20, "--verbose"),
-        )
-      );
-      try {
-        await waitFor("both loads to wait inside a batch", async () => {
-          for (const loader of loaders) {
-            const sessions = await sessionsOf(url, loader.child.pid);
-            if (!sessions.some((s) => s.wait_event_type === "Lock")) {
-              return false;
-            }
+      await waitFor("both loads to wait inside a batch", async () => {
+        for (const loader of loaders) {
+          const sessions = await sessionsOf(url, loader.child.pid);
+          if (!sessions.some((s) => s.wait_event_type === "Lock")) {
+            return false;
           }
-          return true;
-        });
-      } finally {
-        await gate.query("commit");
-        await gate.end();
-      }
-      for (const loader of loaders) {
-        const status = await within(loader.status, 30_000, "a load");
-        assert.equal(status.code, 0, loader.stderr);
-        assert.doesNotMatch(loader.stderr, /deadlock/);
-        assert.equal(loader.count(/ committed /), n / 20);
-      }
-      await assertExactlyOnce(url, table, meta, 2 * n, [n + 1]);
-      // They took turns in the lanes: within a lane, seq order passes from
-      // one source's rows to the other's many times.
-      const [turns] = await sql(
-        `select count(*)::int as n from (
-         select (id > $1) <> lag(id > $1) over (partition by lane order by lane_seq) as switched
-           from ${table}) s
-        where switched`,
-        [n],
-      );
-      assert.ok(
-        (turns.n as number) >= 20,
-        `the loads hardly interleaved: ${turns.n} turns`,
-      );
-      for (const path of paths) await Deno.remove(path);
+        }
+        return true;
+      });
     } finally {
-      await stopLoaders();
+      await gate.query("commit");
+      await gate.end();
     }
+    for (const loader of loaders) {
+      const status = await within(loader.status, 30_000, "a load");
+      assert.equal(status.code, 0, loader.stderr);
+      assert.doesNotMatch(loader.stderr, /deadlock/);
+      assert.equal(loader.count(/ committed /), n / 20);
+    }
+    await assertExactlyOnce(url, table, meta, 2 * n, [n + 1]);
+    // They took turns in the lanes: within a lane, seq order passes from
+    // one source's rows to the other's many times.
+    const [turns] = await sql(
+      `select count(*)::int as n from (
+       select (id > $1) <> lag(id > $1) over (partition by lane order by lane_seq) as switched
+         from ${table}) s
+      where switched`,
+      [n],
+    );
+    assert.ok(
+      (turns.n as number) >= 20,
+      `the loads hardly interleaved: ${turns.n} turns`,
+    );
+    for (const path of paths) await Deno.remove(path);
   },
-});
+);
 
 /**
  * This process loads `path` as a stream under the source id the CLI uses
@@ -150,255 +143,210 @@ async function holdSource(
   return { state, done, release: release.resolve };
 }
 
-Deno.test({
-  name:
-    "a second run of a source being loaded is refused with exit 4 naming the holder, and with --wait it waits, then resumes where the holder stopped",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    try {
-      const url = databaseUrl();
-      const table = scratchTable("busy");
-      const meta = scratchTable("meta_busy");
-      const n = 600;
-      await createTable(table);
-      const path = await writeRecords(1, n);
-      const holder = await holdSource(path, table, meta, 50, 4);
+loaderTest(
+  "a second run of a source being loaded is refused with exit 4 naming the holder, and with --wait it waits, then resumes where the holder stopped",
+  async () => {
+    const { url, table, meta } = scratchLoad("busy");
+    const n = 600;
+    await createRecordsTable(url, table);
+    const path = await writeRecords(1, n);
+    const holder = await holdSource(path, table, meta, 50, 4);
 
-      const refused = await runCli(
-        laneIngestArgs(databaseUrl(), path, table, meta, 50),
-      );
-      assert.equal(refused.code, 4, refused.stderr);
-      assert.match(
-        refused.stderr,
-        new RegExp(
-          `Cannot load source ".*": another run is loading it \\(lanecopy pid ${Deno.pid} on `,
-        ),
-      );
-      assert.match(refused.stderr, /pass --wait/);
-      // The holder was loading all along, and still is.
-      assert.equal(holder.state.settled, false);
-      assert.equal(await committedPrefix(url, table), 200);
+    const refused = await runCli(
+      laneIngestArgs(url, path, table, meta, 50),
+    );
+    assert.equal(refused.code, 4, refused.stderr);
+    assert.match(
+      refused.stderr,
+      new RegExp(
+        `Cannot load source ".*": another run is loading it \\(lanecopy pid ${Deno.pid} on `,
+      ),
+    );
+    assert.match(refused.stderr, /pass --wait/);
+    // The holder was loading all along, and still is.
+    assert.equal(holder.state.settled, false);
+    assert.equal(await committedPrefix(url, table), 200);
 
-      const waiter = startCli(
-        laneIngestArgs(databaseUrl(), path, table, meta, 50, "--wait", "--json")
-          .filter((arg) => arg !== "--quiet"),
-      );
-      await waitFor(
-        "the second run to wait for the source's lock",
-        async () =>
-          (await sessionsOf(url, waiter.child.pid)).some((session) =>
-            session.wait_event === "advisory"
-          ),
-      );
-      assert.equal(waiter.exited, false);
-      assert.equal(await committedPrefix(url, table), 200);
+    const waiter = startCli(
+      laneLoadArgs(url, path, table, meta, 50, "--wait", "--json"),
+    );
+    await waitForSourceLock(
+      url,
+      waiter,
+      "the second run to wait for the source's lock",
+    );
+    assert.equal(waiter.exited, false);
+    assert.equal(await committedPrefix(url, table), 200);
 
-      holder.release("break");
-      await assert.rejects(holder.done, /the holder's input broke/);
-      const status = await within(waiter.status, 15_000, "the waiting run");
-      assert.equal(status.code, 0, waiter.stderr);
-      assert.match(waiter.stderr, /has 200 rows committed up to byte \d+/);
-      const summary = JSON.parse(await waiter.stdout());
-      assert.ok(summary.resumedAt > 0, "the waiting run did not resume");
-      assert.equal(summary.rows, n - 200);
-      await assertExactlyOnce(url, table, meta, n);
-      await Deno.remove(path);
-    } finally {
-      await stopLoaders();
-    }
+    holder.release("break");
+    await assert.rejects(holder.done, /the holder's input broke/);
+    const status = await within(waiter.status, 15_000, "the waiting run");
+    assert.equal(status.code, 0, waiter.stderr);
+    assert.match(waiter.stderr, /has 200 rows committed up to byte \d+/);
+    const summary = JSON.parse(await waiter.stdout());
+    assert.ok(summary.resumedAt > 0, "the waiting run did not resume");
+    assert.equal(summary.rows, n - 200);
+    await assertExactlyOnce(url, table, meta, n);
+    await Deno.remove(path);
   },
-});
+);
 
-Deno.test({
-  name:
-    "a run with --wait behind a run that completes the source loads nothing twice",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    try {
-      const url = databaseUrl();
-      const table = scratchTable("busy_done");
-      const meta = scratchTable("meta_busy_done");
-      const n = 300;
-      await createTable(table);
-      const path = await writeRecords(1, n);
-      const holder = await holdSource(path, table, meta, 40, 2);
-      const waiter = startCli(
-        laneIngestArgs(
-          databaseUrl(),
-          path,
-          table,
-          meta,
-          40,
-          "--wait",
-          "--json",
-        ),
-      );
-      await waitFor(
-        "the second run to wait for the source's lock",
-        async () =>
-          (await sessionsOf(url, waiter.child.pid)).some((session) =>
-            session.wait_event === "advisory"
-          ),
-      );
-      holder.release("end");
-      assert.equal((await holder.done).rows, n);
-      const status = await within(waiter.status, 15_000, "the waiting run");
-      assert.equal(status.code, 0, waiter.stderr);
-      assert.equal(JSON.parse(await waiter.stdout()).rows, 0);
-      await assertExactlyOnce(url, table, meta, n);
-      await Deno.remove(path);
-    } finally {
-      await stopLoaders();
-    }
+loaderTest(
+  "a run with --wait behind a run that completes the source loads nothing twice",
+  async () => {
+    const { url, table, meta } = scratchLoad("busy_done");
+    const n = 300;
+    await createRecordsTable(url, table);
+    const path = await writeRecords(1, n);
+    const holder = await holdSource(path, table, meta, 40, 2);
+    const waiter = startCli(
+      laneIngestArgs(
+        url,
+        path,
+        table,
+        meta,
+        40,
+        "--wait",
+        "--json",
+      ),
+    );
+    await waitForSourceLock(
+      url,
+      waiter,
+      "the second run to wait for the source's lock",
+    );
+    holder.release("end");
+    assert.equal((await holder.done).rows, n);
+    const status = await within(waiter.status, 15_000, "the waiting run");
+    assert.equal(status.code, 0, waiter.stderr);
+    assert.equal(JSON.parse(await waiter.stdout()).rows, 0);
+    await assertExactlyOnce(url, table, meta, n);
+    await Deno.remove(path);
   },
-});
+);
 
-Deno.test({
-  name:
-    "a load stopped by a rejected row, then killed, resumes with other batch sizes: every record once, lanes gapless and in input order",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    try {
-      const url = databaseUrl();
-      const table = scratchTable("rebatch");
-      const meta = scratchTable("meta_rebatch");
-      const n = 2000;
-      const bad = 1234;
-      // Each COPY sleeps 20 ms on the server, so the second run is still
-      // loading when it is killed.
-      await createSlowTable(url, table, 0.02);
-      await sql(
-        `alter table ${table} add constraint ${table}_v check (v <> 'bad')`,
-      );
-      const path = await writeRecords(1, n, {
-        value: (id) => id === bad ? "bad" : `v${id}`,
-      });
+loaderTest(
+  "a load stopped by a rejected row, then killed, resumes with other batch sizes: every record once, lanes gapless and in input order",
+  async () => {
+    const { url, table, meta } = scratchLoad("rebatch");
+    const n = 2000;
+    const bad = 1234;
+    // Each COPY sleeps 20 ms on the server, so the second run is still
+    // loading when it is killed.
+    await createSlowTable(url, table, 0.02);
+    await sql(
+      `alter table ${table} add constraint ${table}_v check (v <> 'bad')`,
+    );
+    const path = await writeRecords(1, n, {
+      value: (id) => id === bad ? "bad" : `v${id}`,
+    });
 
-      const first = await runCli(
-        laneIngestArgs(databaseUrl(), path, table, meta, 100),
-      );
-      assert.equal(first.code, 2, first.stderr);
-      assert.match(first.stderr, new RegExp(`:${bad + 1}: .*check constraint`));
-      assert.equal(await committedPrefix(url, table), 1200);
-      await sql(`alter table ${table} drop constraint ${table}_v`);
+    const first = await runCli(
+      laneIngestArgs(url, path, table, meta, 100),
+    );
+    assert.equal(first.code, 2, first.stderr);
+    assert.match(first.stderr, new RegExp(`:${bad + 1}: .*check constraint`));
+    assert.equal(await committedPrefix(url, table), 1200);
+    await sql(`alter table ${table} drop constraint ${table}_v`);
 
-      const second = startCli(
-        laneIngestArgs(databaseUrl(), path, table, meta, 37, "--verbose"),
-      );
-      await waitFor(
-        "three batches of the second run",
-        () => second.count(/ committed /) >= 3,
-      );
-      second.child.kill("SIGKILL");
-      assert.equal((await second.status).signal, "SIGKILL");
-      await sessionsGone(url, second.child.pid);
-      const afterKill = await committedPrefix(url, table);
-      assert.ok(
-        afterKill >= 1200 + 3 * 37 && afterKill < n,
-        `the kill did not land mid-load: ${afterKill} rows`,
-      );
-      assert.equal((afterKill - 1200) % 37, 0);
-      await assertExactlyOnce(url, table, meta, afterKill);
+    const second = await killAfterCommits(
+      url,
+      laneIngestArgs(url, path, table, meta, 37, "--verbose"),
+      3,
+    );
+    assert.equal((await second.status).signal, "SIGKILL");
+    const afterKill = await committedPrefix(url, table);
+    assert.ok(
+      afterKill >= 1200 + 3 * 37 && afterKill < n,
+      `the kill did not land mid-load: ${afterKill} rows`,
+    );
+    assert.equal((afterKill - 1200) % 37, 0);
+    await assertExactlyOnce(url, table, meta, afterKill);
 
-      await makeFast(url, table);
-      const third = await runCli(
-        laneIngestArgs(databaseUrl(), path, table, meta, 501, "--json"),
-      );
-      assert.equal(third.code, 0, third.stderr);
-      const summary = JSON.parse(third.stdout);
-      assert.equal(summary.rows, n - afterKill);
-      assert.ok(summary.resumedAt > 0, "the third run did not resume");
-      await assertExactlyOnce(url, table, meta, n);
-      const [progress] = await sql(
-        `select rows_committed::int as rows, lines_committed::int as lines, complete
-         from ${meta}.progress`,
-      );
-      assert.deepEqual(progress, { rows: n, lines: n + 1, complete: true });
-      await Deno.remove(path);
-    } finally {
-      await stopLoaders();
-    }
+    await makeFast(url, table);
+    const third = await runCli(
+      laneIngestArgs(url, path, table, meta, 501, "--json"),
+    );
+    assert.equal(third.code, 0, third.stderr);
+    const summary = JSON.parse(third.stdout);
+    assert.equal(summary.rows, n - afterKill);
+    assert.ok(summary.resumedAt > 0, "the third run did not resume");
+    await assertExactlyOnce(url, table, meta, n);
+    const [progress] = await sql(
+      `select rows_committed::int as rows, lines_committed::int as lines, complete
+       from ${meta}.progress`,
+    );
+    assert.deepEqual(progress, { rows: n, lines: n + 1, complete: true });
+    await Deno.remove(path);
   },
-});
+);
 
-Deno.test({
-  name:
-    "a reader polling during two concurrent loads never sees a lane's seq k without every seq below it, nor a counter that differs from the rows",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
+loaderTest(
+  "a reader polling during two concurrent loads never sees a lane's seq k without every seq below it, nor a counter that differs from the rows",
+  async () => {
+    const { url, table, meta } = scratchLoad("visible");
+    const n = 2000;
+    await createRecordsTable(url, table);
+    const target = await openTarget({ db: url });
+    await ensureBookkeeping(target, meta);
+    await target.close();
+    const paths = [
+      await writeRecords(1, n),
+      await writeRecords(n + 1, 2 * n, { reversed: true }),
+    ];
+    const reader = new pg.Client({ connectionString: url });
+    await reader.connect();
+    const loaders = paths.map((path) =>
+      startCli(laneIngestArgs(url, path, table, meta, 25))
+    );
+    const totals = new Set<number>();
+    const violations: unknown[] = [];
+    let reads = 0;
     try {
-      const url = databaseUrl();
-      const table = scratchTable("visible");
-      const meta = scratchTable("meta_visible");
-      const n = 2000;
-      await createTable(table);
-      const target = await openTarget({ db: url });
-      await ensureBookkeeping(target, meta);
-      await target.close();
-      const paths = [
-        await writeRecords(1, n),
-        await writeRecords(n + 1, 2 * n, { reversed: true }),
-      ];
-      const reader = new pg.Client({ connectionString: url });
-      await reader.connect();
-      const loaders = paths.map((path) =>
-        startCli(laneIngestArgs(databaseUrl(), path, table, meta, 25))
-      );
-      const totals = new Set<number>();
-      const violations: unknown[] = [];
-      let reads = 0;
-      try {
-        // One statement, one snapshot: the rows and the counters as of one
-        // moment.
-        while (!loaders.every((loader) => loader.exited)) {
-          const { rows } = await reader.query(
-            `select c.lane, c.n::int, c.seqs::int, c.min_seq::int, c.max_seq::int,
-                  l.row_count::int, l.next_seq::int
-             from (select lane, count(*) as n, count(distinct lane_seq) as seqs,
-                          min(lane_seq) as min_seq, max(lane_seq) as max_seq
-                     from ${table} group by lane) c
-             full join (select lane, row_count, next_seq from ${meta}.lanes
-                         where target = $1) l using (lane)`,
-            [`public.${table}`],
-          );
-          reads++;
-          let total = 0;
-          for (const row of rows) {
-            total += row.n ?? 0;
-            if (
-              row.n !== row.seqs || row.n !== row.max_seq ||
-              row.min_seq !== 1 ||
-              row.n !== row.row_count || row.next_seq !== row.n + 1
-            ) {
-              violations.push(row);
-            }
+      // One statement, one snapshot: the rows and the counters as of one
+      // moment.
+      while (!loaders.every((loader) => loader.exited)) {
+        const { rows } = await reader.query(
+          `select c.lane, c.n::int, c.seqs::int, c.min_seq::int, c.max_seq::int,
+                l.row_count::int, l.next_seq::int
+           from (select lane, count(*) as n, count(distinct lane_seq) as seqs,
+                        min(lane_seq) as min_seq, max(lane_seq) as max_seq
+                   from ${table} group by lane) c
+           full join (select lane, row_count, next_seq from ${meta}.lanes
+                       where target = $1) l using (lane)`,
+          [`public.${table}`],
+        );
+        reads++;
+        let total = 0;
+        for (const row of rows) {
+          total += row.n ?? 0;
+          if (
+            row.n !== row.seqs || row.n !== row.max_seq ||
+            row.min_seq !== 1 ||
+            row.n !== row.row_count || row.next_seq !== row.n + 1
+          ) {
+            violations.push(row);
           }
-          totals.add(total);
         }
-      } finally {
-        await reader.end();
+        totals.add(total);
       }
-      for (const loader of loaders) {
-        assert.equal((await loader.status).code, 0, loader.stderr);
-      }
-      assert.deepEqual(
-        violations.slice(0, 3),
-        [],
-        `${violations.length} lane states out of step in ${reads} reads`,
-      );
-      const between = [...totals].filter((total) => total > 0 && total < 2 * n);
-      assert.ok(
-        between.length >= 5,
-        `the reader saw only ${between.length} states mid-load in ${reads} reads`,
-      );
-      await assertExactlyOnce(url, table, meta, 2 * n, [n + 1]);
-      for (const path of paths) await Deno.remove(path);
     } finally {
-      await stopLoaders();
+      await reader.end();
     }
+    for (const loader of loaders) {
+      assert.equal((await loader.status).code, 0, loader.stderr);
+    }
+    assert.deepEqual(
+      violations.slice(0, 3),
+      [],
+      `${violations.length} lane states out of step in ${reads} reads`,
+    );
+    const between = [...totals].filter((total) => total > 0 && total < 2 * n);
+    assert.ok(
+      between.length >= 5,
+      `the reader saw only ${between.length} states mid-load in ${reads} reads`,
+    );
+    await assertExactlyOnce(url, table, meta, 2 * n, [n + 1]);
+    for (const path of paths) await Deno.remove(path);
   },
-});
+);

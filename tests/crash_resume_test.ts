@@ -1,75 +1,30 @@
 import assert from "node:assert/strict";
 import { ensureBookkeeping } from "../src/bookkeeping/schema.ts";
 import { openTarget } from "../src/target/open_target.ts";
-import { databaseUrl, REPO_ROOT, scratchTable, sql } from "./_helpers.ts";
+import {
+  databaseUrl,
+  loaderTest,
+  scratchLoad,
+  sql,
+  startCli,
+  writeTemp,
+} from "./_helpers.ts";
+import { laneLoadArgs, replayableRandom, sessionsGone } from "./_loader.ts";
 
 const ROWS = 200_000;
 const BATCH = 1_000;
 const KILLS = 24;
 const LANES = 16;
 
-/** A seeded generator, so a failing run can be replayed (the seed is printed). */
-function lcg(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
-
-async function writeInput(path: string, random: () => number) {
+/** The input: `ROWS` records `id,lane,body` in `LANES` lanes drawn by `random`. */
+async function writeInput(random: () => number): Promise<string> {
   const lines = ["id,lane,body"];
   for (let id = 1; id <= ROWS; id++) {
     const lane = `lane-${Math.floor(random() * LANES)}`;
     const body = random() < 0.1 ? `"quoted, ""${id}"""` : `row ${id}`;
     lines.push(`${id},${lane},${body}`);
   }
-  await Deno.writeTextFile(path, lines.join("\n") + "\n");
-}
-
-/** What the loader said on stderr, line by line, as it happened. */
-interface Loader {
-  child: Deno.ChildProcess;
-  /** Resolves with each batch event line, in order. */
-  next(): Promise<string | undefined>;
-}
-
-function startLoader(args: string[]): Loader {
-  // The loader itself, not a wrapper: SIGKILL lands on the process that
-  // holds the connection.
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${REPO_ROOT}src/cli/main.ts`, "ingest", ...args],
-    cwd: REPO_ROOT,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const lines = child.stderr
-    .pipeThrough(new TextDecoderStream())
-    .pipeThrough(splitLines())
-    [Symbol.asyncIterator]();
-  return {
-    child,
-    async next() {
-      const { value, done } = await lines.next();
-      return done ? undefined : value;
-    },
-  };
-}
-
-function splitLines(): TransformStream<string, string> {
-  let rest = "";
-  return new TransformStream({
-    transform(text, controller) {
-      const parts = (rest + text).split("\n");
-      rest = parts.pop()!;
-      for (const part of parts) controller.enqueue(part);
-    },
-    flush(controller) {
-      if (rest) controller.enqueue(rest);
-    },
-  });
+  return await writeTemp(lines.join("\n") + "\n");
 }
 
 async function committedOffset(meta: string): Promise<number> {
@@ -77,22 +32,6 @@ async function committedOffset(meta: string): Promise<number> {
     `select coalesce(max(byte_offset), 0)::float8 as o from ${meta}.progress`,
   );
   return Number(rows[0].o);
-}
-
-/**
- * Waits until the server is done with a killed loader's connection: a
- * COMMIT it had sent may still be finishing.
- */
-async function backendGone(pid: number) {
-  for (let i = 0; i < 500; i++) {
-    const [{ n }] = await sql(
-      "select count(*)::int as n from pg_stat_activity where application_name like $1",
-      [`lanecopy pid ${pid} %`],
-    );
-    if (n === 0) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`the server still serves the killed loader ${pid}`);
 }
 
 /** Every invariant that must hold after any crash. */
@@ -128,19 +67,12 @@ async function assertInvariants(table: string, meta: string) {
   return state.rows as number;
 }
 
-Deno.test({
-  name:
-    "ingest killed with SIGKILL mid-batch and mid-COMMIT, again and again, resumes to every record exactly once",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const seed = Number(Deno.env.get("CRASH_SEED") ?? Date.now() % 100_000);
-    console.log(`crash test seed ${seed} (CRASH_SEED=${seed} replays it)`);
-    const random = lcg(seed);
-    const table = scratchTable("crash");
-    const meta = scratchTable("meta_crash");
-    const path = await Deno.makeTempFile({ suffix: ".csv" });
-    await writeInput(path, random);
+loaderTest(
+  "ingest killed with SIGKILL mid-batch and mid-COMMIT, again and again, resumes to every record exactly once",
+  async () => {
+    const random = replayableRandom("crash");
+    const { table, meta } = scratchLoad("crash");
+    const path = await writeInput(random);
     await sql(
       `create table ${table} (id bigint, lane text, body text, lane_seq bigint)`,
     );
@@ -157,46 +89,43 @@ Deno.test({
       deferrable initially deferred for each row execute function ${meta}.slow_commit()`,
     );
 
-    const args = [
-      path,
-      "--table",
-      table,
-      "--lane",
-      "lane",
-      "--batch-size",
-      String(BATCH),
-      "--meta-schema",
-      meta,
-      "--db",
+    const args = laneLoadArgs(
       databaseUrl(),
+      path,
+      table,
+      meta,
+      BATCH,
       "--verbose",
       "--quiet",
-    ];
+    );
     let kills = 0;
     let midCommitKills = 0;
     let commitLandedWithoutReply = 0;
     let lastRows = 0;
     while (kills < KILLS) {
-      const loader = startLoader(args);
+      const loader = startCli(args);
       // Let a few batches commit, so progress advances between kills.
       const settle = 1 + Math.floor(random() * 3);
       const killAt = random() < 0.5 ? "commit-sent" : "start";
       let committed = 0;
-      let line: string | undefined;
-      let sentEnd = -1;
-      while ((line = await loader.next()) !== undefined) {
+      let killLine: string | undefined;
+      for await (const line of loader.lines()) {
         if (line.includes(" committed ")) committed++;
         if (committed >= settle && line.includes(` ${killAt} `)) {
-          sentEnd = Number(/bytes \d+-(\d+)/.exec(line)![1]);
+          killLine = line;
           break;
         }
       }
-      assert.ok(line !== undefined, "the load finished before it was killed");
+      assert.ok(
+        killLine !== undefined,
+        "the load finished before it was killed",
+      );
+      const sentEnd = Number(/bytes \d+-(\d+)/.exec(killLine)![1]);
       await new Promise((r) => setTimeout(r, Math.floor(random() * 20)));
       loader.child.kill("SIGKILL");
-      const status = await loader.child.status;
+      const status = await loader.status;
       assert.equal(status.signal, "SIGKILL");
-      await backendGone(loader.child.pid);
+      await sessionsGone(databaseUrl(), loader.child.pid);
       kills++;
       const rows = await assertInvariants(table, meta);
       assert.ok(rows > lastRows, "progress did not advance between kills");
@@ -220,9 +149,8 @@ Deno.test({
     );
 
     await sql(`drop trigger slow_commit on ${meta}.progress`);
-    const finish = startLoader(args);
-    while (await finish.next() !== undefined) { /* drain */ }
-    assert.equal((await finish.child.status).code, 0);
+    const finish = startCli(args);
+    assert.equal((await finish.status).code, 0);
     assert.equal(await assertInvariants(table, meta), ROWS);
     const [progress] = await sql(
       `select bool_and(complete) as complete, sum(lines_committed)::int as lines
@@ -235,4 +163,4 @@ Deno.test({
     assert.equal(lanes.n, LANES);
     await Deno.remove(path);
   },
-});
+);

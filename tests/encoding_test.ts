@@ -1,6 +1,16 @@
 import assert from "node:assert/strict";
 import { resolveEncoding } from "../src/codec/encoding.ts";
-import { databaseUrl, runCli, scratchTable, sql } from "./_helpers.ts";
+import {
+  embeddedRows,
+  ingestArgs,
+  removeDataDir,
+  runCli,
+  runEmbedded,
+  scratchLoad,
+  scratchTable,
+  sql,
+  writeTemp,
+} from "./_helpers.ts";
 
 /** Text as Latin-1 bytes (every character below U+0100). */
 function latin1(text: string): Uint8Array {
@@ -15,34 +25,26 @@ const TEXT = "id,straße,ort\n" +
   '2,"café\nà la carte",Köln\n' +
   "3,ÿ¡¿ß,Zürich\n";
 
-async function tempFile(bytes: Uint8Array, suffix = ".csv"): Promise<string> {
-  const path = await Deno.makeTempFile({ suffix });
-  await Deno.writeFile(path, bytes);
-  return path;
-}
-
 Deno.test("ingest --encoding latin1 loads a Latin-1 file into the server as the same text a UTF-8 file gives: header names, values, lane keys", async () => {
   const utf8Table = scratchTable("enc_utf8");
   const latin1Table = scratchTable("enc_latin1");
   const meta = `${latin1Table}_meta`;
-  const utf8Path = await tempFile(new TextEncoder().encode(TEXT));
-  const latin1Path = await tempFile(latin1(TEXT));
+  const utf8Path = await writeTemp(new TextEncoder().encode(TEXT));
+  const latin1Path = await writeTemp(latin1(TEXT));
   const load = (path: string, table: string, ...more: string[]) =>
-    runCli([
-      "ingest",
-      path,
-      "--table",
-      table,
-      "--create",
-      "--lane",
-      "ort",
-      "--meta-schema",
-      meta,
-      "--db",
-      databaseUrl(),
-      "--quiet",
-      ...more,
-    ]);
+    runCli(
+      ingestArgs(
+        path,
+        table,
+        "--create",
+        "--lane",
+        "ort",
+        "--meta-schema",
+        meta,
+        "--quiet",
+        ...more,
+      ),
+    );
   try {
     const plain = await load(utf8Path, utf8Table);
     assert.equal(plain.code, 0, plain.stderr);
@@ -83,8 +85,7 @@ Deno.test("ingest --encoding latin1 loads a Latin-1 file into the server as the 
 });
 
 Deno.test("ingest --encoding latin1: bytes that are not UTF-8 are no error, a malformed record's column counts characters, and a resume with another encoding is refused", async () => {
-  const table = scratchTable("enc_errors");
-  const meta = `${table}_meta`;
+  const { table, meta } = scratchLoad("enc_errors");
   const dir = await Deno.makeTempDir();
   const path = `${dir}/latin1.csv`;
   // 0xFF 0xC3 0x80 are ÿ, Ã and U+0080 in Latin-1: invalid as UTF-8.
@@ -98,21 +99,18 @@ Deno.test("ingest --encoding latin1: bytes that are not UTF-8 are no error, a ma
       ...latin1('\n2,éé"x\n'),
     ]),
   );
-  const args = (...more: string[]) => [
-    "ingest",
-    path,
-    "--table",
-    table,
-    "--create",
-    "--batch-size",
-    "1",
-    "--meta-schema",
-    meta,
-    "--db",
-    databaseUrl(),
-    "--quiet",
-    ...more,
-  ];
+  const args = (...more: string[]) =>
+    ingestArgs(
+      path,
+      table,
+      "--create",
+      "--batch-size",
+      "1",
+      "--meta-schema",
+      meta,
+      "--quiet",
+      ...more,
+    );
   try {
     const stopped = await runCli(args("--encoding", "ISO-8859-1"));
     assert.equal(stopped.code, 2, stopped.stderr);
@@ -176,17 +174,9 @@ Deno.test("ingest --encoding: windows-1252 and EUC-JP convert on the server; csv
       config,
       `{ "csv": { "encoding": "windows-1252" }, "create": true }`,
     );
-    const fromConfig = await runCli([
-      "ingest",
-      cp1252,
-      "--table",
-      table,
-      "--config",
-      config,
-      "--db",
-      databaseUrl(),
-      "--quiet",
-    ]);
+    const fromConfig = await runCli(
+      ingestArgs(cp1252, table, "--config", config, "--quiet"),
+    );
     assert.equal(fromConfig.code, 0, fromConfig.stderr);
     // EUC-JP: 日本 is C6FC CBDC.
     const eucJp = `${dir}/euc.csv`;
@@ -198,19 +188,17 @@ Deno.test("ingest --encoding: windows-1252 and EUC-JP convert on the server; csv
         0x0a,
       ]),
     );
-    const overridden = await runCli([
-      "ingest",
-      eucJp,
-      "--table",
-      table,
-      "--config",
-      config,
-      "--encoding",
-      "euc-jp",
-      "--db",
-      databaseUrl(),
-      "--quiet",
-    ]);
+    const overridden = await runCli(
+      ingestArgs(
+        eucJp,
+        table,
+        "--config",
+        config,
+        "--encoding",
+        "euc-jp",
+        "--quiet",
+      ),
+    );
     assert.equal(overridden.code, 0, overridden.stderr);
     assert.deepEqual(await sql(`select id, v from ${table} order by id`), [
       { id: "1", v: "€œ" },
@@ -223,8 +211,8 @@ Deno.test("ingest --encoding: windows-1252 and EUC-JP convert on the server; csv
 });
 
 Deno.test("ingest --encoding refuses encodings the framing cannot read, and NDJSON in anything but UTF-8, before loading", async (t) => {
-  const path = await tempFile(new TextEncoder().encode("a\n1\n"));
-  const ndjson = await tempFile(
+  const path = await writeTemp(new TextEncoder().encode("a\n1\n"));
+  const ndjson = await writeTemp(
     new TextEncoder().encode('{"a": 1}\n'),
     ".ndjson",
   );
@@ -242,19 +230,17 @@ Deno.test("ingest --encoding refuses encodings the framing cannot read, and NDJS
   try {
     for (const [file, encoding, message] of cases) {
       await t.step(encoding, async () => {
-        const result = await runCli([
-          "ingest",
-          file,
-          "--table",
-          scratchTable("enc_refused"),
-          "--columns",
-          "a",
-          "--create",
-          "--encoding",
-          encoding,
-          "--db",
-          databaseUrl(),
-        ]);
+        const result = await runCli(
+          ingestArgs(
+            file,
+            scratchTable("enc_refused"),
+            "--columns",
+            "a",
+            "--create",
+            "--encoding",
+            encoding,
+          ),
+        );
         assert.equal(result.code, 1, result.stderr);
         assert.match(result.stderr, message);
         assert.doesNotMatch(result.stderr, /\n\s+at /, "a stack trace");
@@ -268,37 +254,21 @@ Deno.test("ingest --encoding refuses encodings the framing cannot read, and NDJS
 
 Deno.test("ingest --encoding latin1 works on the embedded database too (PGlite converts the COPY)", async () => {
   const dataDir = await Deno.makeTempDir();
-  const path = await tempFile(latin1(TEXT));
+  const path = await writeTemp(latin1(TEXT));
   try {
-    const result = await runCli(
-      [
-        "ingest",
-        path,
-        "--table",
-        "t",
-        "--create",
-        "--encoding",
-        "latin1",
-        "--data-dir",
-        dataDir,
-        "--quiet",
-      ],
-      { env: { DATABASE_URL: "" } },
-    );
+    const result = await runEmbedded(dataDir, [
+      "ingest",
+      path,
+      "--table",
+      "t",
+      "--create",
+      "--encoding",
+      "latin1",
+      "--quiet",
+    ]);
     assert.equal(result.code, 0, result.stderr);
-    const shown = await runCli(
-      [
-        "sql",
-        'select "straße", ort from t order by id',
-        "--data-dir",
-        dataDir,
-        "--json",
-      ],
-      { env: { DATABASE_URL: "" } },
-    );
-    assert.equal(shown.code, 0, shown.stderr);
     assert.deepEqual(
-      shown.stdout.trim().split("\n").map((line) => JSON.parse(line)),
+      await embeddedRows(dataDir, 'select "straße", ort from t order by id'),
       [
         { "straße": "Größe", ort: "Zürich" },
         { "straße": "café\nà la carte", ort: "Köln" },
@@ -307,8 +277,7 @@ Deno.test("ingest --encoding latin1 works on the embedded database too (PGlite c
     );
   } finally {
     await Deno.remove(path);
-    await Deno.remove(dataDir, { recursive: true });
-    await Deno.remove(`${dataDir}.lock`).catch(() => {});
+    await removeDataDir(dataDir);
   }
 });
 

@@ -19,7 +19,7 @@ import fc from "fast-check";
 import { parse } from "csv-parse/sync";
 // @ts-types="@types/pg"
 import pg from "pg";
-import { databaseUrl, runCli, scratchTable } from "./_helpers.ts";
+import { databaseUrl, ingestArgs, runCli, scratchTable } from "./_helpers.ts";
 
 const SEED = Number(
   Deno.env.get("FUZZ_SEED") ?? Math.floor(Math.random() * 2 ** 31),
@@ -335,23 +335,22 @@ async function check(
     await Deno.writeFile(path, bytes);
     const name = scenario.stdin ? "<stdin>" : path;
     const run = (batchSize: number) =>
-      runCli([
-        "ingest",
-        scenario.stdin ? "-" : path,
-        "--table",
-        table,
-        "--source-id",
-        sourceId,
-        "--batch-size",
-        String(batchSize),
-        "--flush-ms",
-        "600000",
-        "--codec",
-        scenario.codec,
-        "--db",
-        databaseUrl(),
-        "-q",
-      ], scenario.stdin ? { stdin: bytes } : {});
+      runCli(
+        ingestArgs(
+          scenario.stdin ? "-" : path,
+          table,
+          "--source-id",
+          sourceId,
+          "--batch-size",
+          String(batchSize),
+          "--flush-ms",
+          "600000",
+          "--codec",
+          scenario.codec,
+          "-q",
+        ),
+        scenario.stdin ? { stdin: bytes } : {},
+      );
     const goodCount = scenario.batchSize * scenario.fullBatches;
     const first = await run(scenario.batchSize);
     assertNoCrash(first.stderr);

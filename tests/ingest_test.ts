@@ -2,11 +2,15 @@ import assert from "node:assert/strict";
 import { ingest } from "../src/mod.ts";
 import {
   databaseUrl,
+  embeddedRows,
+  ingestArgs,
   psql,
   REPO_ROOT,
   runCli,
+  runEmbedded,
   scratchTable,
   sql,
+  writeTemp,
 } from "./_helpers.ts";
 
 /** A CSV with every rule at once: BOM, CRLF, quoted line breaks, "" vs empty. */
@@ -18,12 +22,6 @@ const TRICKY_CSV = "\uFEFFid,body,note\r\n" +
   '5,"\\.",x\r\n' +
   '6,"cr\r\nlf inside",\r\n' +
   "7,,\r\n";
-
-async function writeTemp(text: string, suffix = ".csv"): Promise<string> {
-  const path = await Deno.makeTempFile({ suffix });
-  await Deno.writeTextFile(path, text);
-  return path;
-}
 
 /** Loads `path` with psql's \copy (FORMAT csv, HEADER) into a new table. */
 async function psqlCopyInto(table: string, ddl: string, path: string) {
@@ -57,15 +55,7 @@ Deno.test("ingest CLI loads a file into a server exactly as psql \\copy does", a
   const ddl = "(id int, body text, note text)";
   await psqlCopyInto(reference, ddl, path);
   await sql(`create table ${loaded} ${ddl}`);
-  const result = await runCli([
-    "ingest",
-    path,
-    "--table",
-    loaded,
-    "--db",
-    databaseUrl(),
-    "--json",
-  ]);
+  const result = await runCli(ingestArgs(path, loaded, "--json"));
   assert.equal(result.code, 0, result.stderr);
   const summary = JSON.parse(result.stdout);
   assert.equal(summary.rows, 7);
@@ -107,16 +97,7 @@ Deno.test("ingest CLI reads stdin and commits one transaction per batch", async 
 Deno.test("ingest --create makes a text column per header name, case kept", async () => {
   const table = scratchTable("created");
   const path = await writeTemp('Id,"Full Name",note\n1,Ada,\n');
-  const result = await runCli([
-    "ingest",
-    path,
-    "--table",
-    table,
-    "--create",
-    "--db",
-    databaseUrl(),
-    "-q",
-  ]);
+  const result = await runCli(ingestArgs(path, table, "--create", "-q"));
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.stderr, "", "--quiet prints nothing");
   const columns = await sql(
@@ -135,7 +116,7 @@ Deno.test("ingest --create makes a text column per header name, case kept", asyn
   }]);
   // A resume prints a notice, but not with --quiet.
   await Deno.writeTextFile(path, "2,Grace,x\n", { append: true });
-  const args = ["ingest", path, "--table", table, "--db", databaseUrl()];
+  const args = ingestArgs(path, table);
   const resumed = await runCli([...args, "-q"]);
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.equal(resumed.stderr, "", "--quiet prints no notice either");
@@ -149,14 +130,7 @@ Deno.test("ingest --create makes a text column per header name, case kept", asyn
 Deno.test("ingest into a missing table fails before loading and suggests --create", async () => {
   const table = scratchTable("missing");
   const path = await writeTemp("a,b\n1,2\n");
-  const result = await runCli([
-    "ingest",
-    path,
-    "--table",
-    table,
-    "--db",
-    databaseUrl(),
-  ]);
+  const result = await runCli(ingestArgs(path, table));
   assert.equal(result.code, 1);
   assert.match(
     result.stderr,
@@ -172,16 +146,7 @@ Deno.test("ingest stops at a wrong field count with file:line:column, earlier ba
   const table = scratchTable("fields");
   await sql(`create table ${table} (a int, b text)`);
   const path = await writeTemp("a,b\n1,x\n2,y\n3,z\n4\n5,w\n");
-  const result = await runCli([
-    "ingest",
-    path,
-    "--table",
-    table,
-    "--batch-size",
-    "2",
-    "--db",
-    databaseUrl(),
-  ]);
+  const result = await runCli(ingestArgs(path, table, "--batch-size", "2"));
   assert.equal(result.code, 2);
   assert.ok(
     result.stderr.includes(
@@ -202,14 +167,7 @@ Deno.test("ingest names the source line and column of a row the server rejects",
   const table = scratchTable("rejected");
   await sql(`create table ${table} (a int, b text)`);
   const path = await writeTemp('a,b\n1,"multi\nline"\n2,ok\nthree,bad\n4,x\n');
-  const result = await runCli([
-    "ingest",
-    path,
-    "--table",
-    table,
-    "--db",
-    databaseUrl(),
-  ]);
+  const result = await runCli(ingestArgs(path, table));
   assert.equal(result.code, 2);
   assert.ok(
     result.stderr.includes(
@@ -226,14 +184,9 @@ Deno.test("ingest names the source line and column of a row the server rejects",
 Deno.test("ingest rejects a header naming a column the table lacks", async () => {
   const table = scratchTable("unknowncol");
   await sql(`create table ${table} (a int)`);
-  const result = await runCli([
-    "ingest",
-    "-",
-    "--table",
-    table,
-    "--db",
-    databaseUrl(),
-  ], { stdin: "a,zz\n1,2\n" });
+  const result = await runCli(ingestArgs("-", table), {
+    stdin: "a,zz\n1,2\n",
+  });
   assert.equal(result.code, 2);
   assert.match(result.stderr, /has no column "zz" \(its columns: a\)/);
 });
@@ -242,17 +195,7 @@ Deno.test("ingest --columns with --no-header maps fields to the named columns", 
   const table = scratchTable("cols");
   await sql(`create table ${table} (a int, b text, c text)`);
   const result = await runCli(
-    [
-      "ingest",
-      "-",
-      "--table",
-      table,
-      "--columns",
-      "c,a",
-      "--no-header",
-      "--db",
-      databaseUrl(),
-    ],
+    ingestArgs("-", table, "--columns", "c,a", "--no-header"),
     { stdin: "x,1\ny,2\n" },
   );
   assert.equal(result.code, 0, result.stderr);
@@ -292,34 +235,24 @@ Deno.test("ingest never prints a password from a URL that fails", async (t) => {
 Deno.test("ingest loads into the embedded database from a file and from stdin; sql reads it", async () => {
   const dataDir = await Deno.makeTempDir();
   const path = await writeTemp(TRICKY_CSV);
-  const env = { DATABASE_URL: "" };
-  const first = await runCli([
+  const first = await runEmbedded(dataDir, [
     "ingest",
     path,
     "--table",
     "tricky",
     "--create",
-    "--data-dir",
-    dataDir,
-  ], { env });
+  ]);
   assert.equal(first.code, 0, first.stderr);
-  const second = await runCli(
-    ["ingest", "-", "--table", "tricky", "--data-dir", dataDir],
-    { env, stdin: "id,body,note\n8,eight,\n" },
+  const second = await runEmbedded(
+    dataDir,
+    ["ingest", "-", "--table", "tricky"],
+    { stdin: "id,body,note\n8,eight,\n" },
   );
   assert.equal(second.code, 0, second.stderr);
-  const query = await runCli(
-    [
-      "sql",
-      "select id, body, note from tricky order by id::int",
-      "--data-dir",
-      dataDir,
-      "--json",
-    ],
-    { env },
+  const rows = await embeddedRows(
+    dataDir,
+    "select id, body, note from tricky order by id::int",
   );
-  assert.equal(query.code, 0, query.stderr);
-  const rows = query.stdout.trim().split("\n").map((line) => JSON.parse(line));
   assert.equal(rows.length, 8);
   assert.deepEqual(rows[2], { id: "3", body: "", note: "" });
   assert.deepEqual(rows[5], { id: "6", body: "cr\r\nlf inside", note: null });
@@ -377,17 +310,10 @@ Deno.test("ingest() rejects a server-rejected row in the embedded database with 
 
 Deno.test("README's ingest command works from a clean directory with no server", async () => {
   const dataDir = await Deno.makeTempDir();
-  const result = await runCli(
-    [
-      "ingest",
-      "examples/orders.csv",
-      "--table",
-      "orders",
-      "--create",
-      "--data-dir",
-      dataDir,
-    ],
-    { env: { DATABASE_URL: "" }, cwd: REPO_ROOT },
+  const result = await runEmbedded(
+    dataDir,
+    ["ingest", "examples/orders.csv", "--table", "orders", "--create"],
+    { cwd: REPO_ROOT },
   );
   assert.equal(result.code, 0, result.stderr);
   assert.match(

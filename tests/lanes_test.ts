@@ -2,13 +2,16 @@ import assert from "node:assert/strict";
 // @ts-types="@types/pg"
 import pg from "pg";
 import { ingest } from "../src/mod.ts";
-import { databaseUrl, runCli, scratchTable, sql } from "./_helpers.ts";
-
-async function writeTemp(text: string): Promise<string> {
-  const path = await Deno.makeTempFile({ suffix: ".csv" });
-  await Deno.writeTextFile(path, text);
-  return path;
-}
+import {
+  databaseUrl,
+  ingestArgs,
+  runCli,
+  scratchLoad,
+  scratchTable,
+  sql,
+  writeTemp,
+} from "./_helpers.ts";
+import { createRecordsTable, laneIngestArgs } from "./_loader.ts";
 
 function csv(rows: [number, string, string][]): string {
   return "id,lane,v\n" + rows.map((row) => row.join(",")).join("\n") + "\n";
@@ -41,11 +44,8 @@ async function listen(): Promise<{ notices: Notice[]; stop(): Promise<void> }> {
 }
 
 Deno.test("ingest --lane notifies once per lane per committed batch with the batch's last seq", async () => {
-  const table = scratchTable("notify");
-  const meta = scratchTable("meta");
-  await sql(
-    `create table ${table} (id int, lane text, v text, lane_seq bigint)`,
-  );
+  const { table, meta } = scratchLoad("notify");
+  await createRecordsTable(databaseUrl(), table);
   const listener = await listen();
   const path = await writeTemp(csv([
     [1, "a", "x"],
@@ -78,11 +78,8 @@ Deno.test("ingest --lane notifies once per lane per committed batch with the bat
 });
 
 Deno.test("a batch the server rejects leaves no trace: no rows, marker, counter, progress or notification; the run resumes after the fix", async () => {
-  const table = scratchTable("reject");
-  const meta = scratchTable("meta");
-  await sql(
-    `create table ${table} (id int, lane text, v text check (v <> 'bad'), lane_seq bigint)`,
-  );
+  const { table, meta } = scratchLoad("reject");
+  await createRecordsTable(databaseUrl(), table, "v <> 'bad'");
   const path = await writeTemp(csv([
     [1, "a", "ok"],
     [2, "b", "ok"],
@@ -92,21 +89,8 @@ Deno.test("a batch the server rejects leaves no trace: no rows, marker, counter,
     [6, "b", "ok"],
   ]));
   const listener = await listen();
-  const args = [
-    path,
-    "--table",
-    table,
-    "--lane",
-    "lane",
-    "--batch-size",
-    "2",
-    "--meta-schema",
-    meta,
-    "--db",
-    databaseUrl(),
-    "--quiet",
-  ];
-  const failed = await runCli(["ingest", ...args]);
+  const args = laneIngestArgs(databaseUrl(), path, table, meta, 2);
+  const failed = await runCli(args);
   await listener.stop();
   assert.equal(failed.code, 2, failed.stderr);
   assert.match(failed.stderr, /:5: .*check constraint/);
@@ -149,7 +133,7 @@ Deno.test("a batch the server rejects leaves no trace: no rows, marker, counter,
   );
 
   await sql(`alter table ${table} drop constraint ${table}_v_check`);
-  const resumed = await runCli(["ingest", ...args]);
+  const resumed = await runCli(args);
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.deepEqual(
     await sql(`select id, lane_seq::int as seq from ${table} order by id`),
@@ -168,34 +152,23 @@ Deno.test("ingest --lane needs the seq column: a clear error, and --create adds 
   const table = scratchTable("noseq");
   await sql(`create table ${table} (id int, lane text, v text)`);
   const path = await writeTemp(csv([[1, "a", "x"]]));
-  const missing = await runCli([
-    "ingest",
-    path,
-    "--table",
-    table,
-    "--lane",
-    "lane",
-    "--db",
-    databaseUrl(),
-  ]);
+  const missing = await runCli(ingestArgs(path, table, "--lane", "lane"));
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /has no column "lane_seq"/);
   assert.match(missing.stderr, /ADD COLUMN "lane_seq" bigint/);
 
   const created = scratchTable("created");
-  const ok = await runCli([
-    "ingest",
-    path,
-    "--table",
-    created,
-    "--create",
-    "--lane",
-    "lane",
-    "--seq-column",
-    "Seq",
-    "--db",
-    databaseUrl(),
-  ]);
+  const ok = await runCli(
+    ingestArgs(
+      path,
+      created,
+      "--create",
+      "--lane",
+      "lane",
+      "--seq-column",
+      "Seq",
+    ),
+  );
   assert.equal(ok.code, 0, ok.stderr);
   const [column] = await sql(
     `select data_type from information_schema.columns where table_name = $1 and column_name = 'Seq'`,
@@ -205,8 +178,7 @@ Deno.test("ingest --lane needs the seq column: a clear error, and --create adds 
 });
 
 Deno.test("without --lane rows count in the lane 'default', and a table without lane_seq loads as before", async () => {
-  const table = scratchTable("plain");
-  const meta = scratchTable("meta");
+  const { table, meta } = scratchLoad("plain");
   await sql(`create table ${table} (id int, lane text, v text)`);
   const path = await writeTemp(csv([[1, "a", "x"], [2, "b", "y"]]));
   await ingest({ source: path, table, metaSchema: meta, db: databaseUrl() });
@@ -219,20 +191,9 @@ Deno.test("without --lane rows count in the lane 'default', and a table without 
 
 Deno.test("a record without a lane key is bad input at its line and column", async () => {
   const table = scratchTable("nolane");
-  await sql(
-    `create table ${table} (id int, lane text, v text, lane_seq bigint)`,
-  );
+  await createRecordsTable(databaseUrl(), table);
   const path = await writeTemp("id,lane,v\n1,a,x\n2,,y\n");
-  const result = await runCli([
-    "ingest",
-    path,
-    "--table",
-    table,
-    "--lane",
-    "lane",
-    "--db",
-    databaseUrl(),
-  ]);
+  const result = await runCli(ingestArgs(path, table, "--lane", "lane"));
   assert.equal(result.code, 2);
   assert.match(
     result.stderr,

@@ -1,10 +1,21 @@
 import assert from "node:assert/strict";
-import { databaseUrl, runCli, scratchTable, sql } from "./_helpers.ts";
 import {
+  loaderTest,
   query,
-  sessionsGone,
-  startCli,
-  stopLoaders,
+  removeDataDir,
+  runCli,
+  runEmbedded,
+  scratchLoad,
+  sql,
+  writeTemp,
+} from "./_helpers.ts";
+import {
+  assertGoodRowsOnce,
+  assertRejectSummary,
+  killAfterCommits,
+  laneLoadArgs,
+  makeSlow,
+  readRejectLog,
   waitFor,
 } from "./_loader.ts";
 
@@ -42,37 +53,39 @@ function marked(text: string): { bytes: Uint8Array; at?: [number, number] } {
   };
 }
 
+/** A bad record: malformed where `§` marks its error, else rejected by the server. */
+function badRecord(text: string): Piece {
+  const { bytes, at } = marked(text);
+  return {
+    bytes,
+    bad: at
+      ? { kind: "malformed", errorLine: at[0], column: at[1] }
+      : { kind: "rejected" },
+  };
+}
+
 /** CSV record `i`: good, malformed in one of every way, or rejected by the server. */
 function csvRecord(i: number, records: number): Piece {
   const lane = `lane${i % 4}`;
-  const bad = (text: string): Piece => {
-    const { bytes, at } = marked(text);
-    return {
-      bytes,
-      bad: at
-        ? { kind: "malformed", errorLine: at[0], column: at[1] }
-        : { kind: "rejected" },
-    };
-  };
-  if (i === records) return bad(`${i},${lane},1,${MARK}"never\nclosed\n`);
+  if (i === records) return badRecord(`${i},${lane},1,${MARK}"never\nclosed\n`);
   switch (i % 29) {
     case 3:
-      return bad(`${i},${lane},1,ab${MARK}"c\n`); // a stray quote
+      return badRecord(`${i},${lane},1,ab${MARK}"c\n`); // a stray quote
     case 5:
       // A character after a closing quote; the record spans two lines.
-      return bad(`${i},${lane},"1"${MARK}x,"a\nb"\n`);
+      return badRecord(`${i},${lane},"1"${MARK}x,"a\nb"\n`);
     case 6:
-      return bad(`${i},${lane}${MARK}\n`); // too few fields
+      return badRecord(`${i},${lane}${MARK}\n`); // too few fields
     case 9:
-      return bad(`${i},${lane},1,n,${MARK}"extra\nfield"\r\n`); // too many
+      return badRecord(`${i},${lane},1,n,${MARK}"extra\nfield"\r\n`); // too many
     case 12:
-      return bad(`${i},${lane},1,caf\u00e9 ${MARK}\u00ff\n`); // invalid UTF-8
+      return badRecord(`${i},${lane},1,caf\u00e9 ${MARK}\u00ff\n`); // invalid UTF-8
     case 13:
-      return bad(`${i},${MARK},1,n\n`); // a NULL lane key
+      return badRecord(`${i},${MARK},1,n\n`); // a NULL lane key
     case 14:
-      return bad(`${i},${lane},xx,n\n`); // the server rejects: not an int
+      return badRecord(`${i},${lane},xx,n\n`); // the server rejects: not an int
     case 20:
-      return bad(`${i},${lane},-1,"two\nlines"\n`); // the server: CHECK
+      return badRecord(`${i},${lane},-1,"two\nlines"\n`); // the server: CHECK
   }
   const note = i % 10 === 0 ? `"a ""quoted""\nnote ${i}"` : `n${i}`;
   const blank = i % 17 === 0 ? "\n" : "";
@@ -85,36 +98,27 @@ function csvRecord(i: number, records: number): Piece {
 /** NDJSON record `i`, likewise. */
 function ndjsonRecord(i: number, records: number): Piece {
   const lane = `lane${i % 4}`;
-  const bad = (text: string): Piece => {
-    const { bytes, at } = marked(text);
-    return {
-      bytes,
-      bad: at
-        ? { kind: "malformed", errorLine: at[0], column: at[1] }
-        : { kind: "rejected" },
-    };
-  };
   const row = `"id": ${i}, "lane": "${lane}"`;
-  if (i === records) return bad(`{${row}, "note": "cut ${MARK}`);
+  if (i === records) return badRecord(`{${row}, "note": "cut ${MARK}`);
   switch (i % 31) {
     case 2:
-      return bad(`{${row}, "qty": ${MARK}}\n`); // invalid JSON
+      return badRecord(`{${row}, "qty": ${MARK}}\n`); // invalid JSON
     case 4:
-      return bad(`${MARK}[${i}]\n`); // not an object
+      return badRecord(`${MARK}[${i}]\n`); // not an object
     case 7:
-      return bad(`{${row}, ${MARK}"color": 1}\n`); // an unknown key
+      return badRecord(`{${row}, ${MARK}"color": 1}\n`); // an unknown key
     case 8:
-      return bad(`{${row}, ${MARK}"id": 2}\n`); // a key given twice
+      return badRecord(`{${row}, ${MARK}"id": 2}\n`); // a key given twice
     case 11:
-      return bad(`{${row}, "note": "x${MARK}\u00ff"}\n`); // invalid UTF-8
+      return badRecord(`{${row}, "note": "x${MARK}\u00ff"}\n`); // invalid UTF-8
     case 15:
-      return bad(`{"id": ${i}, "lane": ${MARK}null}\n`); // a NULL lane key
+      return badRecord(`{"id": ${i}, "lane": ${MARK}null}\n`); // a NULL lane key
     case 16:
-      return bad(`{"id": ${i}, "qty": 1${MARK}}\n`); // a missing lane key
+      return badRecord(`{"id": ${i}, "qty": 1${MARK}}\n`); // a missing lane key
     case 19:
-      return bad(`{${row}, "note": "open${MARK}\n`); // the line ends inside
+      return badRecord(`{${row}, "note": "open${MARK}\n`); // the line ends inside
     case 22:
-      return bad(`{${row}, "qty": "xx", "note": "n"}\n`); // the server: not an int
+      return badRecord(`{${row}, "qty": "xx", "note": "n"}\n`); // the server: not an int
   }
   const blank = i % 13 === 0 ? "\n" : "";
   return {
@@ -170,10 +174,9 @@ async function writeInput(
     }
     line += bytes.filter((b) => b === 0x0a).length;
   }
-  const path = await Deno.makeTempFile({ suffix: `.${format}` });
-  await Deno.writeFile(
-    path,
+  const path = await writeTemp(
     Uint8Array.from(parts.flatMap((part) => [...part])),
+    `.${format}`,
   );
   return { path, good, bad };
 }
@@ -184,14 +187,34 @@ async function createTable(table: string): Promise<void> {
     note text not null default '', lane_seq bigint)`);
 }
 
-/** The table holds exactly the good records, once, each lane gapless in input order. */
-async function assertGoodRowsOnce(table: string, good: number[]) {
-  const rows = await sql(`select id from ${table} order by id`);
-  assert.deepEqual(rows.map((row) => row.id), good);
-  const [lanes] = await sql(`select count(*)::int as bad from (
-      select lane_seq <> row_number() over (partition by lane order by id) as off
-        from ${table}) s where off`);
-  assert.equal(lanes.bad, 0, "a lane's seqs are not 1..n in input order");
+/**
+ * A scratch table for the input at `path`, where its rejects go,
+ * `args(batchSize, ...more)`: a load of it by lane writing them there, and
+ * `cleanUp()`: drops the bookkeeping and removes the input and the reject
+ * file with its log (drop the table first).
+ */
+async function setUp(prefix: string, path: string) {
+  const { url, table, meta } = scratchLoad(prefix);
+  await createTable(table);
+  const rejects = `${path}.rejects`;
+  const args = (batchSize: number | undefined, ...more: string[]) =>
+    laneLoadArgs(
+      url,
+      path,
+      table,
+      meta,
+      batchSize,
+      "--reject-file",
+      rejects,
+      ...more,
+    );
+  const cleanUp = async () => {
+    await sql(`drop schema if exists ${meta} cascade`);
+    await Deno.remove(path);
+    await Deno.remove(rejects).catch(() => {});
+    await Deno.remove(`${rejects}.log`).catch(() => {});
+  };
+  return { url, table, meta, rejects, args, cleanUp };
 }
 
 /** The reject file holds exactly the bad records, byte for byte, and its log says where each is. */
@@ -212,8 +235,7 @@ async function assertRejects(
     "the reject file is not the bad records",
   );
   assert.deepEqual(written, expected);
-  const log = (await Deno.readTextFile(`${rejects}.log`)).trim().split("\n")
-    .map((line) => JSON.parse(line));
+  const log = await readRejectLog(rejects);
   assert.deepEqual(
     log.map((entry) => [entry.kind, entry.line, entry.error_line]),
     bad.map((b) => [b.kind, b.line, b.errorLine]),
@@ -246,37 +268,15 @@ for (
   ] as const
 ) {
   Deno.test(`ingest --reject-file (${format}, codec ${codec}) loads every good row and puts each malformed or rejected record, byte for byte, in the reject file with its lines and column`, async () => {
-    const table = scratchTable(`malformed_${format}_${codec}`);
-    const meta = `${table}_meta`;
-    await createTable(table);
     const records = 300;
     const { path, good, bad } = await writeInput(records, format);
-    const rejects = `${path}.rejects`;
+    const { table, meta, rejects, args, cleanUp } = await setUp(
+      `malformed_${format}_${codec}`,
+      path,
+    );
     try {
-      const result = await runCli([
-        "ingest",
-        path,
-        "--table",
-        table,
-        "--lane",
-        "lane",
-        "--batch-size",
-        "25",
-        "--codec",
-        codec,
-        "--meta-schema",
-        meta,
-        "--db",
-        databaseUrl(),
-        "--reject-file",
-        rejects,
-        "--json",
-      ]);
-      assert.equal(result.code, 3, result.stderr);
-      const summary = JSON.parse(result.stdout);
-      assert.equal(summary.rows, good.length);
-      assert.equal(summary.rejected, bad.length);
-      assert.equal(summary.rows + summary.rejected, records);
+      const result = await runCli(args(25, "--codec", codec, "--json"));
+      assertRejectSummary(result, good.length, bad.length, records);
       assert.ok(bad.some((b) => b.kind === "rejected"));
       await assertGoodRowsOnce(table, good);
       await assertRejects(rejects, bad);
@@ -290,102 +290,47 @@ for (
       assert.equal(progress.at, (await Deno.stat(path)).size);
       assert.equal(progress.complete, true);
       // Run again: nothing more loads, nothing more is rejected.
-      const again = await runCli([
-        "ingest",
-        path,
-        "--table",
-        table,
-        "--lane",
-        "lane",
-        "--meta-schema",
-        meta,
-        "--db",
-        databaseUrl(),
-        "--reject-file",
-        rejects,
-        "--json",
-      ]);
+      const again = await runCli(args(undefined, "--json"));
       assert.equal(again.code, 0, again.stderr);
       await assertRejects(rejects, bad);
     } finally {
       await sql(`drop table if exists ${table}`);
-      await sql(`drop schema if exists ${meta} cascade`);
-      await Deno.remove(path);
-      await Deno.remove(rejects).catch(() => {});
-      await Deno.remove(`${rejects}.log`).catch(() => {});
+      await cleanUp();
     }
   });
 }
 
 for (const format of ["csv", "ndjson"] as const) {
-  Deno.test({
-    name:
-      `ingest --reject-file (${format}) killed (SIGKILL) mid-run, its rejects written before a commit, and re-run: no duplicate rejects, no gaps or doubles in the target`,
-    sanitizeResources: false,
-    sanitizeOps: false,
-    async fn() {
-      const url = databaseUrl();
-      const table = scratchTable(`malformed_kill_${format}`);
-      const meta = `${table}_meta`;
-      await createTable(table);
-      // A deferred trigger holds each COMMIT, after the batch's rejects are
-      // written: kills land there as well as anywhere else.
-      await query(
-        url,
-        `create function ${table}_slow() returns trigger language plpgsql as
-         $$ begin perform pg_sleep(0.004); return null; end $$`,
-      );
-      await query(
-        url,
-        `create constraint trigger ${table}_slow after insert on ${table}
-         deferrable initially deferred for each row
-         execute function ${table}_slow()`,
-      );
+  loaderTest(
+    `ingest --reject-file (${format}) killed (SIGKILL) mid-run, its rejects written before a commit, and re-run: no duplicate rejects, no gaps or doubles in the target`,
+    async () => {
       const records = 400;
       const { path, good, bad } = await writeInput(records, format);
-      const rejects = `${path}.rejects`;
-      const args = [
-        "ingest",
+      const { url, table, meta, rejects, args, cleanUp } = await setUp(
+        `malformed_kill_${format}`,
         path,
-        "--table",
-        table,
-        "--lane",
-        "lane",
-        "--batch-size",
-        "20",
-        "--meta-schema",
-        meta,
-        "--db",
-        url,
-        "--reject-file",
-        rejects,
-        "--verbose",
-      ];
+      );
+      // A deferred trigger holds each COMMIT, after the batch's rejects are
+      // written: kills land there as well as anywhere else.
+      await makeSlow(url, table, 0.004, { atCommit: true });
+      const load = args(20, "--verbose");
       try {
         for (const after of [2, 3, 4]) {
-          const loader = startCli(args);
-          await waitFor(
-            `${after} committed batches`,
-            () => loader.exited || loader.count(/ committed bytes /) >= after,
-            30_000,
-          );
-          assert.ok(
-            !loader.exited,
-            `the load ended before its kill:\n${loader.stderr}`,
-          );
-          // Kill it in a commit, its rejects already written.
-          await waitFor(
-            "a commit in flight",
-            () =>
-              loader.exited ||
-              loader.count(/ commit-sent bytes /) >
-                loader.count(/ committed bytes /),
-            30_000,
-          );
-          await loader.stop();
-          await sessionsGone(url, loader.child.pid);
+          await killAfterCommits(url, load, after, {
+            timeoutMs: 30_000,
+            // Kill it in a commit, its rejects already written.
+            beforeKill: (loader) =>
+              waitFor(
+                "a commit in flight",
+                () =>
+                  loader.exited ||
+                  loader.count(/ commit-sent bytes /) >
+                    loader.count(/ committed bytes /),
+                30_000,
+              ),
+          });
         }
-        const last = await runCli(args);
+        const last = await runCli(load);
         assert.equal(last.code, 3, last.stderr);
         await assertGoodRowsOnce(table, good);
         await assertRejects(rejects, bad);
@@ -394,46 +339,24 @@ for (const format of ["csv", "ndjson"] as const) {
         );
         assert.equal(counters.rows, good.length);
       } finally {
-        await stopLoaders();
         await sql(`drop table if exists ${table}`);
-        await sql(`drop function if exists ${table}_slow()`);
-        await sql(`drop schema if exists ${meta} cascade`);
-        await Deno.remove(path);
-        await Deno.remove(rejects).catch(() => {});
-        await Deno.remove(`${rejects}.log`).catch(() => {});
+        await sql(`drop function if exists ${table}_sleep()`);
+        await cleanUp();
       }
     },
-  });
+  );
 }
 
 Deno.test("--max-rejects counts malformed records: past it the load stops at a committed point (exit 2), and a re-run with a higher limit completes", async () => {
-  const table = scratchTable("malformed_max");
-  const meta = `${table}_meta`;
-  await createTable(table);
-  const path = await Deno.makeTempFile({ suffix: ".csv" });
-  await Deno.writeTextFile(
-    path,
+  const path = await writeTemp(
     'id,lane,qty,note\n1,a,1,x\n2,a,1,x"y\n3,a,1,x\n4,a\n5,a,1,x\n6,a,1,"x\n',
   );
-  const rejects = `${path}.rejects`;
-  const args = [
-    "ingest",
+  const { table, rejects, args, cleanUp } = await setUp(
+    "malformed_max",
     path,
-    "--table",
-    table,
-    "--lane",
-    "lane",
-    "--batch-size",
-    "2",
-    "--meta-schema",
-    meta,
-    "--db",
-    databaseUrl(),
-    "--reject-file",
-    rejects,
-  ];
+  );
   try {
-    const stopped = await runCli([...args, "--max-rejects", "1"]);
+    const stopped = await runCli(args(2, "--max-rejects", "1"));
     assert.equal(stopped.code, 2, stopped.stderr);
     assert.match(
       stopped.stderr,
@@ -444,7 +367,7 @@ Deno.test("--max-rejects counts malformed records: past it the load stops at a c
       [1],
     );
     assert.equal(await Deno.readTextFile(rejects), '2,a,1,x"y\n');
-    const finished = await runCli([...args, "--max-rejects", "5"]);
+    const finished = await runCli(args(2, "--max-rejects", "5"));
     assert.equal(finished.code, 3, finished.stderr);
     assert.deepEqual(
       (await sql(`select id from ${table} order by id`)).map((r) => r.id),
@@ -456,35 +379,25 @@ Deno.test("--max-rejects counts malformed records: past it the load stops at a c
     );
   } finally {
     await sql(`drop table if exists ${table}`);
-    await sql(`drop schema if exists ${meta} cascade`);
-    await Deno.remove(path);
-    await Deno.remove(rejects).catch(() => {});
-    await Deno.remove(`${rejects}.log`).catch(() => {});
+    await cleanUp();
   }
 });
 
 Deno.test("ingest --reject-file on the embedded database rejects malformed records too, and a last batch of rejects alone commits", async () => {
   const dataDir = await Deno.makeTempDir();
-  const env = { DATABASE_URL: "" };
-  const path = await Deno.makeTempFile({ suffix: ".csv" });
-  await Deno.writeTextFile(path, 'id,n\n1,5\n2,x\n3,"7\n\n4,\n');
+  const path = await writeTemp('id,n\n1,5\n2,x\n3,"7\n\n4,\n');
   const rejects = `${dataDir}/rejects.csv`;
   try {
-    const result = await runCli(
-      [
-        "ingest",
-        path,
-        "--table",
-        "t",
-        "--create",
-        "--data-dir",
-        dataDir,
-        "--reject-file",
-        rejects,
-        "--json",
-      ],
-      { env },
-    );
+    const result = await runEmbedded(dataDir, [
+      "ingest",
+      path,
+      "--table",
+      "t",
+      "--create",
+      "--reject-file",
+      rejects,
+      "--json",
+    ]);
     assert.equal(result.code, 3, result.stderr);
     const summary = JSON.parse(result.stdout);
     assert.deepEqual([summary.rows, summary.rejected], [2, 1]);
@@ -496,16 +409,16 @@ Deno.test("ingest --reject-file on the embedded database rejects malformed recor
     );
   } finally {
     await Deno.remove(path);
-    await Deno.remove(dataDir, { recursive: true });
-    await Deno.remove(`${dataDir}.lock`).catch(() => {});
+    await removeDataDir(dataDir);
   }
 });
 
 Deno.test("a batch whose COMMIT fails after its rejects were written: the re-run writes them once", async () => {
-  const url = databaseUrl();
-  const table = scratchTable("malformed_commit");
-  const meta = `${table}_meta`;
-  await createTable(table);
+  const { path, good, bad } = await writeInput(40, "csv");
+  const { url, table, meta, rejects, args, cleanUp } = await setUp(
+    "malformed_commit",
+    path,
+  );
   // Record 33 shares its batch with malformed records 32, 34 and 35 (five
   // records a batch): the trigger fails its COMMIT, after its rejects are written.
   await sql(`create table ${table}_fail (on_commit boolean)`);
@@ -526,26 +439,8 @@ Deno.test("a batch whose COMMIT fails after its rejects were written: the re-run
      deferrable initially deferred for each row
      execute function ${table}_fail()`,
   );
-  const { path, good, bad } = await writeInput(40, "csv");
-  const rejects = `${path}.rejects`;
-  const args = [
-    "ingest",
-    path,
-    "--table",
-    table,
-    "--lane",
-    "lane",
-    "--batch-size",
-    "5",
-    "--meta-schema",
-    meta,
-    "--db",
-    url,
-    "--reject-file",
-    rejects,
-  ];
   try {
-    const failed = await runCli(args);
+    const failed = await runCli(args(5));
     assert.equal(failed.code, 1, failed.stderr);
     assert.match(failed.stderr, /failing the commit of record 33/);
     const written = (await Deno.readTextFile(`${rejects}.log`)).trim()
@@ -553,14 +448,13 @@ Deno.test("a batch whose COMMIT fails after its rejects were written: the re-run
     const [progress] = await sql(
       `select byte_offset::int as at from ${meta}.progress`,
     );
-    const log = (await Deno.readTextFile(`${rejects}.log`)).trim().split("\n")
-      .map((line) => JSON.parse(line));
+    const log = await readRejectLog(rejects);
     assert.ok(
       log.some((entry) => entry.start_offset >= (progress.at as number)),
       "no reject of the failed batch was written",
     );
     await sql(`delete from ${table}_fail`);
-    const resumed = await runCli(args);
+    const resumed = await runCli(args(5));
     assert.equal(resumed.code, 3, resumed.stderr);
     await assertGoodRowsOnce(table, good);
     await assertRejects(rejects, bad);
@@ -568,9 +462,6 @@ Deno.test("a batch whose COMMIT fails after its rejects were written: the re-run
   } finally {
     await sql(`drop table if exists ${table}, ${table}_fail`);
     await sql(`drop function if exists ${table}_fail()`);
-    await sql(`drop schema if exists ${meta} cascade`);
-    await Deno.remove(path);
-    await Deno.remove(rejects).catch(() => {});
-    await Deno.remove(`${rejects}.log`).catch(() => {});
+    await cleanUp();
   }
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { databaseUrl, runCli, scratchTable, sql } from "./_helpers.ts";
+import { databaseUrl, runCli, scratchLoad, sql } from "./_helpers.ts";
 
 /** Records `from..to` as CSV (`id,v`), with a header. */
 function csv(from: number, to: number, bad?: number): string {
@@ -10,21 +10,17 @@ function csv(from: number, to: number, bad?: number): string {
   return lines.join("\n") + "\n";
 }
 
-async function gzip(text: string): Promise<Uint8Array> {
-  const stream = ReadableStream.from([new TextEncoder().encode(text)])
-    .pipeThrough(new CompressionStream("gzip"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
-Deno.test("ingest loads several files in one run, a .gz one decompressed on the fly, each its own source; a re-run loads nothing twice", async () => {
-  const table = scratchTable("multi");
-  const meta = `${table}_meta`;
-  await sql(`create table ${table} (id int, v text)`);
-  const dir = await Deno.makeTempDir();
-  await Deno.writeTextFile(`${dir}/a.csv`, csv(1, 300));
-  await Deno.writeFile(`${dir}/b.csv.gz`, await gzip(csv(301, 700)));
-  await Deno.writeTextFile(`${dir}/c.csv`, csv(701, 1000));
-  const args = [
+/**
+ * A load of `a.csv`, `b.csv.gz` and `c.csv` (in the working directory) into
+ * `table`, `batchSize` rows a batch, then `more`.
+ */
+function threeFilesArgs(
+  table: string,
+  meta: string,
+  batchSize: number,
+  ...more: string[]
+): string[] {
+  return [
     "ingest",
     "a.csv",
     "b.csv.gz",
@@ -32,13 +28,29 @@ Deno.test("ingest loads several files in one run, a .gz one decompressed on the 
     "--table",
     table,
     "--batch-size",
-    "64",
+    String(batchSize),
     "--meta-schema",
     meta,
     "--db",
     databaseUrl(),
-    "--json",
+    ...more,
   ];
+}
+
+async function gzip(text: string): Promise<Uint8Array> {
+  const stream = ReadableStream.from([new TextEncoder().encode(text)])
+    .pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+Deno.test("ingest loads several files in one run, a .gz one decompressed on the fly, each its own source; a re-run loads nothing twice", async () => {
+  const { table, meta } = scratchLoad("multi");
+  await sql(`create table ${table} (id int, v text)`);
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/a.csv`, csv(1, 300));
+  await Deno.writeFile(`${dir}/b.csv.gz`, await gzip(csv(301, 700)));
+  await Deno.writeTextFile(`${dir}/c.csv`, csv(701, 1000));
+  const args = threeFilesArgs(table, meta, 64, "--json");
   const first = await runCli(args, { cwd: dir });
   assert.equal(first.code, 0, first.stderr);
   const summaries = first.stdout.trim().split("\n").map((l) => JSON.parse(l));
@@ -65,27 +77,13 @@ Deno.test("ingest loads several files in one run, a .gz one decompressed on the 
 });
 
 Deno.test("a bad record in the second of three files stops there, says which files loaded, and the fixed re-run finishes the rest", async () => {
-  const table = scratchTable("multi_bad");
-  const meta = `${table}_meta`;
+  const { table, meta } = scratchLoad("multi_bad");
   await sql(`create table ${table} (id int, v text)`);
   const dir = await Deno.makeTempDir();
   await Deno.writeTextFile(`${dir}/a.csv`, csv(1, 100));
   await Deno.writeFile(`${dir}/b.csv.gz`, await gzip(csv(101, 400, 350)));
   await Deno.writeTextFile(`${dir}/c.csv`, csv(401, 500));
-  const args = [
-    "ingest",
-    "a.csv",
-    "b.csv.gz",
-    "c.csv",
-    "--table",
-    table,
-    "--batch-size",
-    "50",
-    "--meta-schema",
-    meta,
-    "--db",
-    databaseUrl(),
-  ];
+  const args = threeFilesArgs(table, meta, 50);
   const stopped = await runCli(args, { cwd: dir });
   assert.equal(stopped.code, 2, stopped.stderr);
   assert.match(

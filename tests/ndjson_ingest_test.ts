@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { databaseUrl, psql, runCli, scratchTable, sql } from "./_helpers.ts";
+import {
+  ingestArgs,
+  psql,
+  runCli,
+  scratchTable,
+  sql,
+  writeTemp,
+} from "./_helpers.ts";
 
 /** Records that exercise every NDJSON rule a server can check. */
 const EVENTS = [
@@ -12,12 +19,6 @@ const EVENTS = [
 
 const DDL =
   "(id int, region text, amount numeric, doc jsonb, note text, flag boolean, lane_seq bigint)";
-
-async function writeTemp(text: string, suffix: string): Promise<string> {
-  const path = await Deno.makeTempFile({ suffix });
-  await Deno.writeTextFile(path, text);
-  return path;
-}
 
 async function assertEvents(table: string) {
   const rows = await sql(
@@ -78,19 +79,9 @@ Deno.test("ingest loads an NDJSON file into jsonb and numeric columns named by t
   const path = await writeTemp(EVENTS, ".ndjson");
   const table = scratchTable("nd");
   await sql(`create table ${table} ${DDL}`);
-  const result = await runCli([
-    "ingest",
-    path,
-    "--table",
-    table,
-    "--lane",
-    "region",
-    "--batch-size",
-    "2",
-    "--db",
-    databaseUrl(),
-    "--json",
-  ]);
+  const result = await runCli(
+    ingestArgs(path, table, "--lane", "region", "--batch-size", "2", "--json"),
+  );
   assert.equal(result.code, 0, result.stderr);
   assert.equal(JSON.parse(result.stdout).rows, 4);
   await assertEvents(table);
@@ -114,20 +105,19 @@ Deno.test("ingest sniffs NDJSON on stdin and maps keys to --columns, with either
     await t.step(codec, async () => {
       const table = scratchTable("nd_stdin");
       await sql(`create table ${table} ${DDL}`);
-      const result = await runCli([
-        "ingest",
-        "-",
-        "--table",
-        table,
-        "--columns",
-        "region,id,note,doc,amount,flag",
-        "--lane",
-        "region",
-        "--codec",
-        codec,
-        "--db",
-        databaseUrl(),
-      ], { stdin: `\n${EVENTS}` });
+      const result = await runCli(
+        ingestArgs(
+          "-",
+          table,
+          "--columns",
+          "region,id,note,doc,amount,flag",
+          "--lane",
+          "region",
+          "--codec",
+          codec,
+        ),
+        { stdin: `\n${EVENTS}` },
+      );
       assert.equal(result.code, 0, result.stderr);
       await assertEvents(table);
     });
@@ -141,16 +131,7 @@ Deno.test("ingest stops at an unknown NDJSON key with file:line:column, earlier 
   );
   const table = scratchTable("nd_bad");
   await sql(`create table ${table} (id int)`);
-  const result = await runCli([
-    "ingest",
-    path,
-    "--table",
-    table,
-    "--batch-size",
-    "1",
-    "--db",
-    databaseUrl(),
-  ]);
+  const result = await runCli(ingestArgs(path, table, "--batch-size", "1"));
   assert.equal(result.code, 2, result.stderr);
   assert.match(
     result.stderr,
@@ -166,16 +147,7 @@ Deno.test("ingest resumes an NDJSON file that grew, with the right line numbers"
   const path = await writeTemp(first, ".ndjson");
   const table = scratchTable("nd_grow");
   await sql(`create table ${table} (id int, note text)`);
-  const args = [
-    "ingest",
-    path,
-    "--table",
-    table,
-    "--batch-size",
-    "1",
-    "--db",
-    databaseUrl(),
-  ];
+  const args = ingestArgs(path, table, "--batch-size", "1");
   assert.equal((await runCli(args)).code, 0);
   await Deno.writeTextFile(path, '{"id": 3}\n{"id": 4, "nope": 1}\n', {
     append: true,
@@ -191,7 +163,7 @@ Deno.test("ingest resumes an NDJSON file that grew, with the right line numbers"
 Deno.test("ingest refuses NDJSON into a missing table without --columns, and creates it with them", async () => {
   const path = await writeTemp('{"a": "x", "b": {"k": 1}}\n', ".ndjson");
   const table = scratchTable("nd_new");
-  const base = ["ingest", path, "--table", table, "--db", databaseUrl()];
+  const base = ingestArgs(path, table);
   const refused = await runCli(base);
   assert.equal(refused.code, 1);
   assert.match(
@@ -246,14 +218,7 @@ Deno.test("ingest names the source line of an NDJSON value a jsonb column reject
   );
   const table = scratchTable("nd_reject");
   await sql(`create table ${table} (id int, doc jsonb)`);
-  const result = await runCli([
-    "ingest",
-    path,
-    "--table",
-    table,
-    "--db",
-    databaseUrl(),
-  ]);
+  const result = await runCli(ingestArgs(path, table));
   assert.equal(result.code, 2, result.stderr);
   assert.match(
     result.stderr,

@@ -3,11 +3,18 @@ import assert from "node:assert/strict";
 import pg from "pg";
 import { ingest } from "../src/mod.ts";
 import type { BatchEvent } from "../src/write/batch_writer.ts";
-import { databaseUrl, scratchTable, sql } from "./_helpers.ts";
+import {
+  databaseUrl,
+  query,
+  scratchLoad,
+  scratchTable,
+  sql,
+  writeTemp,
+} from "./_helpers.ts";
 import {
   assertExactlyOnce,
+  createRecordsTable,
   createSlowTable,
-  query,
   sessionsOf,
   waitFor,
   writeRecords,
@@ -37,11 +44,8 @@ function steps(events: BatchEvent[]): string[] {
 }
 
 Deno.test("batches overlap on two connections: batch N+1 starts before batch N commits, commits stay in order, every lane gapless in input order", async () => {
-  const table = scratchTable("overlap");
-  const meta = scratchTable("meta");
-  await sql(
-    `create table ${table} (id int, lane text, v text, lane_seq bigint)`,
-  );
+  const { table, meta } = scratchLoad("overlap");
+  await createRecordsTable(databaseUrl(), table);
   const path = await writeRecords(1, 3000);
   const events: BatchEvent[] = [];
   const summary = await loadByLane(
@@ -74,18 +78,14 @@ Deno.test("batches overlap on two connections: batch N+1 starts before batch N c
 });
 
 Deno.test("another run moves a lane under an overlapped batch: it rolls back, the load goes on one batch at a time, the lane continues after the other run's seqs", async () => {
-  const table = scratchTable("overlap_moved");
-  const meta = scratchTable("meta");
-  await sql(
-    `create table ${table} (id int, lane text, v text, lane_seq bigint)`,
-  );
+  const { table, meta } = scratchLoad("overlap_moved");
+  await createRecordsTable(databaseUrl(), table);
   // Lane "late" appears from record 250 on (batch 3 of 100 rows).
   const lines = ["id,lane,v"];
   for (let id = 1; id <= 600; id++) {
     lines.push(`${id},${id >= 250 && id % 2 === 0 ? "late" : "early"},v`);
   }
-  const path = await Deno.makeTempFile({ suffix: ".csv" });
-  await Deno.writeTextFile(path, lines.join("\n") + "\n");
+  const path = await writeTemp(lines.join("\n") + "\n");
   // Warm up the bookkeeping schema, then let "another run" hold five seqs
   // of lane "late" in a transaction the load cannot see yet.
   await ingest({
@@ -143,9 +143,7 @@ Deno.test("another run moves a lane under an overlapped batch: it rolls back, th
 });
 
 Deno.test("the second connection terminated mid-COPY: its batch rolls back and is loaded again on the first, the load completes exactly once without reconnecting", async () => {
-  const url = databaseUrl();
-  const table = scratchTable("overlap_second_lost");
-  const meta = scratchTable("meta");
+  const { url, table, meta } = scratchLoad("overlap_second_lost");
   await createSlowTable(url, table, 0.1);
   // 20 batches of 100, each COPY sleeping 0.1 s: time to catch one.
   const n = 2000;

@@ -1,28 +1,52 @@
 import assert from "node:assert/strict";
-import { databaseUrl, runCli, scratchTable } from "./_helpers.ts";
+import {
+  databaseUrl,
+  loaderTest,
+  query,
+  runCli,
+  scratchLoad,
+  scratchTable,
+  startCli,
+  writeTemp,
+} from "./_helpers.ts";
 import {
   assertExactlyOnce,
+  createRecordsTable,
   createSlowTable,
+  killAfterCommits,
   laneIngestArgs,
+  laneLoadArgs,
+  lcg,
   makeFast,
-  query,
-  sessionsGone,
-  startCli,
-  stopLoaders,
-  waitFor,
+  replayableRandom,
+  waitForCommits,
 } from "./_loader.ts";
 import { laneWriter } from "../src/parallel/writer_split.ts";
 
 const LANES = 16;
 const WRITERS = 3;
 
-/** A seeded generator, so a failing run can be replayed (the seed is printed). */
-function lcg(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
+/**
+ * A quiet load of `path` by lane, 40 rows a batch, with `writers` writers
+ * (`--parallel`), then `more`.
+ */
+function parallelArgs(
+  path: string,
+  table: string,
+  meta: string,
+  writers: number,
+  ...more: string[]
+): string[] {
+  return laneIngestArgs(
+    databaseUrl(),
+    path,
+    table,
+    meta,
+    40,
+    "--parallel",
+    String(writers),
+    ...more,
+  );
 }
 
 /**
@@ -49,8 +73,7 @@ async function writeInput(
         : `v${id}`);
     lines.push(`${id},${lane},${v}`);
   }
-  const path = await Deno.makeTempFile({ suffix: ".csv" });
-  await Deno.writeTextFile(path, lines.join("\n") + "\n");
+  const path = await writeTemp(lines.join("\n") + "\n");
   return { path, lanes };
 }
 
@@ -120,52 +143,26 @@ async function writerProgress(
   ) as { writer: number; offset: number; complete: boolean }[];
 }
 
-Deno.test({
-  name:
-    "ingest --parallel 3 killed with SIGKILL at random moments, again and again, resumes to every record exactly once and every lane gapless in input order",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const seed = Number(Deno.env.get("PARALLEL_SEED") ?? Date.now() % 100_000);
-    console.log(
-      `parallel test seed ${seed} (PARALLEL_SEED=${seed} replays it)`,
-    );
-    const random = lcg(seed);
-    const url = databaseUrl();
-    const table = scratchTable("parallel");
-    const meta = `${table}_meta`;
+loaderTest(
+  "ingest --parallel 3 killed with SIGKILL at random moments, again and again, resumes to every record exactly once and every lane gapless in input order",
+  async () => {
+    const random = replayableRandom("parallel");
+    const { url, table, meta } = scratchLoad("parallel");
     const rows = 6000;
     const { path, lanes } = await writeInput(rows, random);
     // Each COPY sleeps 20 ms in its transaction: kills land mid-load.
     await createSlowTable(url, table, 0.02);
-    const args = laneIngestArgs(
-      databaseUrl(),
-      path,
-      table,
-      meta,
-      40,
-      "--parallel",
-      "3",
-      "--verbose",
-    );
+    const args = parallelArgs(path, table, meta, WRITERS, "--verbose");
     try {
       let last = 0;
       const offsetsSeen = new Set<string>();
       for (let kill = 0; kill < 8; kill++) {
-        const loader = startCli(args);
         const settle = 1 + Math.floor(random() * 6);
-        await waitFor(
-          `${settle} batches committed`,
-          () => loader.count(/ committed bytes /) >= settle || loader.exited,
-          20_000,
-        );
-        await new Promise((r) => setTimeout(r, Math.floor(random() * 40)));
-        assert.ok(
-          !loader.exited,
-          `finished before the kill:\n${loader.stderr}`,
-        );
-        await loader.stop();
-        await sessionsGone(url, loader.child.pid);
+        await killAfterCommits(url, args, settle, {
+          timeoutMs: 20_000,
+          beforeKill: () =>
+            new Promise((r) => setTimeout(r, Math.floor(random() * 40))),
+        });
         const committed = await assertCommittedPrefixes(table, meta, lanes);
         assert.ok(committed > last, "no progress between kills");
         assert.ok(committed < rows, "the kill landed after the load");
@@ -203,27 +200,19 @@ Deno.test({
       );
       assert.equal(n, LANES);
       // The source is complete: another run (with another count) loads nothing.
-      const again = await runCli(
-        laneIngestArgs(databaseUrl(), path, table, meta, 40, "--parallel", "2"),
-      );
+      const again = await runCli(parallelArgs(path, table, meta, 2));
       assert.equal(again.code, 0, again.stderr);
       await assertExactlyOnce(url, table, meta, rows);
     } finally {
-      await stopLoaders();
       await Deno.remove(path);
     }
   },
-});
+);
 
-Deno.test({
-  name:
-    "ingest --parallel: writers stopped at different offsets by a rejected row resume without loading anything twice; a changed byte in a longer prefix is refused",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const url = databaseUrl();
-    const table = scratchTable("parallel_offsets");
-    const meta = `${table}_meta`;
+loaderTest(
+  "ingest --parallel: writers stopped at different offsets by a rejected row resume without loading anything twice; a changed byte in a longer prefix is refused",
+  async () => {
+    const { url, table, meta } = scratchLoad("parallel_offsets");
     const rows = 2000;
     const random = lcg(11);
     const bad = 1200;
@@ -233,19 +222,8 @@ Deno.test({
       (id) => id === bad ? "bad" : undefined,
     );
     const badWriter = laneWriter(lanes[bad], WRITERS);
-    await query(
-      url,
-      `create table ${table} (id int, lane text, v text check (v <> 'bad'), lane_seq bigint)`,
-    );
-    const args = laneIngestArgs(
-      databaseUrl(),
-      path,
-      table,
-      meta,
-      40,
-      "--parallel",
-      "3",
-    );
+    await createRecordsTable(url, table, "v <> 'bad'");
+    const args = parallelArgs(path, table, meta, WRITERS);
     try {
       const failed = await runCli(args);
       assert.equal(failed.code, 2, failed.stderr);
@@ -303,38 +281,26 @@ Deno.test({
       await Deno.remove(path);
     }
   },
-});
+);
 
-Deno.test({
-  name:
-    "ingest refuses to change --parallel on a source that is not complete (exit 4, both counts named) unless --restart",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const url = databaseUrl();
-    const table = scratchTable("parallel_change");
-    const meta = `${table}_meta`;
+loaderTest(
+  "ingest refuses to change --parallel on a source that is not complete (exit 4, both counts named) unless --restart",
+  async () => {
+    const { url, table, meta } = scratchLoad("parallel_change");
     const rows = 600;
     const { path, lanes } = await writeInput(
       rows,
       lcg(5),
       (id) => id === 500 ? `"unterminated` : undefined,
     );
-    await query(
-      url,
-      `create table ${table} (id int, lane text, v text, lane_seq bigint)`,
-    );
+    await createRecordsTable(url, table);
     try {
-      const bad = await runCli(
-        laneIngestArgs(databaseUrl(), path, table, meta, 40, "--parallel", "3"),
-      );
+      const bad = await runCli(parallelArgs(path, table, meta, WRITERS));
       assert.equal(bad.code, 2, bad.stderr);
       const committed = await assertCommittedPrefixes(table, meta, lanes);
       assert.ok(committed > 0 && committed < 500);
 
-      const changed = await runCli(
-        laneIngestArgs(databaseUrl(), path, table, meta, 40, "--parallel", "2"),
-      );
+      const changed = await runCli(parallelArgs(path, table, meta, 2));
       assert.equal(changed.code, 4, changed.stderr);
       assert.match(
         changed.stderr,
@@ -349,7 +315,7 @@ Deno.test({
       const text = await Deno.readTextFile(path);
       await Deno.writeTextFile(path, text.replace(`"unterminated`, "fixed"));
       const restarted = await runCli(
-        laneIngestArgs(
+        laneLoadArgs(
           databaseUrl(),
           path,
           table,
@@ -358,8 +324,7 @@ Deno.test({
           "--parallel",
           "2",
           "--restart",
-        )
-          .filter((arg) => arg !== "--quiet"),
+        ),
       );
       assert.equal(restarted.code, 0, restarted.stderr);
       assert.match(
@@ -381,12 +346,11 @@ Deno.test({
       await Deno.remove(path);
     }
   },
-});
+);
 
 Deno.test("ingest --parallel 2 is refused on the embedded database and without --lane", async () => {
   const dataDir = await Deno.makeTempDir();
-  const path = await Deno.makeTempFile({ suffix: ".csv" });
-  await Deno.writeTextFile(path, "id,lane\n1,a\n2,b\n");
+  const path = await writeTemp("id,lane\n1,a\n2,b\n");
   try {
     const embedded = await runCli([
       "ingest",
@@ -427,35 +391,25 @@ Deno.test("ingest --parallel 2 is refused on the embedded database and without -
   }
 });
 
-Deno.test({
-  name:
-    "ingest --parallel 3 from stdin with --source-id resumes, from the smallest offset, writers stopped at different offsets",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const url = databaseUrl();
-    const table = scratchTable("parallel_stdin");
-    const meta = `${table}_meta`;
+loaderTest(
+  "ingest --parallel 3 from stdin with --source-id resumes, from the smallest offset, writers stopped at different offsets",
+  async () => {
+    const { url, table, meta } = scratchLoad("parallel_stdin");
     const rows = 1500;
     const { path, lanes } = await writeInput(
       rows,
       lcg(3),
       (id) => id === 900 ? "bad" : undefined,
     );
-    await query(
-      url,
-      `create table ${table} (id int, lane text, v text check (v <> 'bad'), lane_seq bigint)`,
-    );
-    const args = laneIngestArgs(
-      databaseUrl(),
+    await createRecordsTable(url, table, "v <> 'bad'");
+    const args = parallelArgs(
       "-",
       table,
       meta,
-      40,
-      "--parallel",
-      "3",
-    )
-      .concat("--source-id", `stdin ${table}`);
+      WRITERS,
+      "--source-id",
+      `stdin ${table}`,
+    );
     try {
       const stdin = await Deno.readFile(path);
       const failed = await runCli(args, { stdin });
@@ -471,36 +425,19 @@ Deno.test({
       await Deno.remove(path);
     }
   },
-});
+);
 
-Deno.test({
-  name:
-    "ingest --parallel 3 stopped by SIGINT finishes every writer's batch in flight, exits 130, and resumes exactly once",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const url = databaseUrl();
-    const table = scratchTable("parallel_sigint");
-    const meta = `${table}_meta`;
+loaderTest(
+  "ingest --parallel 3 stopped by SIGINT finishes every writer's batch in flight, exits 130, and resumes exactly once",
+  async () => {
+    const { url, table, meta } = scratchLoad("parallel_sigint");
     const rows = 3000;
     const { path } = await writeInput(rows, lcg(9));
     await createSlowTable(url, table, 0.03);
-    const args = laneIngestArgs(
-      databaseUrl(),
-      path,
-      table,
-      meta,
-      40,
-      "--parallel",
-      "3",
-      "--verbose",
-    );
+    const args = parallelArgs(path, table, meta, WRITERS, "--verbose");
     try {
       const loader = startCli(args);
-      await waitFor(
-        "six committed batches",
-        () => loader.count(/ committed bytes /) >= 6,
-      );
+      await waitForCommits(loader, 6);
       loader.child.kill("SIGINT");
       const status = await loader.status;
       assert.equal(status.code, 130, loader.stderr);
@@ -517,8 +454,7 @@ Deno.test({
       assert.equal(finish.code, 0, finish.stderr);
       await assertExactlyOnce(url, table, meta, rows);
     } finally {
-      await stopLoaders();
       await Deno.remove(path);
     }
   },
-});
+);

@@ -1,11 +1,22 @@
 import assert from "node:assert/strict";
-import { databaseUrl, runCli, scratchTable, sql } from "./_helpers.ts";
 import {
-  query,
-  sessionsGone,
-  startCli,
-  stopLoaders,
-  waitFor,
+  ingestArgs,
+  loaderTest,
+  removeDataDir,
+  runCli,
+  runEmbedded,
+  scratchLoad,
+  scratchTable,
+  sql,
+  writeTemp,
+} from "./_helpers.ts";
+import {
+  assertGoodRowsOnce,
+  assertRejectSummary,
+  killAfterCommits,
+  laneLoadArgs,
+  makeSlow,
+  readRejectLog,
 } from "./_loader.ts";
 
 const RECORDS = 600;
@@ -44,8 +55,7 @@ async function writeInput(): Promise<
     text += row;
     line += row.split("\n").length - 1;
   }
-  const path = await Deno.makeTempFile({ suffix: ".csv" });
-  await Deno.writeTextFile(path, text);
+  const path = await writeTemp(text);
   return { path, bad, good };
 }
 
@@ -55,52 +65,42 @@ async function createTable(table: string): Promise<void> {
     note text not null, lane_seq bigint)`);
 }
 
-/** Asserts the table holds exactly the good records, each lane gapless in input order. */
-async function assertGoodRowsOnce(table: string, good: number[]) {
-  const rows = await sql(`select id from ${table} order by id`);
-  assert.deepEqual(rows.map((row) => row.id), good);
-  const [lanes] = await sql(`select count(*)::int as bad from (
-      select lane_seq <> row_number() over (partition by lane order by id) as off
-        from ${table}) s where off`);
-  assert.equal(lanes.bad, 0, "a lane's seqs are not 1..n in input order");
-}
-
-Deno.test("ingest --reject-file loads every good row, and the reject file holds exactly the bad records byte for byte with their lines and reasons", async () => {
-  const table = scratchTable("rejects");
-  const meta = `${table}_meta`;
+/**
+ * A scratch table for the input, the input written, where its rejects go,
+ * and `args(batchSize, ...more)`: a load of it by lane writing them there.
+ */
+async function setUp(prefix: string) {
+  const { url, table, meta } = scratchLoad(prefix);
   await createTable(table);
   const { path, bad, good } = await writeInput();
   const rejects = `${path}.rejects.csv`;
-  const result = await runCli([
-    "ingest",
-    path,
-    "--table",
-    table,
-    "--lane",
-    "lane",
-    "--batch-size",
-    "50",
-    "--meta-schema",
-    meta,
-    "--db",
-    databaseUrl(),
-    "--reject-file",
-    rejects,
-    "--json",
-  ]);
-  assert.equal(result.code, 3, result.stderr);
-  const summary = JSON.parse(result.stdout);
-  assert.equal(summary.rows, good.length);
-  assert.equal(summary.rejected, bad.length);
-  assert.equal(summary.rows + summary.rejected, RECORDS);
+  const args = (batchSize: number, ...more: string[]) =>
+    laneLoadArgs(
+      url,
+      path,
+      table,
+      meta,
+      batchSize,
+      "--reject-file",
+      rejects,
+      ...more,
+    );
+  return { url, table, meta, path, bad, good, rejects, args };
+}
+
+Deno.test("ingest --reject-file loads every good row, and the reject file holds exactly the bad records byte for byte with their lines and reasons", async () => {
+  const { table, meta, path, bad, good, rejects, args } = await setUp(
+    "rejects",
+  );
+  const result = await runCli(args(50, "--json"));
+  assertRejectSummary(result, good.length, bad.length, RECORDS);
   assert.match(result.stderr, new RegExp(`; ${bad.length} rejected into `));
   await assertGoodRowsOnce(table, good);
   assert.equal(
     await Deno.readTextFile(rejects),
     bad.map((b) => b.text).join(""),
   );
-  const log = (await Deno.readTextFile(`${rejects}.log`)).trim().split("\n")
-    .map((line) => JSON.parse(line));
+  const log = await readRejectLog(rejects);
   assert.deepEqual(log.map((entry) => entry.line), bad.map((b) => b.line));
   assert.ok(
     log.some((entry) =>
@@ -123,62 +123,20 @@ Deno.test("ingest --reject-file loads every good row, and the reject file holds 
   await Deno.remove(`${rejects}.log`);
 });
 
-Deno.test({
-  name:
-    "ingest --reject-file killed mid-run and re-run: no duplicate rejects, no gaps or doubles in the target",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const url = databaseUrl();
-    const table = scratchTable("rejects_kill");
-    const meta = `${table}_meta`;
-    await createTable(table);
-    await query(
-      url,
-      `create function ${table}_slow() returns trigger language plpgsql as
-       $$ begin perform pg_sleep(0.02); return null; end $$`,
+loaderTest(
+  "ingest --reject-file killed mid-run and re-run: no duplicate rejects, no gaps or doubles in the target",
+  async () => {
+    const { url, table, path, bad, good, rejects, args } = await setUp(
+      "rejects_kill",
     );
-    await query(
-      url,
-      `create trigger ${table}_slow after insert on ${table}
-       for each statement execute function ${table}_slow()`,
-    );
-    const { path, bad, good } = await writeInput();
-    const rejects = `${path}.rejects.csv`;
-    const args = [
-      "ingest",
-      path,
-      "--table",
-      table,
-      "--lane",
-      "lane",
-      "--batch-size",
-      "40",
-      "--meta-schema",
-      meta,
-      "--db",
-      url,
-      "--reject-file",
-      rejects,
-      "--verbose",
-    ];
+    await makeSlow(url, table, 0.02);
+    const load = args(40, "--verbose");
     try {
       // 15 batches: three runs commit 2, 3 and 3 of them before their kill.
       for (const after of [2, 3, 3]) {
-        const loader = startCli(args);
-        await waitFor(
-          `${after} committed batches`,
-          () => loader.exited || loader.count(/ committed bytes /) >= after,
-          20_000,
-        );
-        assert.ok(
-          !loader.exited,
-          `the load ended before its kill:\n${loader.stderr}`,
-        );
-        await loader.stop();
-        await sessionsGone(url, loader.child.pid);
+        await killAfterCommits(url, load, after, { timeoutMs: 20_000 });
       }
-      const last = await runCli(args);
+      const last = await runCli(load);
       assert.equal(last.code, 3, last.stderr);
       await assertGoodRowsOnce(table, good);
       assert.equal(
@@ -186,18 +144,15 @@ Deno.test({
         bad.map((b) => b.text).join(""),
         "the reject file has duplicates or misses a record",
       );
-      const log = (await Deno.readTextFile(`${rejects}.log`)).trim().split(
-        "\n",
-      );
+      const log = await readRejectLog(rejects);
       assert.equal(log.length, bad.length);
     } finally {
-      await stopLoaders();
       await Deno.remove(path);
       await Deno.remove(rejects).catch(() => {});
       await Deno.remove(`${rejects}.log`).catch(() => {});
     }
   },
-});
+);
 
 Deno.test("a foreign-key violation (no COPY line) is found by bisecting: without a reject file it stops at its line, with one it is rejected", async () => {
   const parent = scratchTable("parent");
@@ -211,20 +166,15 @@ Deno.test("a foreign-key violation (no COPY line) is found by bisecting: without
   for (let i = 1; i <= 300; i++) {
     lines.push(`${i},${i === 177 ? 999 : i % 100 + 1}`);
   }
-  const path = await Deno.makeTempFile({ suffix: ".csv" });
-  await Deno.writeTextFile(path, lines.join("\n") + "\n");
-  const base = [
-    "ingest",
+  const path = await writeTemp(lines.join("\n") + "\n");
+  const base = ingestArgs(
     path,
-    "--table",
     table,
     "--batch-size",
     "100",
     "--meta-schema",
     `${table}_meta`,
-    "--db",
-    databaseUrl(),
-  ];
+  );
   const stopped = await runCli(base);
   assert.equal(stopped.code, 2, stopped.stderr);
   assert.match(
@@ -249,29 +199,11 @@ Deno.test("a foreign-key violation (no COPY line) is found by bisecting: without
 });
 
 Deno.test("--max-rejects stops at a committed, resumable point with exit 2; a re-run with a higher limit completes without duplicates", async () => {
-  const table = scratchTable("max_rejects");
-  const meta = `${table}_meta`;
-  await createTable(table);
-  const { path, bad, good } = await writeInput();
-  const rejects = `${path}.rejects.csv`;
-  const args = [
-    "ingest",
-    path,
-    "--table",
-    table,
-    "--lane",
-    "lane",
-    "--batch-size",
-    "50",
-    "--meta-schema",
-    meta,
-    "--db",
-    databaseUrl(),
-    "--reject-file",
-    rejects,
-  ];
+  const { table, meta, path, bad, good, rejects, args } = await setUp(
+    "max_rejects",
+  );
   // The first batch rejects 6 records, the second 3 more.
-  const stopped = await runCli([...args, "--max-rejects", "6"]);
+  const stopped = await runCli(args(50, "--max-rejects", "6"));
   assert.equal(stopped.code, 2, stopped.stderr);
   assert.match(
     stopped.stderr,
@@ -284,7 +216,7 @@ Deno.test("--max-rejects stops at a committed, resumable point with exit 2; a re
   assert.equal(loaded.n, progress.rows);
   const n = loaded.n as number;
   assert.equal(n, 44, "the first batch, less its 6 rejects");
-  const finished = await runCli([...args, "--max-rejects", "1000"]);
+  const finished = await runCli(args(50, "--max-rejects", "1000"));
   assert.equal(finished.code, 3, finished.stderr);
   await assertGoodRowsOnce(table, good);
   assert.equal(
@@ -298,31 +230,23 @@ Deno.test("--max-rejects stops at a committed, resumable point with exit 2; a re
 
 Deno.test("ingest --reject-file works on the embedded database too", async () => {
   const dataDir = await Deno.makeTempDir();
-  const env = { DATABASE_URL: "" };
-  const path = await Deno.makeTempFile({ suffix: ".csv" });
-  await Deno.writeTextFile(path, 'id,n\n1,5\n2,x\n3,"7"\n');
-  const setup = await runCli(
-    ["sql", "create table t (id int, n int)", "--data-dir", dataDir],
-    { env },
-  );
+  const path = await writeTemp('id,n\n1,5\n2,x\n3,"7"\n');
+  const setup = await runEmbedded(dataDir, [
+    "sql",
+    "create table t (id int, n int)",
+  ]);
   assert.equal(setup.code, 0, setup.stderr);
   const rejects = `${dataDir}/rejects.csv`;
-  const result = await runCli(
-    [
-      "ingest",
-      path,
-      "--table",
-      "t",
-      "--data-dir",
-      dataDir,
-      "--reject-file",
-      rejects,
-    ],
-    { env },
-  );
+  const result = await runEmbedded(dataDir, [
+    "ingest",
+    path,
+    "--table",
+    "t",
+    "--reject-file",
+    rejects,
+  ]);
   assert.equal(result.code, 3, result.stderr);
   assert.equal(await Deno.readTextFile(rejects), "2,x\n");
   await Deno.remove(path);
-  await Deno.remove(dataDir, { recursive: true });
-  await Deno.remove(`${dataDir}.lock`).catch(() => {});
+  await removeDataDir(dataDir);
 });

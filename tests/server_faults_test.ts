@@ -1,20 +1,24 @@
 import assert from "node:assert/strict";
 import { ingest, type IngestOptions } from "../src/mod.ts";
 import { startThrowawayCluster } from "./_cluster.ts";
-import { databaseUrl, scratchTable } from "./_helpers.ts";
+import {
+  loaderTest,
+  query,
+  scratchLoad,
+  scratchTable,
+  startCli,
+} from "./_helpers.ts";
 import {
   assertExactlyOnce,
   committedPrefix,
   createSlowTable,
   laneIngestArgs,
-  type Loader,
   makeFast,
-  query,
+  midCopyBackend,
   sessionsOf,
-  startCli,
-  stopLoaders,
   terminateSessionsOf,
   waitFor,
+  waitForCommits,
   within,
   writeRecords,
 } from "./_loader.ts";
@@ -24,21 +28,6 @@ const GIVE_UP_MS = 5_000;
 
 /** These tests check giving up; tests/reconnect_test.ts checks going on. */
 const GIVE_UP_AT_ONCE = ["--retries", "0"];
-
-/**
- * The backend of a CLI loader when it has committed `batches` batches in
- * this run and sleeps inside its next COPY; `undefined` while it has not.
- */
-async function cliMidCopy(
-  url: string,
-  loader: Loader,
-  batches: number,
-): Promise<number | undefined> {
-  if (loader.exited) throw new Error(`The loader exited:\n${loader.stderr}`);
-  if (loader.count(/ committed /) < batches) return undefined;
-  const sessions = await sessionsOf(url, loader.child.pid);
-  return sessions.find((session) => session.wait_event === "PgSleep")?.pid;
-}
 
 /** `ingest()` in this process, with its committed batches counted. */
 function ingestHere(options: IngestOptions) {
@@ -109,64 +98,50 @@ async function assertNoIdleTransaction(url: string): Promise<void> {
   assert.deepEqual(stuck, [], "a connection was left idle in a transaction");
 }
 
-Deno.test({
-  name:
-    "the CLI exits 1 within seconds when its connection is terminated mid-COPY, and a re-run loads every record once",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    try {
-      const url = databaseUrl();
-      const table = scratchTable("terminated_cli");
-      const meta = scratchTable("meta_terminated_cli");
-      const n = 1000;
-      await createSlowTable(url, table, 0.2);
-      const path = await writeRecords(1, n);
-      const args = laneIngestArgs(
-        url,
-        path,
-        table,
-        meta,
-        100,
-        ...GIVE_UP_AT_ONCE,
-      );
-      const loader = startCli([...args, "--verbose"]);
-      await waitFor(
-        "the loader inside its third batch",
-        () => cliMidCopy(url, loader, 2),
-      );
-      // Both of its connections: with one left it would go on alone.
-      assert.ok(await terminateSessionsOf(url, loader.child.pid) >= 1);
-      const status = await within(loader.status, GIVE_UP_MS, "the loader");
-      assert.equal(status.code, 1, loader.stderr);
-      assert.match(
-        loader.stderr,
-        /lanecopy: terminating connection due to administrator command/,
-      );
-      const rows = await committedPrefix(url, table);
-      assert.ok(rows >= 200 && rows < n, `${rows} rows committed`);
-      await assertExactlyOnce(url, table, meta, rows);
+loaderTest(
+  "the CLI exits 1 within seconds when its connection is terminated mid-COPY, and a re-run loads every record once",
+  async () => {
+    const { url, table, meta } = scratchLoad("terminated_cli");
+    const n = 1000;
+    await createSlowTable(url, table, 0.2);
+    const path = await writeRecords(1, n);
+    const args = laneIngestArgs(
+      url,
+      path,
+      table,
+      meta,
+      100,
+      ...GIVE_UP_AT_ONCE,
+    );
+    const loader = startCli([...args, "--verbose"]);
+    await waitFor(
+      "the loader inside its third batch",
+      () => midCopyBackend(url, loader, 2),
+    );
+    // Both of its connections: with one left it would go on alone.
+    assert.ok(await terminateSessionsOf(url, loader.child.pid) >= 1);
+    const status = await within(loader.status, GIVE_UP_MS, "the loader");
+    assert.equal(status.code, 1, loader.stderr);
+    assert.match(
+      loader.stderr,
+      /lanecopy: terminating connection due to administrator command/,
+    );
+    const rows = await committedPrefix(url, table);
+    assert.ok(rows >= 200 && rows < n, `${rows} rows committed`);
+    await assertExactlyOnce(url, table, meta, rows);
 
-      await makeFast(url, table);
-      const rerun = startCli(args);
-      assert.equal((await rerun.status).code, 0, rerun.stderr);
-      await assertExactlyOnce(url, table, meta, n);
-      await Deno.remove(path);
-    } finally {
-      await stopLoaders();
-    }
+    await makeFast(url, table);
+    const rerun = startCli(args);
+    assert.equal((await rerun.status).code, 0, rerun.stderr);
+    await assertExactlyOnce(url, table, meta, n);
+    await Deno.remove(path);
   },
-});
+);
 
-Deno.test({
-  name:
-    "ingest() rejects within seconds when its connection is terminated while a batch is being sent, leaves no transaction open, and a re-run loads every record once",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const url = databaseUrl();
-    const table = scratchTable("terminated_lib");
-    const meta = scratchTable("meta_terminated_lib");
+loaderTest(
+  "ingest() rejects within seconds when its connection is terminated while a batch is being sent, leaves no transaction open, and a re-run loads every record once",
+  async () => {
+    const { url, table, meta } = scratchLoad("terminated_lib");
     const batch = 2000;
     const n = 3 * batch;
     // Rows of 4 KB, and from the third batch on the server reads 1 row per
@@ -215,14 +190,11 @@ Deno.test({
     await assertExactlyOnce(url, table, meta, n);
     await Deno.remove(path);
   },
-});
+);
 
-Deno.test({
-  name:
-    "loads across server restarts (fast, immediate, and after a backend crash) fail within seconds, leave no transaction open, and re-runs load every record once",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
+loaderTest(
+  "loads across server restarts (fast, immediate, and after a backend crash) fail within seconds, leave no transaction open, and re-runs load every record once",
+  async () => {
     const cluster = await startThrowawayCluster();
     const paths: string[] = [];
     try {
@@ -263,16 +235,11 @@ Deno.test({
         // A child process starts slower than this process's load: the
         // latter begins once the former has committed, so that neither
         // ends before the other is inside a COPY.
-        await waitFor("the CLI's first commit", () => {
-          if (loader.exited) {
-            throw new Error(`The loader exited:\n${loader.stderr}`);
-          }
-          return loader.count(/ committed /) >= 1;
-        });
+        await waitForCommits(loader, 1);
         const load = ingestHere(hereOptions);
         // Both inside a COPY at once (the sleep is most of a batch).
         const backend = await waitFor("both loads inside a COPY", async () => {
-          const cli = await cliMidCopy(url, loader, 2);
+          const cli = await midCopyBackend(url, loader, 2);
           const here = await hereMidCopy(url, load, 2);
           return cli !== undefined && here !== undefined && cli;
         });
@@ -318,9 +285,8 @@ Deno.test({
       await assertExactlyOnce(url, cliTable, meta, n);
       await assertExactlyOnce(url, hereTable, meta, n);
     } finally {
-      await stopLoaders();
       await cluster.stop();
       for (const path of paths) await Deno.remove(path);
     }
   },
-});
+);

@@ -1,15 +1,21 @@
 import assert from "node:assert/strict";
-import { databaseUrl, REPO_ROOT, runCli, scratchTable } from "./_helpers.ts";
+import {
+  loaderTest,
+  query,
+  removeDataDir,
+  runCli,
+  scratchLoad,
+  startCli,
+} from "./_helpers.ts";
 import {
   assertExactlyOnce,
   committedPrefix,
   createSlowTable,
+  laneLoadArgs,
   makeFast,
-  query,
   sessionsGone,
-  startCli,
-  stopLoaders,
   waitFor,
+  waitForCommits,
   within,
   writeRecords,
 } from "./_loader.ts";
@@ -17,38 +23,16 @@ import {
 const RECORDS = 3000;
 
 for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
-  Deno.test({
-    name:
-      `ingest stopped by ${signal} finishes the batch in flight, exits ${code} saying how to resume, and a re-run loads every record once`,
-    sanitizeResources: false,
-    sanitizeOps: false,
-    async fn() {
-      const url = databaseUrl();
-      const table = scratchTable(signal.toLowerCase());
-      const meta = `${table}_meta`;
+  loaderTest(
+    `ingest stopped by ${signal} finishes the batch in flight, exits ${code} saying how to resume, and a re-run loads every record once`,
+    async () => {
+      const { url, table, meta } = scratchLoad(signal.toLowerCase());
       const path = await writeRecords(1, RECORDS);
       await createSlowTable(url, table, 0.05);
-      const args = [
-        "ingest",
-        path,
-        "--table",
-        table,
-        "--lane",
-        "lane",
-        "--batch-size",
-        "100",
-        "--meta-schema",
-        meta,
-        "--db",
-        url,
-        "--verbose",
-      ];
+      const args = laneLoadArgs(url, path, table, meta, 100, "--verbose");
       try {
         const loader = startCli(args);
-        await waitFor(
-          "three committed batches",
-          () => loader.count(/ committed bytes /) >= 3,
-        );
+        await waitForCommits(loader, 3);
         // Signal while a batch is in its transaction.
         const started = loader.count(/ start bytes /);
         await waitFor(
@@ -89,19 +73,15 @@ for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
         assert.equal(rerun.code, 0, rerun.stderr);
         await assertExactlyOnce(url, table, meta, RECORDS);
       } finally {
-        await stopLoaders();
         await Deno.remove(path);
       }
     },
-  });
+  );
 }
 
-Deno.test({
-  name:
-    "ingest into the embedded database stopped by SIGINT exits 130, leaves the database whole, and a re-run completes",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
+loaderTest(
+  "ingest into the embedded database stopped by SIGINT exits 130, leaves the database whole, and a re-run completes",
+  async () => {
     const dataDir = await Deno.makeTempDir();
     const path = await writeRecords(1, RECORDS);
     const env = { DATABASE_URL: "", NO_COLOR: "1" };
@@ -119,34 +99,12 @@ Deno.test({
       dataDir,
     ];
     try {
-      const child = new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          `${REPO_ROOT}src/cli/main.ts`,
-          ...args,
-          "--verbose",
-        ],
-        env,
-        stdout: "null",
-        stderr: "piped",
-      }).spawn();
-      let stderr = "";
-      const read = (async () => {
-        for await (
-          const text of child.stderr.pipeThrough(new TextDecoderStream())
-        ) stderr += text;
-      })();
-      await waitFor(
-        "two committed batches",
-        () => (stderr.match(/ committed bytes /g) ?? []).length >= 2,
-        30_000,
-      );
-      child.kill("SIGINT");
-      const status = await within(child.status, 10_000, "exit after SIGINT");
-      await read;
-      assert.equal(status.code, 130, stderr);
-      assert.match(stderr, /Interrupted by SIGINT: \d+ rows committed/);
+      const loader = startCli([...args, "--verbose"], { env });
+      await waitForCommits(loader, 2, 30_000);
+      loader.child.kill("SIGINT");
+      const status = await within(loader.status, 10_000, "exit after SIGINT");
+      assert.equal(status.code, 130, loader.stderr);
+      assert.match(loader.stderr, /Interrupted by SIGINT: \d+ rows committed/);
       const rerun = await runCli([...args, "--quiet"], { env });
       assert.equal(rerun.code, 0, rerun.stderr);
       const check = await runCli([
@@ -162,8 +120,7 @@ Deno.test({
       assert.equal(counts.d, RECORDS);
     } finally {
       await Deno.remove(path);
-      await Deno.remove(dataDir, { recursive: true });
-      await Deno.remove(`${dataDir}.lock`).catch(() => {});
+      await removeDataDir(dataDir);
     }
   },
-});
+);

@@ -1,54 +1,32 @@
 import assert from "node:assert/strict";
 import { ingest } from "../src/mod.ts";
-import { databaseUrl, runCli, scratchTable, sql } from "./_helpers.ts";
+import { loaderTest, runCli, scratchLoad, startCli } from "./_helpers.ts";
 import {
   assertExactlyOnce,
   committedPrefix,
+  createRecordsTable,
   createSlowTable,
+  laneLoadArgs,
   makeFast,
-  startCli,
-  stopLoaders,
-  waitFor,
+  waitForCommits,
   within,
   writeRecords,
 } from "./_loader.ts";
 
-Deno.test({
-  name:
-    "a file truncated while it is read ends the load with exit 1 and the reason; no half record is committed; restored, it resumes exactly once",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const url = databaseUrl();
-    const table = scratchTable("truncated");
-    const meta = `${table}_meta`;
+loaderTest(
+  "a file truncated while it is read ends the load with exit 1 and the reason; no half record is committed; restored, it resumes exactly once",
+  async () => {
+    const { url, table, meta } = scratchLoad("truncated");
     const RECORDS = 40_000;
     await createSlowTable(url, table, 0.03);
     const path = await writeRecords(1, RECORDS, {
       value: (id) => `value ${id} `.repeat(4),
     });
     const original = await Deno.readFile(path);
-    const args = [
-      "ingest",
-      path,
-      "--table",
-      table,
-      "--lane",
-      "lane",
-      "--batch-size",
-      "200",
-      "--meta-schema",
-      meta,
-      "--db",
-      url,
-      "--verbose",
-    ];
+    const args = laneLoadArgs(url, path, table, meta, 200, "--verbose");
     try {
       const loader = startCli(args);
-      await waitFor(
-        "two commits",
-        () => loader.count(/ committed bytes /) >= 2,
-      );
+      await waitForCommits(loader, 2);
       // Cut the file in the middle of a record, far past what is read yet.
       await Deno.truncate(path, Math.floor(original.length * 0.6) + 7);
       const status = await within(loader.status, 60_000, "the load's end");
@@ -68,19 +46,14 @@ Deno.test({
       assert.equal(resumed.code, 0, resumed.stderr);
       await assertExactlyOnce(url, table, meta, RECORDS);
     } finally {
-      await stopLoaders();
       await Deno.remove(path);
     }
   },
-});
+);
 
 Deno.test("a stream that errors after some records fails the load with its reason, commits only whole batches before it, and a replay resumes exactly once", async () => {
-  const url = databaseUrl();
-  const table = scratchTable("stream_error");
-  const meta = `${table}_meta`;
-  await sql(
-    `create table ${table} (id int, lane text, v text, lane_seq bigint)`,
-  );
+  const { url, table, meta } = scratchLoad("stream_error");
+  await createRecordsTable(url, table);
   const encoder = new TextEncoder();
   const records = (from: number, to: number) => {
     const lines = [];

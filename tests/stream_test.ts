@@ -1,43 +1,36 @@
 import assert from "node:assert/strict";
 // @ts-types="@types/pg"
 import pg from "pg";
-import { databaseUrl, REPO_ROOT, scratchTable, sql } from "./_helpers.ts";
+import {
+  databaseUrl,
+  loaderTest,
+  scratchTable,
+  sql,
+  startCli,
+} from "./_helpers.ts";
+import { laneLoadArgs } from "./_loader.ts";
 
-Deno.test({
-  name:
-    "a trickling stdin stream is committed as it comes: each record within flush_ms + 1 s of being written, long before the stream ends",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
+loaderTest(
+  "a trickling stdin stream is committed as it comes: each record within flush_ms + 1 s of being written, long before the stream ends",
+  async () => {
     const RECORDS = 20;
     const EVERY_MS = 200;
     const FLUSH_MS = 1000;
     const table = scratchTable("trickle");
     await sql(`create table ${table} (id int, lane text, lane_seq bigint)`);
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        `${REPO_ROOT}src/cli/main.ts`,
-        "ingest",
+    const loader = startCli(
+      laneLoadArgs(
+        databaseUrl(),
         "-",
-        "--table",
         table,
-        "--lane",
-        "lane",
+        `${table}_meta`,
+        undefined,
         "--flush-ms",
         String(FLUSH_MS),
-        "--db",
-        databaseUrl(),
-        "--meta-schema",
-        `${table}_meta`,
         "--quiet",
-      ],
-      stdin: "piped",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const stderr = new Response(child.stderr).text();
+      ),
+      { stdin: true },
+    );
     const reader = new pg.Client({ connectionString: databaseUrl() });
     await reader.connect();
     const written = new Map<number, number>();
@@ -53,21 +46,19 @@ Deno.test({
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     })();
-    const stdin = child.stdin.getWriter();
-    const encoder = new TextEncoder();
-    await stdin.write(encoder.encode("id,lane\n"));
+    await loader.write("id,lane\n");
     for (let id = 1; id <= RECORDS; id++) {
-      await stdin.write(encoder.encode(`${id},lane${id % 3}\n`));
+      await loader.write(`${id},lane${id % 3}\n`);
       written.set(id, performance.now());
       await new Promise((resolve) => setTimeout(resolve, EVERY_MS));
     }
     const seenBeforeEnd = seen.size;
-    await stdin.close();
+    await loader.closeStdin();
     writing = false;
-    const status = await child.status;
+    const status = await loader.status;
     await poll;
     await reader.end();
-    assert.equal(status.code, 0, await stderr);
+    assert.equal(status.code, 0, loader.stderr);
     // Most records were committed while the stream was still open.
     assert.ok(
       seenBeforeEnd >= RECORDS - Math.ceil((FLUSH_MS + 1000) / EVERY_MS),
@@ -100,4 +91,4 @@ Deno.test({
     assert.equal(progress.batches, 1);
     await sql(`drop schema ${table}_meta cascade`);
   },
-});
+);
