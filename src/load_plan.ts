@@ -27,6 +27,7 @@ import {
   type SourceOptions,
 } from "./bookkeeping/source_state.ts";
 import type { CopyFormat } from "./codec/copy_row.ts";
+import { resolveCodec } from "./codec/decode_stream.ts";
 import { type Encoding, resolveEncoding } from "./codec/encoding.ts";
 import {
   openWriterTargets,
@@ -306,7 +307,9 @@ function pipelineOptions(
       quote: request.quote,
       escape: request.escape,
       encoding: plan.encoding.name,
-      codec: request.codec,
+      // Chosen here, on the main thread, so a missing WebAssembly is said
+      // once per process, not once per file's decode worker.
+      codec: resolveCodec(request.codec),
       header: startOffset === 0 && (request.header ?? true),
       columns: plan.columns,
       laneColumn: request.lane,

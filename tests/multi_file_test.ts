@@ -135,3 +135,26 @@ Deno.test("a file that only looks like gzip is named in the error", async () => 
   assert.match(result.stderr, /Cannot decompress x\.csv\.gz: /);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("Where WebAssembly cannot run, a load of several files says once that the TypeScript codec took over, and loads them all", async () => {
+  const { table, meta } = scratchLoad("nowasm");
+  await sql(`create table ${table} (id int, v text)`);
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/a.csv`, csv(1, 30));
+  await Deno.writeFile(`${dir}/b.csv.gz`, await gzip(csv(31, 70)));
+  await Deno.writeTextFile(`${dir}/c.csv`, csv(71, 100));
+  // V8 without its JIT has no WebAssembly.
+  const result = await runCli(threeFilesArgs(table, meta, 16), {
+    cwd: dir,
+    env: { DENO_V8_FLAGS: "--jitless" },
+  });
+  assert.equal(result.code, 0, result.stderr);
+  const notices = result.stderr.split("\n").filter((line) =>
+    line.includes("WebAssembly codec unavailable")
+  );
+  assert.equal(notices.length, 1, result.stderr);
+  assert.match(notices[0], /using the TypeScript codec/);
+  const [{ n }] = await sql(`select count(*)::int as n from ${table}`);
+  assert.equal(n, 100);
+  await Deno.remove(dir, { recursive: true });
+});
