@@ -9,17 +9,14 @@
 
 import { resolve } from "node:path";
 import { DEFAULTS } from "./defaults.ts";
+import type { IngestOptions } from "./ingest_options.ts";
 import { UsageError } from "./errors.ts";
 import type { BatchPipelineOptions } from "./batch/batch_pipeline.ts";
 import {
   DEFAULT_META_SCHEMA,
   ensureBookkeeping,
 } from "./bookkeeping/schema.ts";
-import {
-  planResume,
-  type ResumeFrom,
-  type ResumeRequest,
-} from "./bookkeeping/resume_plan.ts";
+import { planResume, type ResumeFrom } from "./bookkeeping/resume_plan.ts";
 import {
   defaultSourceId,
   lockSource,
@@ -35,7 +32,7 @@ import {
 } from "./parallel/parallel_load.ts";
 import { type InputFormat, resolveFormat } from "./source/input_format.ts";
 import { openSource, type Source } from "./source/open_source.ts";
-import { openTarget, type TargetOptions } from "./target/open_target.ts";
+import { openTarget } from "./target/open_target.ts";
 import { reconnectWithBackoff } from "./target/reconnect_with_backoff.ts";
 import { retryWhenLost } from "./target/retry_when_lost.ts";
 import { tableColumns } from "./target/table_columns.ts";
@@ -47,50 +44,6 @@ import {
 import type { Target } from "./target/target.ts";
 import { DEFAULT_SEQ_COLUMN } from "./write/prepare_table.ts";
 import { RejectFile } from "./write/reject_file.ts";
-
-/** The options a plan reads (`IngestOptions` has each, documented). */
-export interface LoadRequest extends TargetOptions, ResumeRequest {
-  /** A file path, `-` for standard input, a byte stream, or an open source. */
-  source: string | ReadableStream<Uint8Array> | Source;
-  /** The source's name in messages, for a stream. */
-  sourceName?: string;
-  /** The source's identity for resuming. */
-  sourceId?: string;
-  /** The target table, `table` or `schema.table`. */
-  table: string;
-  /** Whether the first line is a header. Default `true`. */
-  header?: boolean;
-  /** The input format. Default: from the name, else sniffed. */
-  format?: InputFormat;
-  /** Field delimiter. Default `,`. */
-  delimiter?: string;
-  /** An unquoted field equal to this is NULL. */
-  nullString?: string;
-  /** Quote character. Default `"`. */
-  quote?: string;
-  /** Escape character inside quoted fields. Default: the quote. */
-  escape?: string;
-  /** The input's encoding. Default UTF-8. */
-  encoding?: string;
-  /** The decode codec. Default `wasm`. */
-  codec?: "wasm" | "ts";
-  /** Rows per batch. Default 10,000. */
-  batchSize?: number;
-  /** Milliseconds a record may wait in a partial batch. Default 1,000. */
-  flushMs?: number;
-  /** The column receiving each row's lane seq. Default `lane_seq`. */
-  seqColumn?: string;
-  /** The bookkeeping schema. Default `lanecopy`. */
-  metaSchema?: string;
-  /** Wait while another run loads the same source. */
-  wait?: boolean;
-  /** An already open database to use (and leave open). */
-  target?: Target;
-  /** Reconnect attempts after a lost connection. */
-  retries?: number;
-  /** Told of a resume, a restart, a reconnect. */
-  onNotice?: (message: string) => void;
-}
 
 /** A load, planned: everything it needs before reading the first record. */
 export interface LoadPlan {
@@ -180,7 +133,7 @@ interface Held {
  * await Deno.remove(dataDir, { recursive: true });
  * ```
  */
-export async function planLoad(request: LoadRequest): Promise<LoadPlan> {
+export async function planLoad(request: IngestOptions): Promise<LoadPlan> {
   const encoding = resolveEncoding(request.encoding ?? DEFAULTS.encoding);
   const table = parseTableName(request.table);
   const targetName = formatTableName(table);
@@ -284,7 +237,7 @@ const LOAD_COPY_FORMAT: CopyFormat = "text";
  * many writers.
  */
 function pipelineOptions(
-  request: LoadRequest,
+  request: IngestOptions,
   plan: Pick<
     LoadPlan,
     | "source"
@@ -339,7 +292,7 @@ function pipelineOptions(
  * lock again if it held it; `undefined` when the database cannot reconnect.
  */
 function runReconnect(
-  request: LoadRequest,
+  request: IngestOptions,
   held: Held,
   sourceId: string,
 ): ((error: unknown) => Promise<void>) | undefined {
@@ -362,7 +315,7 @@ function runReconnect(
  * embedded database before opening it); cancels the source when the
  * database cannot be opened.
  */
-async function openEnds(request: LoadRequest): Promise<Held> {
+async function openEnds(request: IngestOptions): Promise<Held> {
   const source: Source = typeof request.source === "string"
     ? await openSource(request.source, request.cwd)
     : request.source instanceof ReadableStream
@@ -396,7 +349,7 @@ async function releaseHeld(held: Held): Promise<void> {
 
 /** The options stored with the source: those that change what its bytes mean. */
 function sourceOptions(
-  request: LoadRequest,
+  request: IngestOptions,
   format: InputFormat,
   encoding: Encoding,
   targetName: string,

@@ -63,7 +63,11 @@
  */
 
 export { ingest } from "./ingest.ts";
-export type { IngestOptions, IngestProgress, IngestSummary } from "./ingest.ts";
+export type {
+  IngestOptions,
+  IngestProgress,
+  IngestSummary,
+} from "./ingest_options.ts";
 export { openTarget } from "./target/open_target.ts";
 export type { TargetOptions } from "./target/open_target.ts";
 export type {

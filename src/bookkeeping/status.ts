@@ -6,7 +6,7 @@
  */
 
 import { DEFAULT_META_SCHEMA, metaTables } from "./schema.ts";
-import type { QueryResult, Target } from "../target/target.ts";
+import type { Target } from "../target/target.ts";
 
 /**
  * One writer's committed progress on one source, as the bookkeeping keeps

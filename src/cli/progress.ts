@@ -8,7 +8,7 @@
 // @ts-types="npm:@types/cli-progress@3.11.6"
 import type CliProgress from "npm:cli-progress@3.12.0";
 import process from "node:process";
-import type { IngestProgress, IngestSummary } from "../ingest.ts";
+import type { IngestProgress, IngestSummary } from "../ingest_options.ts";
 
 /** Shows progress while a load runs. */
 export interface ProgressDisplay {

@@ -1,0 +1,241 @@
+/**
+ * The types of `ingest()`: what to load, from where, into where
+ * ({@linkcode IngestOptions}), and what it reports as it goes
+ * ({@linkcode IngestProgress}) and at its end ({@linkcode IngestSummary}).
+ * The plan of a load (`load_plan.ts`) and its run (`ingest.ts`) both read
+ * them.
+ *
+ * @module
+ */
+
+import type { Source } from "./source/open_source.ts";
+import type { InputFormat } from "./source/input_format.ts";
+import type { Target } from "./target/target.ts";
+import type { BatchEvent } from "./write/batch_writer.ts";
+
+/**
+ * What to load, from where, into where.
+ *
+ * @example Semicolon-separated records into a new table
+ * ```ts
+ * import { ingest, type IngestOptions } from "@lanecopy/lanecopy";
+ * import assert from "node:assert/strict";
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * const options: IngestOptions = {
+ *   source: ReadableStream.from([new TextEncoder().encode("sku;qty\nA1;3\nB2;\n")]),
+ *   table: "stock",
+ *   delimiter: ";",
+ *   create: true,
+ *   dataDir,
+ * };
+ * assert.equal((await ingest(options)).rows, 2);
+ * await Deno.remove(dataDir, { recursive: true });
+ * ```
+ */
+export interface IngestOptions {
+  /** A file path, `-` for standard input, a byte stream, or an open source. */
+  source: string | ReadableStream<Uint8Array> | Source;
+  /** The source's name in messages, for a stream. Default `<stream>`. */
+  sourceName?: string;
+  /**
+   * The source's identity for resuming. Default: the file's real path plus
+   * the target; a stream without one is a new source on every run.
+   */
+  sourceId?: string;
+  /** The target table, `table` or `schema.table`. */
+  table: string;
+  /** Target columns in file order; replaces the header's names. */
+  columns?: string[];
+  /** Whether the first line is a header. Default `true`. */
+  header?: boolean;
+  /**
+   * The input format. Default: from the file's extension (`.ndjson`,
+   * `.jsonl` and `.json` are NDJSON), else sniffed from the first non-blank
+   * byte (`{` is NDJSON). NDJSON's keys name columns: `columns`, else the
+   * target table's (its seq column excepted).
+   */
+  format?: InputFormat;
+  /** Field delimiter. Default `,`. */
+  delimiter?: string;
+  /** An unquoted field equal to this is NULL. Default: the unquoted empty field. */
+  nullString?: string;
+  /** Quote character. Default `"`. */
+  quote?: string;
+  /**
+   * Inside quoted fields, this character before the quote (or before
+   * itself) makes it data. Default: the quote, so quotes are doubled.
+   */
+  escape?: string;
+  /**
+   * The input's encoding (see `resolveEncoding`): UTF-8 (the default, and
+   * the only one checked here), or another ASCII-compatible one such as
+   * `latin1`, `windows-1252` or `EUC_JP`, which the COPY statement names so
+   * that the server converts the rows. NDJSON is UTF-8 only.
+   */
+  encoding?: string;
+  /**
+   * The decode codec: the WebAssembly module (default) or its TypeScript
+   * twin. Both give the same rows and the same errors.
+   */
+  codec?: "wasm" | "ts";
+  /** The column whose text names each record's lane. Default: one lane, `default`. */
+  lane?: string;
+  /** The column receiving each row's lane seq. Default `lane_seq`. */
+  seqColumn?: string;
+  /** Rows per batch (one transaction each). Default 10,000. */
+  batchSize?: number;
+  /**
+   * Milliseconds a record may wait in a partial batch before the batch
+   * commits, so a live stream (stdin that trickles) is loaded as it comes.
+   * Default 1,000.
+   */
+  flushMs?: number;
+  /** Create the table (text columns) when it is missing. */
+  create?: boolean;
+  /** The bookkeeping schema. Default `lanecopy`. */
+  metaSchema?: string;
+  /** Load the source again from its start, clearing its earlier progress. */
+  restart?: boolean;
+  /** Wait while another run loads the same source, then resume. */
+  wait?: boolean;
+  /** A PostgreSQL URL. Unset or empty: the embedded database (the library reads no environment variable). */
+  db?: string;
+  /** The embedded database's directory. Default `./.lanecopy/db`. */
+  dataDir?: string;
+  /** The directory relative paths start from. Default: the process's. */
+  cwd?: string;
+  /** An already open database to use (and leave open) instead of `db`. */
+  target?: Target;
+  /**
+   * Fingerprint, decode and batch on a worker thread, so the next batch is
+   * made on one core while this one is written on another. Default `true`.
+   */
+  decodeThread?: boolean;
+  /** Called after each batch commits. */
+  onProgress?: (progress: IngestProgress) => void;
+  /** Called as each batch goes through its transaction. */
+  onEvent?: (event: BatchEvent) => void;
+  /** Called with messages worth telling the user (a resume, a restart). */
+  onNotice?: (message: string) => void;
+  /**
+   * Stops the load: the batch in flight finishes (or, if it fails, rolls
+   * back), no further batch starts, and `ingest()` rejects with an
+   * {@linkcode InterruptedError} (the abort reason, when it is one) that
+   * says what was committed. A re-run resumes after it.
+   */
+  signal?: AbortSignal;
+  /**
+   * A file for the records that cannot load: rows the server rejects and
+   * malformed records (bad CSV or NDJSON, invalid UTF-8, a NULL lane key).
+   * Each is copied there byte for byte (with `PATH.log` saying where it
+   * came from and why) and its batch loads without it. Without one, a
+   * rejected row or a malformed record stops the load.
+   */
+  rejectFile?: string;
+  /**
+   * With `rejectFile`: stop (at a committed, resumable point) once more
+   * than this many records were rejected in the run. Default: no limit.
+   */
+  maxRejects?: number;
+  /**
+   * Load everything in one transaction, like `psql -1`: all rows or none.
+   * A failed or interrupted run leaves nothing behind, so there is nothing
+   * to resume (a source an atomic run completed is still recognised, and
+   * not loaded twice). Default `false`: one transaction per batch.
+   */
+  atomic?: boolean;
+  /**
+   * After a lost connection to a server, how many times to reconnect (with
+   * backoff from 0.5 s, doubling up to 8 s: about 40 s for the default 8)
+   * before giving up; the batch in hand is kept and re-synced with the
+   * committed prefix. 0 gives up at once.
+   */
+  retries?: number;
+  /**
+   * Writers loading at once, each on its own connection (`--parallel N`):
+   * lanes are hashed to writers (FNV-1a 32 of the lane key's UTF-8 bytes,
+   * modulo N), so a lane is always written by one writer, in input order.
+   * Needs `lane` and a server. Each writer keeps its own resume state; a
+   * source that is not complete is resumed only with the count it was
+   * loaded with (or `restart`). Default 1.
+   */
+  parallel?: number;
+}
+
+/**
+ * How far a load has come.
+ *
+ * @example Progress after each batch
+ * ```ts
+ * import { ingest, type IngestProgress } from "@lanecopy/lanecopy";
+ * import assert from "node:assert/strict";
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * const seen: IngestProgress[] = [];
+ * await ingest({
+ *   source: ReadableStream.from([new TextEncoder().encode("id\n1\n2\n3\n")]),
+ *   table: "ids",
+ *   create: true,
+ *   batchSize: 2,
+ *   dataDir,
+ *   onProgress: (progress) => seen.push(progress),
+ * });
+ * assert.deepEqual(seen.map((progress) => [progress.batches, progress.rows]), [[1, 2], [2, 3]]);
+ * await Deno.remove(dataDir, { recursive: true });
+ * ```
+ */
+export interface IngestProgress {
+  /** Rows committed by this run. */
+  rows: number;
+  /** Records this run rejected into the reject file. */
+  rejected: number;
+  /** Batches committed by this run. */
+  batches: number;
+  /** The committed prefix of the source, in bytes. */
+  bytes: number;
+  /** The source's size, when known. */
+  totalBytes?: number;
+  /** Seconds since the load started. */
+  seconds: number;
+}
+
+/**
+ * What a finished load did.
+ *
+ * @example A summary names the table, the source and where it started
+ * ```ts
+ * import { ingest, type IngestSummary } from "@lanecopy/lanecopy";
+ * import assert from "node:assert/strict";
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * const summary: IngestSummary = await ingest({
+ *   source: ReadableStream.from([new TextEncoder().encode("id\n1\n")]),
+ *   sourceName: "ids.csv",
+ *   table: "ids",
+ *   create: true,
+ *   dataDir,
+ * });
+ * assert.equal(summary.table, "public.ids");
+ * assert.equal(summary.source, "ids.csv");
+ * assert.equal(summary.resumedAt, 0);
+ * assert.equal(summary.rows, 1);
+ * await Deno.remove(dataDir, { recursive: true });
+ * ```
+ */
+export interface IngestSummary extends IngestProgress {
+  /** The reject file, when one was given. */
+  rejectFile?: string;
+  /** The target, as `schema.table`. */
+  table: string;
+  /** The source's name. */
+  source: string;
+  /** The source id its progress is kept under. */
+  sourceId: string;
+  /** The byte offset this run started from (an earlier run's committed prefix). */
+  resumedAt: number;
+  /** Rows per second. */
+  rowsPerSecond: number;
+  /** Source megabytes (10^6 bytes) per second, this run's bytes. */
+  megabytesPerSecond: number;
+}
