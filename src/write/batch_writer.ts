@@ -4,14 +4,17 @@
  * @module
  */
 
-import type { CopyFormat } from "../codec/copy_row.ts";
 import { type Batch, dropRows, rowCount } from "../codec/row_block.ts";
 import { UsageError } from "../errors.ts";
 import { markComplete } from "../bookkeeping/batch_claims.ts";
 import { retryWhenLost } from "../target/retry_when_lost.ts";
-import { formatTableName, type TableName } from "../target/table_name.ts";
+import { formatTableName } from "../target/table_name.ts";
 import type { Session, Target } from "../target/target.ts";
-import { type PreparedTable, prepareTable } from "./prepare_table.ts";
+import {
+  type PreparedTable,
+  prepareTable,
+  type PrepareTableOptions,
+} from "./prepare_table.ts";
 import {
   ClaimLost,
   claimRange,
@@ -73,30 +76,10 @@ import {
  * await Deno.remove(dataDir, { recursive: true });
  * ```
  */
-export interface BatchWriterOptions {
-  /** The open database. */
-  target: Target;
-  /** The target table. */
-  table: TableName;
-  /** Target columns in file order; replaces the header's names. */
-  columns?: readonly string[];
-  /** The header's names, once read (from {@linkcode CsvDecodeStream.header}). */
-  header: Promise<string[] | undefined>;
-  /** Create the table (text columns) when it is missing. */
-  create?: boolean;
-  /** The COPY format the batches are in. */
-  format: CopyFormat;
-  /**
-   * The batches' encoding when it is not UTF-8, PostgreSQL's name: the
-   * COPY names it and the server converts the rows.
-   */
-  encoding?: string;
+export interface BatchWriterOptions
+  extends Omit<PrepareTableOptions, "reservesSeqs"> {
   /** The source's name, for errors. */
   source: string;
-  /** The lane column: its rows get seqs in `seqColumn`, which must exist. */
-  lane?: string;
-  /** The column receiving each row's seq. Default `lane_seq`. */
-  seqColumn?: string;
   /** Markers, lanes and progress; without it, batches are plain COPYs. */
   bookkeeping?: RunBookkeeping;
   /** Called as each batch goes through its transaction. */

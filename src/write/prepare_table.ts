@@ -38,13 +38,16 @@ export interface PrepareTableOptions {
   table: TableName;
   /** Target columns in file order; replaces the header's names. */
   columns?: readonly string[];
-  /** The header's names, once read. */
+  /** The header's names, once read (from `CsvDecodeStream.header`). */
   header: Promise<string[] | undefined>;
   /** Create the table (text columns) when it is missing. */
   create?: boolean;
   /** The COPY format the batches are in. */
   format: CopyFormat;
-  /** The batches' encoding when it is not UTF-8, PostgreSQL's name. */
+  /**
+   * The batches' encoding when it is not UTF-8, PostgreSQL's name: the
+   * COPY names it and the server converts the rows.
+   */
   encoding?: string;
   /** The lane column: its rows get seqs in `seqColumn`, which must exist. */
   lane?: string;
