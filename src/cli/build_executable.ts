@@ -138,7 +138,7 @@ export function cutLockfile(lock: Lockfile, specifiers: string[]): Lockfile {
  *
  * const header = executableHeader("0123abcd", 42);
  * assert.ok(header.startsWith("#!/bin/sh\n"));
- * assert.match(header, /lanecopy\}\/0123abcd"/);
+ * assert.match(header, /root="\$home\/0123abcd"/);
  * assert.match(header, /tail -c 42 "\$0"/);
  * assert.match(header, /--cached-only/);
  * ```
@@ -147,7 +147,7 @@ export function executableHeader(id: string, payloadBytes: number): string {
   return `#!/bin/sh
 # lanecopy, one executable: this header, then a gzipped tar of the Deno
 # runtime, lanecopy's code and the npm packages it loads. The first run
-# unpacks it (about 150 MB) into the directory below; later runs start there.
+# unpacks it (about 140 MB) into the directory below; later runs start there.
 set -e
 home="\${LANECOPY_HOME:-\${XDG_CACHE_HOME:-$HOME/.cache}/lanecopy}"
 root="$home/${id}"
