@@ -229,7 +229,7 @@ Deno.test("Every npm package src/ imports is pinned at the version deno.json pin
     const text = await Deno.readTextFile(join(ROOT, path));
     for (
       const [, name, version] of text.matchAll(
-        /"npm:(@?[^@"]+)@([^/"]+)[^"]*"/g,
+        /(?:from |import\(|@ts-types=)"npm:(@?[^@"]+)@([^/"]+)[^"]*"/g,
       )
     ) {
       seen.push(name);

@@ -192,7 +192,7 @@ async function run(
   return text.decode(stdout);
 }
 
-/** Copies `from` into `to`, leaving out test files and this build. */
+/** Copies `from` into `to`, leaving out test files. */
 async function copyTree(from: string, to: string): Promise<void> {
   await Deno.mkdir(to, { recursive: true });
   for await (const entry of Deno.readDir(from)) {
@@ -208,7 +208,7 @@ async function copyTree(from: string, to: string): Promise<void> {
   }
 }
 
-/** Every `npm:` specifier the files under `dir` import. */
+/** Every `npm:` specifier the modules under `dir` import (or type by). */
 async function npmSpecifiers(dir: string): Promise<Set<string>> {
   const found = new Set<string>();
   for await (const entry of Deno.readDir(dir)) {
@@ -219,7 +219,7 @@ async function npmSpecifiers(dir: string): Promise<Set<string>> {
       const text = await Deno.readTextFile(path);
       for (
         const [, name, version] of text.matchAll(
-          /"npm:(@?[^@"]+)@([^/"]+)[^"]*"/g,
+          /(?:from |import\(|@ts-types=)"npm:(@?[^@"]+)@([^/"]+)[^"]*"/g,
         )
       ) {
         found.add(`npm:${name}@${version}`);
