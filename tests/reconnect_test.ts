@@ -51,7 +51,7 @@ loaderTest(
       const stderr = loader.stderr;
       assert.equal(status.code, 0, stderr);
       assert.match(stderr, /reconnecting \(up to 8 attempts\)/);
-      assert.match(stderr, /Reconnected to postgres:\/\/.*; resuming/);
+      assert.match(stderr, /Reconnected to \S+@\S+:\d+\/\S+; resuming/);
       await assertExactlyOnce(url, table, meta, RECORDS);
     } finally {
       await cluster.stop();

@@ -65,7 +65,7 @@ Deno.test({
           assert.equal(result.code, 1);
           assert.match(
             result.stderr,
-            /Cannot connect to postgres:\/\/postgres:\*\*\*@/,
+            /Cannot connect to postgres@127\.0\.0\.1:\d+\/postgres: /,
           );
           assert.match(result.stderr, /SSL/i);
           noSecret(result);

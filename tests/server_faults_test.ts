@@ -175,7 +175,7 @@ loaderTest(
     await watching;
     assert.match(
       error.message,
-      /^(terminating connection due to administrator command|Lost the connection to postgres:\/\/)/,
+      /^(terminating connection due to administrator command|Lost the connection to \S+@\S+:\d+\/)/,
     );
     // The connection's end is no record's fault: no source line is blamed.
     assert.doesNotMatch(error.message, /\.csv:\d+/);
@@ -250,12 +250,12 @@ loaderTest(
         assert.equal(status.code, 1, loader.stderr);
         assert.match(
           loader.stderr,
-          /lanecopy: (terminating connection|Lost the connection to postgres:\/\/)/,
+          /lanecopy: (terminating connection|Lost the connection to \S+@\S+:\d+\/)/,
         );
         const error = await failureOf(load.done);
         assert.match(
           error.message,
-          /^(terminating connection|Lost the connection to postgres:\/\/)/,
+          /^(terminating connection|Lost the connection to \S+@\S+:\d+\/)/,
         );
         await restarted;
         await assertNoIdleTransaction(url);

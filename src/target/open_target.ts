@@ -1,6 +1,6 @@
 /**
  * Opens the database rows go to: a server (`postgres_target.ts`, loaded only
- * when a URL is given) or the embedded PGlite database
+ * when a connection string is given) or the embedded PGlite database
  * (`embedded_target.ts`, loaded only without one).
  *
  * @module
@@ -11,8 +11,8 @@ import { DEFAULTS } from "../defaults.ts";
 import type { Target } from "./target.ts";
 
 /**
- * Which database to open: a server by URL, else the embedded database in a
- * directory.
+ * Which database to open: a server by its connection string, else the
+ * embedded database in a directory.
  *
  * @example The embedded database in a directory of your choice
  * ```ts
@@ -22,15 +22,23 @@ import type { Target } from "./target.ts";
  * const dataDir = await Deno.makeTempDir();
  * const options: TargetOptions = { dataDir };
  * const target = await openTarget(options);
- * assert.equal(target.description, `embedded database at ${dataDir}`);
+ * assert.equal(target.description, dataDir);
  * await target.close();
  * await Deno.remove(dataDir, { recursive: true });
  * ```
  */
 export interface TargetOptions {
   /**
-   * A PostgreSQL URL. Unset or empty: the embedded database. The library
-   * reads no environment variable; the CLI passes `DATABASE_URL` here.
+   * The server: a `postgres://` URL or a libpq keyword string
+   * (`host=db port=5432 dbname=shop user=app`). What it leaves out, `pg`
+   * fills in as libpq does, from libpq's environment variables (`PGHOST`,
+   * `PGPORT`, `PGUSER`, `PGPASSWORD`, …), the password file and the
+   * defaults, so `postgresql://` alone is the server that environment
+   * names (as `psql` with no arguments). Another scheme (`mysql://`) is
+   * refused. Unset or empty: the embedded database. The library itself
+   * reads no environment variable: the command decides between `--db`,
+   * `DATABASE_URL`, libpq's variables and the embedded database, and passes
+   * what it decided here.
    */
   db?: string;
   /** The embedded database's directory. Default `./.lanecopy/db`. */
@@ -43,8 +51,10 @@ export interface TargetOptions {
 export const DEFAULT_DATA_DIR: string = DEFAULTS.dataDir;
 
 /**
- * Opens the database the options name: the server at `db`, else the
- * embedded PGlite database in `dataDir`.
+ * Opens the database the options name: the server `db` names, else the
+ * embedded PGlite database in `dataDir`. The target's `description` says
+ * which: `user@host:port/database` (never the password), or the embedded
+ * database's directory.
  *
  * @param options Which database.
  * @returns An open target; close it when done.

@@ -7,8 +7,17 @@
 
 // @ts-types="npm:@types/pg@8.23.1"
 import pg from "npm:pg@8.23.1";
+import {
+  parse as parseForPg,
+  toClientConfig,
+} from "npm:pg-connection-string@2.14.1";
 // @ts-types="npm:@types/pg-copy-streams@1.2.5"
 import { from as copyFrom } from "npm:pg-copy-streams@7.0.0";
+import { UsageError } from "../errors.ts";
+import {
+  type ConnectionSettings,
+  parseConnectionString,
+} from "./connection_string.ts";
 import { copyWritable } from "./copy_writable.ts";
 import { redact } from "./redact.ts";
 import {
@@ -24,30 +33,41 @@ import {
 const COPY_CHUNK_BYTES = 64 * 1024;
 
 /**
- * A {@linkcode Target} on a PostgreSQL server. libpq's environment
- * variables (`PGPASSWORD`, `PGSSLMODE`, …) fill in what the URL leaves out.
+ * A {@linkcode Target} on a PostgreSQL server, named by a URL or a libpq
+ * keyword string. What it leaves out, `pg` fills in as libpq does: from
+ * libpq's environment variables (`PGHOST`, `PGPORT`, `PGUSER`,
+ * `PGDATABASE`, `PGPASSWORD`, `PGSSLMODE`, …), the password file
+ * (`PGPASSFILE`, default `~/.pgpass`) and the defaults (`localhost:5432`,
+ * the user's name); `postgresql://` alone is the server they name. Its
+ * description is `user@host:port/database`, never the password.
  *
  * @example Usage
  * ```ts ignore
  * import { PostgresTarget } from "./postgres_target.ts";
  *
- * const target = await PostgresTarget.connect(Deno.env.get("DATABASE_URL")!);
- * console.log((await target.query("select version()")).rows[0]);
+ * const target = await PostgresTarget.connect("host=127.0.0.1 dbname=postgres");
+ * console.log(target.description); // "postgres@127.0.0.1:5432/postgres"
  * await target.close();
  * ```
  */
 export class PostgresTarget implements Target {
   readonly kind = "postgres";
   readonly description: string;
-  readonly #url: string;
+  readonly #db: string;
+  readonly #config: pg.ClientConfig;
   #client: pg.Client;
   #closed = false;
   #lastError: unknown;
 
-  private constructor(client: pg.Client, url: string, description: string) {
+  private constructor(
+    client: pg.Client,
+    db: string,
+    config: pg.ClientConfig,
+  ) {
     this.#client = client;
-    this.#url = url;
-    this.description = description;
+    this.#db = db;
+    this.#config = config;
+    this.description = describe(client);
     this.#watch(client);
   }
 
@@ -80,7 +100,7 @@ export class PostgresTarget implements Target {
   async reconnect(): Promise<void> {
     const old = this.#client;
     old.end().catch(() => {});
-    const client = await PostgresTarget.#open(this.#url, this.description);
+    const client = await PostgresTarget.#open(this.#config, [this.#db]);
     this.#client = client;
     this.#watch(client);
     this.#lastError = undefined;
@@ -92,7 +112,7 @@ export class PostgresTarget implements Target {
    * no session state, no advisory locks.
    */
   async fork(): Promise<PostgresTarget> {
-    return await PostgresTarget.connect(this.#url);
+    return await PostgresTarget.connect(this.#db);
   }
 
   /**
@@ -121,39 +141,41 @@ export class PostgresTarget implements Target {
   }
 
   /**
-   * Connects to `url`.
+   * Connects to the server `db` names.
    *
-   * @param url A `postgres://` URL.
+   * @param db A `postgres://` URL or a libpq keyword string
+   * (`host=db dbname=shop`); `postgresql://` for the server libpq's
+   * environment names.
    * @returns The connected target.
+   * @throws {UsageError} For a connection string that is not PostgreSQL's,
+   * or a server that asks for a password when none was given.
    */
-  static async connect(url: string): Promise<PostgresTarget> {
-    const description = redact(url, [url]);
-    const client = await PostgresTarget.#open(url, description);
-    return new PostgresTarget(client, url, description);
+  static async connect(db: string): Promise<PostgresTarget> {
+    const config = clientConfig(parseConnectionString(db));
+    const client = await PostgresTarget.#open(config, [db]);
+    return new PostgresTarget(client, db, config);
   }
 
-  static async #open(url: string, description: string): Promise<pg.Client> {
-    let client: pg.Client;
-    try {
-      client = new pg.Client({
-        connectionString: url,
-        // Names the run in pg_stat_activity (a busy source names its holder);
-        // an application_name in the URL wins.
-        application_name: `lanecopy pid ${Deno.pid} on ${Deno.hostname()}`,
-      });
-    } catch (error) {
-      throw new Error(
-        `Cannot use the database URL ${description}: ${
-          redact((error as Error).message, [url])
-        }`,
-      );
-    }
+  static async #open(
+    config: pg.ClientConfig,
+    secrets: string[],
+  ): Promise<pg.Client> {
+    const client = new pg.Client(config);
     try {
       await client.connect();
     } catch (error) {
       client.end().catch(() => {});
-      const reason = redact((error as Error).message || String(error), [url]);
-      throw new Error(`Cannot connect to ${description}: ${reason}`);
+      const where = describe(client);
+      if (client.password == null && asksForPassword(error)) {
+        throw new UsageError(
+          `Cannot connect to ${where}: the server asks for a password and none was given (set PGPASSWORD, add it to ~/.pgpass, or give it in --db)`,
+        );
+      }
+      const reason = redact(
+        (error as Error).message || String(error),
+        secrets,
+      );
+      throw new Error(`Cannot connect to ${where}: ${reason}`);
     }
     return client;
   }
@@ -221,4 +243,56 @@ export class PostgresTarget implements Target {
     this.#closed = true;
     await this.#client.end().catch(() => {});
   }
+}
+
+/**
+ * `pg`'s configuration for libpq settings. The settings go through
+ * `pg-connection-string` as a URL's query, so that `sslmode`, `sslrootcert`
+ * and the rest mean what they mean in a URL given to `pg`; what none of
+ * them says, `pg` reads from libpq's environment.
+ */
+function clientConfig(settings: ConnectionSettings): pg.ClientConfig {
+  for (const keyword of ["service", "passfile"]) {
+    if (settings[keyword] !== undefined) {
+      throw new UsageError(
+        `Cannot connect with ${keyword}=${settings[keyword]}: ${
+          keyword === "service"
+            ? "the library reads no service file; give the service's settings (host, port, dbname, …) instead"
+            : "set PGPASSFILE to the password file instead"
+        }`,
+      );
+    }
+  }
+  const { dbname, hostaddr, ...rest } = settings;
+  const query = new URLSearchParams(Object.entries(rest)).toString();
+  const parsed = parseForPg(`postgresql://?${query}`);
+  return {
+    // Names the run in pg_stat_activity (a busy source names its holder);
+    // an application_name in the settings wins.
+    application_name: `lanecopy pid ${Deno.pid} on ${Deno.hostname()}`,
+    ...toClientConfig({
+      ...parsed,
+      database: dbname,
+      // As in libpq, hostaddr is where to connect when both are given.
+      host: hostaddr ?? parsed.host,
+    }),
+  };
+}
+
+/** `user@host:port/database` of a client, as `pg` resolved them. */
+function describe(client: pg.Client): string {
+  const host = client.host.includes(":") ? `[${client.host}]` : client.host;
+  return `${client.user}@${host}:${client.port}/${client.database}`;
+}
+
+/**
+ * Whether a failed connection failed for want of a password: the server
+ * asked for one (SCRAM fails before sending, md5 and cleartext fail as a
+ * wrong password).
+ */
+function asksForPassword(error: unknown): boolean {
+  const { code, message } = error as { code?: string; message?: string };
+  return code === "28P01" || /client password must be a string/.test(
+    message ?? "",
+  );
 }

@@ -148,7 +148,10 @@ export interface TransactionHooks {
 export interface Target extends Session {
   /** `postgres` for a server, `embedded` for PGlite. */
   readonly kind: "postgres" | "embedded";
-  /** Where, for messages: the URL without its password, or the data directory. */
+  /**
+   * Where, for messages and summaries: a server's `user@host:port/database`
+   * (never the password), or the embedded database's directory.
+   */
   readonly description: string;
   /**
    * Runs `work` in one transaction: committed when it resolves, rolled back
