@@ -329,7 +329,9 @@ loaderTest(
       assert.equal(restarted.code, 0, restarted.stderr);
       assert.match(
         restarted.stderr,
-        new RegExp(`the earlier runs had committed ${committed} rows`),
+        new RegExp(
+          `from its start: the ${committed} rows loaded before stay in public\\.${table}; truncate it first to replace them`,
+        ),
       );
       const progress = await writerProgress(meta);
       assert.deepEqual(progress.map((p) => [p.writer, p.complete]), [

@@ -10,6 +10,7 @@
 import { metaTables, NOTIFY_CHANNEL } from "./schema.ts";
 import type { PrefixState } from "../source/prefix_fingerprint.ts";
 import type { SourceOptions } from "./source_state.ts";
+import { recordTarget, type TargetFound } from "./target_identity.ts";
 import type { Session } from "../target/target.ts";
 
 /** Which source and writer a batch belongs to. */
@@ -20,6 +21,13 @@ export interface BatchOwner {
   sourceId: string;
   /** The writer (0 for a single-writer run). */
   writer: number;
+  /**
+   * The target table as the run found it before loading: registering the
+   * source records its identity, and the source's progress belongs to its
+   * generation (see `recordTarget`). Without it, the source's generation is
+   * left as it was.
+   */
+  targetTable?: TargetFound;
 }
 
 /** One batch's claim: its source range, rows, prefix and lanes. */
@@ -46,12 +54,15 @@ export interface BatchClaim {
 }
 
 /**
- * Records a source (its options and how many writers load it) and a
- * progress row for each of its writers; with `restart`, also clears its
- * markers and progress. Runs in the transaction of the run's first batch,
- * so a restart that fails changes nothing. Progress rows of writers past
- * `writers` are dropped (a source is registered only when none of its
- * writers has committed anything, or with `restart`).
+ * Records a source (its options, how many writers load it, and with
+ * `owner.targetTable` the generation of the target table it loads into)
+ * and a progress row for each of its writers; with `restart`, also clears
+ * its markers and progress. When the run found the target table dropped
+ * or truncated (`owner.targetTable.reset`), the target's lane counters are
+ * cleared too (see `recordTarget`). Runs in the transaction of the run's
+ * first batch, so a restart that fails changes nothing. Progress rows of
+ * writers past `writers` are dropped (a source is registered only when
+ * none of its writers has committed anything, or with `restart`).
  *
  * @param session The batch's transaction.
  * @param owner The source and writer.
@@ -89,13 +100,23 @@ export async function registerSource(
   writers = 1,
 ): Promise<void> {
   const t = metaTables(owner.metaSchema);
+  const generation = owner.targetTable &&
+    await recordTarget(session, owner.metaSchema, owner.targetTable);
   await session.query(
-    `INSERT INTO ${t.sources} AS s (source_id, target, options, writers)
-     VALUES ($1, $2, $3::jsonb, $4)
+    `INSERT INTO ${t.sources} AS s (source_id, target, options, writers, target_generation)
+     VALUES ($1, $2, $3::jsonb, $4, $5::bigint)
      ON CONFLICT (source_id) DO UPDATE
        SET target = excluded.target, options = excluded.options,
-           writers = excluded.writers, updated_at = now()`,
-    [owner.sourceId, options.target, JSON.stringify(options), writers],
+           writers = excluded.writers,
+           target_generation = coalesce(excluded.target_generation, s.target_generation),
+           updated_at = now()`,
+    [
+      owner.sourceId,
+      options.target,
+      JSON.stringify(options),
+      writers,
+      generation ?? null,
+    ],
   );
   if (restart) {
     await session.query(

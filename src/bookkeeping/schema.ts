@@ -5,8 +5,9 @@
  *
  * - `lanes (target, lane, next_seq, row_count, updated_at)`: one row per
  *   lane; `next_seq` is the seq the lane's next row gets.
- * - `sources (source_id, target, options, writers, …)`: what a source id
- *   loads, with the options that change what its bytes mean.
+ * - `sources (source_id, target, options, writers, target_generation, …)`:
+ *   what a source id loads, with the options that change what its bytes
+ *   mean, and the generation of the target table its progress belongs to.
  * - `progress (source_id, writer, byte_offset, rows_committed,
  *   lines_committed, fingerprint, complete)`: each writer's committed
  *   prefix; `fingerprint` is the SHA-256 of the source's bytes
@@ -14,6 +15,14 @@
  * - `batches (source_id, writer, start_offset, end_offset, row_count)`: the
  *   claim of each committed batch, keyed by source position; pruned behind
  *   the committed prefix.
+ * - `targets (target, table_oid, relfilenode, generation, reset_reason, …)`:
+ *   the identity of the table the target's lane counters count (its OID
+ *   and storage), and its generation, which goes up each time the table is
+ *   found dropped or truncated and its counters start again (see
+ *   `target_identity.ts`).
+ *
+ * Bookkeeping made by an earlier version gains what it lacks (tables,
+ * columns) when it is next used, keeping its rows.
  *
  * No foreign keys and no sequences, so the same SQL runs on Citus (the
  * tables small enough to be reference tables).
@@ -31,7 +40,7 @@ export const DEFAULT_META_SCHEMA: string = DEFAULTS.metaSchema;
 /** The channel `pg_notify` announces committed lane seqs on. */
 export const NOTIFY_CHANNEL = "lanecopy";
 
-const TABLES = ["lanes", "sources", "progress", "batches"] as const;
+const TABLES = ["lanes", "sources", "progress", "batches", "targets"] as const;
 
 /**
  * The qualified, quoted names of the bookkeeping tables in `schema`.
@@ -56,12 +65,14 @@ export function metaTables(
     sources: `${q}."sources"`,
     progress: `${q}."progress"`,
     batches: `${q}."batches"`,
+    targets: `${q}."targets"`,
   };
 }
 
 /**
- * Creates the bookkeeping schema and tables when any is missing. Two first
- * runs at once are safe: creation happens under a transaction-scoped
+ * Creates the bookkeeping schema and tables when any is missing, and adds
+ * the columns an earlier version's tables lack (keeping their rows). Two
+ * first runs at once are safe: creation happens under a transaction-scoped
  * advisory lock, since concurrent `CREATE … IF NOT EXISTS` can still fail
  * on the catalog's unique index.
  *
@@ -88,7 +99,7 @@ export async function ensureBookkeeping(
   target: Target,
   schema: string = DEFAULT_META_SCHEMA,
 ): Promise<void> {
-  if (await allTablesExist(target, schema)) return;
+  if (await upToDate(target, schema)) return;
   const t = metaTables(schema);
   await target.transaction(async (session) => {
     await session.query(
@@ -130,17 +141,33 @@ export async function ensureBookkeeping(
       row_count integer NOT NULL,
       committed_at timestamptz NOT NULL DEFAULT now(),
       PRIMARY KEY (source_id, writer, start_offset))`);
+    await session.query(`CREATE TABLE IF NOT EXISTS ${t.targets} (
+      target text PRIMARY KEY,
+      table_oid bigint NOT NULL,
+      relfilenode bigint NOT NULL,
+      generation bigint NOT NULL DEFAULT 1,
+      reset_reason text,
+      updated_at timestamptz NOT NULL DEFAULT now())`);
+    // Sources an earlier version registered keep NULL: generation 1.
+    await session.query(
+      `ALTER TABLE ${t.sources} ADD COLUMN IF NOT EXISTS target_generation bigint`,
+    );
   });
 }
 
-async function allTablesExist(
+/** Whether every table exists, with the newest column. */
+async function upToDate(
   target: Target,
   schema: string,
 ): Promise<boolean> {
-  const names = Object.values(metaTables(schema));
+  const t = metaTables(schema);
   const { rows } = await target.query(
-    "SELECT bool_and(to_regclass(name) IS NOT NULL) AS ok FROM unnest($1::text[]) AS name",
-    [names],
+    `SELECT bool_and(to_regclass(name) IS NOT NULL) AND EXISTS (
+              SELECT FROM pg_attribute
+               WHERE attrelid = to_regclass($2) AND attname = 'target_generation'
+                 AND NOT attisdropped) AS ok
+       FROM unnest($1::text[]) AS name`,
+    [Object.values(t), t.sources],
   );
   return rows[0].ok === true;
 }
