@@ -102,10 +102,10 @@ Deno.test("ingest --quote and --escape load backslash-escaped fields, and a chan
     assert.equal(first.code, 0, first.stderr);
     const rows = await sql(`select id, note from ${table} order by id`);
     assert.deepEqual(rows.map((row) => [row.id, row.note]), [
-      ["1", "it's"],
-      ["2", "C:\\tmp"],
-      ["3", ""],
-      ["4", null],
+      [1, "it's"],
+      [2, "C:\\tmp"],
+      [3, ""],
+      [4, null],
     ]);
     await Deno.writeTextFile(path, "5;'x'\n", { append: true });
     const changed = await runCli(args());

@@ -131,10 +131,10 @@ Deno.test("ingest --encoding latin1: bytes that are not UTF-8 are no error, a ma
     );
     assert.equal(resumed.code, 3, resumed.stderr);
     const rows = await sql(`select id, note from ${table} order by id`);
-    assert.deepEqual(rows, [{ id: "1", note: "ÿÃ\u0080" }]);
+    assert.deepEqual(rows, [{ id: 1, note: "ÿÃ\u0080" }]);
     assert.deepEqual(
       await Deno.readFile(rejects),
-      Uint8Array.from(latin1('2,éé"x\n')),
+      Uint8Array.from(latin1('id,note\n2,éé"x\n')),
     );
     const log = JSON.parse(await Deno.readTextFile(`${rejects}.log`));
     assert.deepEqual([log.line, log.error_line, log.column], [3, 3, 5]);
@@ -201,8 +201,8 @@ Deno.test("ingest --encoding: windows-1252 and EUC-JP convert on the server; csv
     );
     assert.equal(overridden.code, 0, overridden.stderr);
     assert.deepEqual(await sql(`select id, v from ${table} order by id`), [
-      { id: "1", v: "€œ" },
-      { id: "2", v: "日本" },
+      { id: 1, v: "€œ" },
+      { id: 2, v: "日本" },
     ]);
   } finally {
     await sql(`drop table if exists ${table}`);

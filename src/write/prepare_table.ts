@@ -6,6 +6,12 @@
  */
 
 import { DEFAULTS } from "../defaults.ts";
+import { type ColumnEntry, loadedColumns } from "../codec/column_entry.ts";
+import {
+  type ExistingTable,
+  type ExtraPolicy,
+  resolveFields,
+} from "../codec/column_map.ts";
 import type { CopyFormat } from "../codec/copy_row.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { tableColumns } from "../target/table_columns.ts";
@@ -15,7 +21,8 @@ import {
   quoteTableName,
   type TableName,
 } from "../target/table_name.ts";
-import type { CopySpec, Target } from "../target/target.ts";
+import type { CopySpec, Session, Target } from "../target/target.ts";
+import type { ColumnType } from "./column_type_rules.ts";
 
 /**
  * The seq column when none is given (from the config schema).
@@ -36,12 +43,35 @@ export interface PrepareTableOptions {
   target: Target;
   /** The target table. */
   table: TableName;
-  /** Target columns in file order; replaces the header's names. */
-  columns?: readonly string[];
+  /**
+   * Which column each field loads into (see `ColumnEntry`): by position
+   * (replacing the header's names) or by name. Default: the header's names.
+   */
+  columns?: readonly ColumnEntry[];
   /** The header's names, once read (from `CsvDecodeStream.header`). */
   header: Promise<string[] | undefined>;
-  /** Create the table (text columns) when it is missing. */
+  /**
+   * The table as the load found it before reading, and what a field whose
+   * column it lacks does (see `resolveFields`): what the decoder was
+   * given, so that the COPY names the columns of the fields its rows hold.
+   */
+  into?: ExistingTable;
+  /** What a field whose column `into` lacks does. Default `error`. */
+  extraColumns?: ExtraPolicy;
+  /** The source's name, for messages. */
+  source?: string;
+  /**
+   * Create the table when it is missing (and its schema, when that is
+   * missing too), with a column of `columnTypes` for each name.
+   */
   create?: boolean;
+  /**
+   * With `create`: each column's type, by position in the names (`columns`,
+   * else the header's); `text` where it has none. Default: all text.
+   */
+  columnTypes?: readonly ColumnType[];
+  /** Called with the DDL `create` ran, in words (`created public.t (id integer, …)`). */
+  onNotice?: (message: string) => void;
   /** The COPY format the batches are in. */
   format: CopyFormat;
   /**
@@ -64,8 +94,11 @@ export interface PrepareTableOptions {
 export interface PreparedTable {
   /** The COPY's table, columns (the seq column last, when written) and format. */
   spec: CopySpec;
-  /** The input's columns, in file order. */
-  columns: string[];
+  /**
+   * The input's fields in file order, each with the column it loads into
+   * (see `resolveFields`): what the source's progress stores.
+   */
+  columns: ColumnEntry[];
   /** Whether each row gets its lane seq spliced in. */
   writesSeq: boolean;
 }
@@ -76,7 +109,8 @@ export interface PreparedTable {
  *
  * @param options The table, the columns, and how the load fills them.
  * @returns The table as the batches are written, or `undefined` when there
- * are no column names (no `columns`, and the input has no header).
+ * are no column names (no `columns`, and the input has no header; NDJSON
+ * with no record to take keys from).
  *
  * @example Usage
  * ```ts
@@ -86,13 +120,19 @@ export interface PreparedTable {
  *
  * const dataDir = await Deno.makeTempDir();
  * const target = await openTarget({ dataDir });
+ * const notices: string[] = [];
  * const prepared = await prepareTable({
- *   target, table: { schema: "public", table: "t" }, header: Promise.resolve(["a", "b"]),
- *   create: true, format: "text", lane: "a", reservesSeqs: true,
+ *   target, table: { schema: "sales", table: "t" }, header: Promise.resolve(["a", "b"]),
+ *   create: true, columnTypes: ["integer"], format: "text", lane: "a", reservesSeqs: true,
+ *   onNotice: (message) => notices.push(message),
  * });
  * assert.deepEqual(prepared?.spec.columns, ["a", "b", "lane_seq"]);
  * assert.equal(prepared?.writesSeq, true);
- * const { rows } = await target.query("select count(*)::int as n from t");
+ * assert.deepEqual(notices, [
+ *   "created schema sales",
+ *   "created sales.t (a integer, b text, lane_seq bigint)",
+ * ]);
+ * const { rows } = await target.query("select count(*)::int as n from sales.t");
  * assert.equal(rows[0].n, 0);
  * await target.close();
  * await Deno.remove(dataDir, { recursive: true });
@@ -101,8 +141,9 @@ export interface PreparedTable {
 export async function prepareTable(
   options: PrepareTableOptions,
 ): Promise<PreparedTable | undefined> {
-  const names = options.columns ?? await options.header;
-  if (names === undefined) return undefined;
+  const fields = resolveFields(await options.header, options);
+  if (fields === undefined || fields.length === 0) return undefined;
+  const names = loadedColumns(fields);
   const seqColumn = options.seqColumn ?? DEFAULT_SEQ_COLUMN;
   checkNames(options.table, names, seqColumn);
   const existing = await tableColumns(options.target, options.table);
@@ -120,7 +161,7 @@ export async function prepareTable(
       format: options.format,
       encoding: options.encoding,
     },
-    columns: [...names],
+    columns: fields,
     writesSeq,
   };
 }
@@ -150,30 +191,78 @@ function checkNames(
   }
 }
 
-/** Creates the missing table (text columns, and the seq column with a lane), or refuses without `create`. */
+/**
+ * Creates the missing table (a column of its type for each name, and the
+ * seq column with a lane) and its schema when that is missing, or refuses
+ * without `create`. Under a transaction-scoped advisory lock, since
+ * writers may create at once and concurrent `CREATE … IF NOT EXISTS` can
+ * still fail on the catalog's unique index; only the one that creates
+ * tells.
+ */
 async function createTable(
   options: PrepareTableOptions,
   names: readonly string[],
   seqColumn: string,
 ): Promise<void> {
+  const { table } = options;
   if (!options.create) {
     throw new UsageError(
       `Cannot load into ${
-        formatTableName(options.table)
-      }: the table does not exist (pass --create to create it with a text column for each of: ${
+        formatTableName(table)
+      }: the table does not exist (pass --create to create it with a column for each of: ${
         names.join(", ")
       })`,
     );
   }
-  const columns = names.map((column) => `${quoteIdentifier(column)} text`);
-  if (options.lane !== undefined) {
-    columns.push(`${quoteIdentifier(seqColumn)} bigint`);
-  }
-  await options.target.query(
-    `CREATE TABLE IF NOT EXISTS ${quoteTableName(options.table)} (${
-      columns.join(", ")
-    })`,
+  const columns: [string, string][] = names.map((
+    column,
+    i,
+  ) => [column, options.columnTypes?.[i] ?? "text"]);
+  if (options.lane !== undefined) columns.push([seqColumn, "bigint"]);
+  const created = await options.target.transaction(async (session) => {
+    await session.query(
+      "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+      [`lanecopy create ${quoteTableName(table)}`],
+    );
+    if (await exists(session, "to_regclass", quoteTableName(table))) {
+      return [];
+    }
+    const done: string[] = [];
+    if (
+      !await exists(session, "to_regnamespace", quoteIdentifier(table.schema))
+    ) {
+      await session.query(
+        `CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(table.schema)}`,
+      );
+      done.push(`created schema ${table.schema}`);
+    }
+    await session.query(
+      `CREATE TABLE ${quoteTableName(table)} (${
+        columns.map(([name, type]) => `${quoteIdentifier(name)} ${type}`)
+          .join(", ")
+      })`,
+    );
+    done.push(
+      `created ${formatTableName(table)} (${
+        columns.map(([name, type]) => `${name} ${type}`).join(", ")
+      })`,
+    );
+    return done;
+  });
+  for (const message of created) options.onNotice?.(message);
+}
+
+/** Whether `lookup` (`to_regclass`, `to_regnamespace`) finds `name`. */
+async function exists(
+  session: Session,
+  lookup: "to_regclass" | "to_regnamespace",
+  name: string,
+): Promise<boolean> {
+  const { rows } = await session.query(
+    `SELECT ${lookup}($1) IS NOT NULL AS found`,
+    [name],
   );
+  return rows[0].found === true;
 }
 
 /** Refuses an existing table that lacks the seq column (with a lane) or one of the input's columns. */
