@@ -74,12 +74,12 @@ Deno.test("parseConfig() fails a typo at any depth with its line, column, JSON p
     [
       `{ "tabel": "t" }`,
       "top level",
-      /^c\.json:1:3: \/tabel is not an option \(allowed there: batch_size, flush_ms, table, create, lane, seq_column, source_id, wait, reject_file, max_rejects, atomic, parallel, format, codec, connection, csv\)$/,
+      /^c\.json:1:3: \/tabel is not an option \(allowed there: batch_size, flush_ms, table, create, lane, seq_column, source_id, wait, reject_file, max_rejects, atomic, parallel, format, extra_keys, codec, connection, csv\)$/,
     ],
     [
       `{\n  "csv": {\n    "delimeter": ";"\n  }\n}`,
       "inside csv",
-      /^c\.json:3:5: \/csv\/delimeter is not an option \(allowed there: delimiter, quote, escape, null, header, columns, encoding\)$/,
+      /^c\.json:3:5: \/csv\/delimeter is not an option \(allowed there: delimiter, quote, escape, null, header, columns, extra_columns, encoding\)$/,
     ],
     [
       `{ "connection": { "url": "postgres://x" } }`,
@@ -110,8 +110,8 @@ Deno.test("parseConfig() names the option and the rule a wrong value breaks", as
       /\/csv\/delimiter must NOT have more than 1 character/,
     ],
     [
-      `{ "csv": { "columns": ["a", "a"] } }`,
-      /\/csv\/columns must NOT have duplicate items/,
+      `{ "csv": { "extra_columns": "skip" } }`,
+      /\/csv\/extra_columns must be equal to one of the allowed values/,
     ],
     [`{ "csv": [] }`, /\/csv must be an object/],
     [`[1]`, /c\.json:1:1: The config must be an object$/],

@@ -10,6 +10,8 @@
  * - metadata: for each row of the call, 6 i32 arrays of ROW_CAPACITY
  *   entries (row end in the output, source line and end offset relative to
  *   the chunk, lane key start and end in the output, lane key hash);
+ * - the keep mask: a byte per field, 0 for a field the rows leave out
+ *   (used once `setKeep` turns it on);
  * - the encoded null string, then the output, then the input chunk (the
  *   caller places it and grows memory as needed).
  *
@@ -42,6 +44,7 @@ import {
   ESCAPE,
   ESCAPE_SEEN,
   FIELD_START,
+  KEEP_CAPACITY,
   LF,
   LINE_FEED,
   META_END,
@@ -85,6 +88,7 @@ const REG: usize = memory.data(64, 16);
 const UNQUOTED_CLASS: usize = memory.data(256, 16);
 const QUOTED_CLASS: usize = memory.data(256, 16);
 const META: usize = memory.data(ROW_CAPACITY * 24, 16);
+const KEEP: usize = memory.data(KEEP_CAPACITY, 16);
 const NULLS: usize = (__heap_base + 15) & ~(<usize> 15);
 
 // Configuration.
@@ -97,6 +101,8 @@ let nullLength: i32 = -1;
 let nullCodePoints: i32 = 0;
 let expected: i32 = 0;
 let laneField: i32 = -1;
+// The keep mask: with `masked`, field k is written when byte k of KEEP is 1.
+let masked: bool = false;
 let charset: i32 = CHARSET_UTF8;
 let utf8: bool = true;
 let rejecting: bool = false;
@@ -153,12 +159,13 @@ let colCount: i32 = 0;
 
 /**
  * Where a region starts: 0 registers, 1 metadata, 2 null string, 3 output
- * (valid after `configure`).
+ * (valid after `configure`), 4 the keep mask (KEEP_CAPACITY bytes).
  */
 export function layout(region: i32): usize {
   if (region == 0) return REG;
   if (region == 1) return META;
   if (region == 2) return NULLS;
+  if (region == 4) return KEEP;
   return OUT;
 }
 
@@ -232,6 +239,14 @@ function quotedClass(b: i32): i32 {
 /** The lane column's field index, once the header has named it. */
 export function setLaneField(lane: i32): void {
   laneField = lane;
+}
+
+/**
+ * Turns the keep mask on, once the header is read: its bytes (one per
+ * field, 0 for a field the rows leave out) must already be at `layout(4)`.
+ */
+export function setKeep(): void {
+  masked = true;
 }
 
 /**
@@ -433,6 +448,7 @@ export function frame(from: i32, maxRows: i32): i32 {
   const out = OUT;
   const qCode = <u16> quoteCode;
   const qLength = quoteLength;
+  const mask = masked;
   // The per-field state lives in locals, written back when the call ends.
   let i = from;
   let st = state;
@@ -624,6 +640,8 @@ export function frame(from: i32, maxRows: i32): i32 {
     } else {
       p = endField(i, p, start, quoted, count);
       if (term == DELIMITER) {
+        // A field left out takes no delimiter after it.
+        const kept = !mask || load<u8>(KEEP + <usize> count) != 0;
         count++;
         if (expected != 0 && count >= expected) {
           error(
@@ -637,8 +655,10 @@ export function frame(from: i32, maxRows: i32): i32 {
           result = rejectFrom(i + 1, SKIP_FIELD_START);
           break;
         }
-        store<u8>(out + <usize> p, outDelimiter);
-        p++;
+        if (kept) {
+          store<u8>(out + <usize> p, outDelimiter);
+          p++;
+        }
         st = FIELD_START;
         i++;
         continue;
@@ -882,6 +902,8 @@ function endField(
 ): i32 {
   const contentStart = start + (csvOut ? 1 : 0);
   fieldEmpty = p == contentStart;
+  // A field left out: its bytes go (the lane field is never one).
+  if (masked && load<u8>(KEEP + <usize> field) == 0) return start;
   let isNull = false;
   if (!quoted) {
     if (nullLength < 0) {
@@ -958,6 +980,8 @@ function endRecord(
     error(E_TOO_FEW_FIELDS, line, columnOf(at), at, expected, count);
     return false;
   }
+  // The last field left out: drop the delimiter after the last kept one.
+  if (masked && load<u8>(KEEP + <usize> fieldsBefore) == 0) pos--;
   store<u8>(OUT + <usize> pos, LF);
   pos++;
   if (laneNull) {

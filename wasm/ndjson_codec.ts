@@ -12,7 +12,9 @@
  *   entries (row end in the output, source line and end offset relative to
  *   the chunk, lane value start and end in the output, lane value hash);
  * - the column names (UTF-8, back to back) and their starts, then per
- *   column the record's value range and the stamp of the record that set it;
+ *   column the record's value range and the stamp of the record that set it
+ *   (one more column takes the values of keys that are none), and the keep
+ *   mask (a byte per column, 0 for one the rows leave out);
  * - the regions the caller places and grows (`place`): the nesting stack,
  *   the key being read, the record's values, the output, the input chunk.
  *
@@ -136,10 +138,12 @@ let csvOut: bool = false;
 let outDelimiter: i32 = TAB;
 let laneField: i32 = -1;
 let rejecting: bool = false;
+let skipUnknown: bool = false;
 let STARTS: usize = 0;
 let COL_START: usize = 0;
 let COL_END: usize = 0;
 let SEEN: usize = 0;
+let KEEP: usize = 0;
 let FREE: usize = 0;
 
 // Regions the caller places.
@@ -196,22 +200,25 @@ let colCount: i32 = 0;
 
 /**
  * Where a region starts: 0 registers, 1 metadata, 2 column names, 3 their
- * starts (u32, `count + 1`), 4 the first byte free for `place` (3 and 4
- * valid after `configure`).
+ * starts (u32, `count + 1`), 4 the first byte free for `place`, 5 the keep
+ * mask (a byte per column, 1 when written; 3 to 5 valid after `configure`).
  */
 export function layout(region: i32): usize {
   if (region == 0) return REG;
   if (region == 1) return META;
   if (region == 2) return NAMES;
   if (region == 3) return STARTS;
+  if (region == 5) return KEEP;
   return FREE;
 }
 
 /**
- * Sets the columns (their names, `nameBytes` bytes, go at `layout(2)`, and
- * their starts at `layout(3)`, after this call), the COPY format, the lane
- * column, and reject mode (`rejects`: skip malformed records instead of
- * stopping).
+ * Sets the columns (their names, `nameBytes` bytes, go at `layout(2)`,
+ * their starts at `layout(3)` and the keep mask at `layout(5)`, after this
+ * call), the COPY format, the lane column, reject mode (`rejects`: skip
+ * malformed records instead of stopping), and whether a key that is no
+ * column is read and left out (`unknown`) instead of an error. Column
+ * `columns` (one past the last) takes such keys' values: never written.
  */
 export function configure(
   columns: i32,
@@ -219,17 +226,21 @@ export function configure(
   csv: bool,
   lane: i32,
   rejects: bool,
+  unknown: bool,
 ): void {
   rejecting = rejects;
+  skipUnknown = unknown;
   count = columns;
   csvOut = csv;
   outDelimiter = csv ? 0x2c : TAB;
   laneField = lane;
+  const slots = <usize> (columns + 1);
   STARTS = (NAMES + <usize> nameBytes + 15) & ~(<usize> 15);
-  COL_START = (STARTS + (<usize> (columns + 1) << 2) + 15) & ~(<usize> 15);
-  COL_END = COL_START + (<usize> columns << 2);
-  SEEN = COL_END + (<usize> columns << 2);
-  FREE = (SEEN + (<usize> columns << 2) + 15) & ~(<usize> 15);
+  COL_START = (STARTS + (slots << 2) + 15) & ~(<usize> 15);
+  COL_END = COL_START + (slots << 2);
+  SEEN = COL_END + (slots << 2);
+  KEEP = SEEN + (slots << 2);
+  FREE = (KEEP + slots + 15) & ~(<usize> 15);
 }
 
 /**
@@ -761,7 +772,11 @@ function endKey(): bool {
     }
     c = c + 1 < count ? c + 1 : 0;
   }
-  if (tried == count) return failAtKey(E_UNKNOWN_KEY);
+  if (tried == count) {
+    if (!skipUnknown) return failAtKey(E_UNKNOWN_KEY);
+    col = count; // its value is read, and left out
+    return true;
+  }
   if (load<u32>(SEEN + (<usize> c << 2)) == stamp) {
     return failAtKey(E_DUPLICATE_KEY);
   }
@@ -808,11 +823,14 @@ function endRecord(end: i32): void {
   const vals = VALS;
   const row = rows;
   let p = pos;
+  let first = true;
   for (let c = 0; c < count; c++) {
-    if (c > 0) {
+    if (load<u8>(KEEP + <usize> c) == 0) continue; // a column left out
+    if (!first) {
       store<u8>(out + <usize> p, outDelimiter);
       p++;
     }
+    first = false;
     const start = load<u32>(SEEN + (<usize> c << 2)) == stamp
       ? load<i32>(COL_START + (<usize> c << 2))
       : -1;
@@ -913,8 +931,13 @@ function endHex(i: i32): i32 {
   if (unit >= 0xdc00 && unit <= 0xdfff) {
     return fail(E_UNPAIRED_SURROGATE, i, unit, 0);
   }
-  // A value's NUL reaches no column (a key's names none: it is unknown).
-  if (unit == 0 && mode == VALUE_STRING) return fail(E_NUL_ESCAPE, i, 0, 0);
+  // A value's NUL reaches no column (a key's names none: it is unknown);
+  // a value left out holds what it likes.
+  if (
+    unit == 0 && mode == VALUE_STRING && load<u8>(KEEP + <usize> col) != 0
+  ) {
+    return fail(E_NUL_ESCAPE, i, 0, 0);
+  }
   putCodePoint(unit);
   return STRING;
 }

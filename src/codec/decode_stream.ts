@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { ExtraPolicy } from "./column_map.ts";
 import { CsvCopyCodec, type CsvCopyCodecOptions } from "./csv/csv_codec.ts";
 import { resolveEncoding } from "./encoding.ts";
 import { InputSyntaxError, UsageError } from "../errors.ts";
@@ -33,9 +34,16 @@ import { NDJSON_CODEC_WASM } from "./ndjson/_ndjson_wasm.generated.ts";
 export interface DecodeOptions extends CsvCopyCodecOptions {
   /**
    * The input format. Default `csv`. NDJSON needs `columns` (its rows'
-   * fields in their order) and ignores the CSV-only options.
+   * fields in their order: keys, or `{ field: key, column }`) and ignores
+   * the CSV-only options.
    */
   format?: InputFormat;
+  /**
+   * NDJSON: what a record's key that is no field does, `error` (malformed
+   * input at its line and column) or `ignore` (its value is read and left
+   * out). Default `error`.
+   */
+  extraKeys?: ExtraPolicy;
   /**
    * Which codec: the WebAssembly module (default) or its TypeScript twin.
    * Both give the same bytes and the same errors. Where WebAssembly cannot

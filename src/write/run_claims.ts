@@ -36,8 +36,8 @@ export interface RunBookkeeping extends BatchOwner {
 export interface RangeClaim {
   /** The target as `schema.table` (the lanes' key). */
   target: string;
-  /** The input's columns, registered with the source. */
-  columns: string[];
+  /** The input's fields and their columns, registered with the source. */
+  columns: SourceOptions["columns"];
   /** Whether the rows take seqs (the table has the seq column). */
   writesSeq: boolean;
   /** Whether the run's source is registered already (its first batch committed). */
@@ -81,7 +81,7 @@ export interface RangeClaim {
 export async function registerRun(
   session: Session,
   bookkeeping: RunBookkeeping,
-  columns: string[],
+  columns: SourceOptions["columns"],
 ): Promise<void> {
   await registerSource(
     session,

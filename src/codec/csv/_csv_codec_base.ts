@@ -13,6 +13,7 @@
 
 import {
   CHARSET_UTF8,
+  KEEP_CAPACITY,
   META_END,
   META_LANE_END,
   META_LANE_HASH,
@@ -41,8 +42,15 @@ import { csvErrorReason } from "./_csv_error_reason.ts";
 import { headerNames, laneFieldIndex } from "./_csv_header.ts";
 import { cutCharacter } from "./_cut_character.ts";
 import { ByteOrderMark } from "../_byte_order_mark.ts";
+import {
+  byName,
+  type ColumnEntry,
+  columnOf,
+  keepMask,
+} from "../column_entry.ts";
+import { type ColumnMapOptions, resolveFields } from "../column_map.ts";
 import { LaneKeyCache } from "../_lane_key_cache.ts";
-import { InputSyntaxError } from "../../errors.ts";
+import { ExitCode, InputSyntaxError, UsageError } from "../../errors.ts";
 import type { MalformedRecord, RowBlock } from "../row_block.ts";
 
 /**
@@ -71,6 +79,9 @@ export class CsvCodecBase {
   readonly #decode: (bytes: Uint8Array) => string;
   #headerPending: boolean;
   #header: string[] | undefined;
+  /** How the fields map to columns, and the map once known. */
+  readonly #map: ColumnMapOptions;
+  #fields: ColumnEntry[] | undefined;
   #laneField = -1;
   readonly #laneKeyCache: LaneKeyCache;
 
@@ -106,7 +117,19 @@ export class CsvCodecBase {
     this.#decode = decode;
     this.#headerPending = options.header ?? true;
     this.#laneColumn = options.laneColumn;
-    if (options.columns !== undefined) this.#findLane(options.columns);
+    this.#map = {
+      columns: options.columns,
+      into: options.into,
+      extraColumns: options.extraColumns,
+      source: this.#source,
+    };
+    // Entries by position map the fields before the header is read (which
+    // then checks the names they give); by name, once it is.
+    const known = options.columns !== undefined &&
+        (!this.#headerPending || !byName(options.columns))
+      ? resolveFields(undefined, this.#map)
+      : undefined;
+    if (known !== undefined) this.#findLane(known);
     else if (!this.#headerPending) this.#findLane([]);
     this.#chunkOffset = options.startOffset ?? 0;
     this.#bom = new ByteOrderMark(
@@ -118,11 +141,21 @@ export class CsvCodecBase {
       ...dialect,
       laneField: this.#headerPending ? -1 : this.#laneField,
     });
+    if (!this.#headerPending) this.#useFields(known);
   }
 
   /** The header's column names, once the header record has been read. */
   get header(): string[] | undefined {
     return this.#header;
+  }
+
+  /**
+   * Which column each field loads into, in file order (`null`: the rows
+   * leave it out), once known: see `resolveFields`. `undefined` until the
+   * header is read, and when nothing names the fields.
+   */
+  get fields(): ColumnEntry[] | undefined {
+    return this.#fields;
   }
 
   /** Source byte offset just after everything pushed so far. */
@@ -280,16 +313,30 @@ export class CsvCodecBase {
     this.#headerPending = false;
     const format = this.#csvOut ? "csv" : "text";
     this.#header = headerNames(row, format, this.#decode, this.#source, line);
-    if (this.#laneColumn !== undefined && this.#laneField < 0) {
-      this.#findLane(this.#header);
-    }
+    const fields = resolveFields(this.#header, this.#map)!;
+    this.#findLane(fields);
     this.#core.setLaneField(this.#laneField);
+    this.#useFields(fields);
   }
 
-  /** Resolves the lane column's index among `names`. */
-  #findLane(names: readonly string[]): void {
+  /** Resolves the lane column's index among the fields' columns. */
+  #findLane(fields: readonly ColumnEntry[]): void {
     if (this.#laneColumn === undefined) return;
-    this.#laneField = laneFieldIndex(this.#laneColumn, names);
+    this.#laneField = laneFieldIndex(this.#laneColumn, fields.map(columnOf));
+  }
+
+  /** The fields' map is known: the core leaves out the fields it skips. */
+  #useFields(fields: ColumnEntry[] | undefined): void {
+    this.#fields = fields;
+    const keep = fields && keepMask(fields);
+    if (keep === undefined) return;
+    if (keep.length > KEEP_CAPACITY) {
+      throw new UsageError(
+        `Cannot skip fields of ${this.#source}: its records have ${keep.length} fields, and fields can be skipped in the first ${KEEP_CAPACITY}`,
+        ExitCode.BadInput,
+      );
+    }
+    this.#core.setKeep(keep);
   }
 
   /** The error the last core call reported. */

@@ -14,6 +14,9 @@
 /** Rows one `frame` call of a core completes at most. */
 export const ROW_CAPACITY = 8192;
 
+/** Fields a keep mask covers at most (a byte each). */
+export const KEEP_CAPACITY = 65536;
+
 /** Register: output bytes written. */
 export const REG_POS = 0;
 /** Register: where the record in progress starts in the output. */

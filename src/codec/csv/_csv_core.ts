@@ -143,6 +143,12 @@ export interface CsvCore {
   compact(end: number): void;
   /** Sets the lane field's index, once the header named it. */
   setLaneField(field: number): void;
+  /**
+   * Sets the keep mask, once the header is read: a byte per field (at
+   * most `KEEP_CAPACITY`), 0 for a field the rows leave out. A core never
+   * given one keeps every field.
+   */
+  setKeep(keep: Uint8Array): void;
 }
 
 /**
@@ -180,6 +186,9 @@ export class TsCsvCore implements CsvCore {
   readonly #nullCodePoints: number;
   #expected: number;
   #laneField: number;
+  // The keep mask: with `#masked`, field k is written when `#keep[k]` is 1.
+  #masked = false;
+  #keep = new Uint8Array(0);
   readonly #charset: number;
   readonly #utf8: boolean;
   readonly #rejecting: boolean;
@@ -309,6 +318,12 @@ export class TsCsvCore implements CsvCore {
   /** @param field The lane field's index. */
   setLaneField(field: number): void {
     this.#laneField = field;
+  }
+
+  /** @param keep A byte per field, 0 for a field the rows leave out. */
+  setKeep(keep: Uint8Array): void {
+    this.#keep = keep.slice();
+    this.#masked = true;
   }
 
   /**
@@ -483,6 +498,8 @@ export class TsCsvCore implements CsvCore {
     const escape = this.#escape;
     const qCode = this.#quoteCode;
     const qLength = this.#quoteLength;
+    const masked = this.#masked;
+    const keep = this.#keep;
     // The per-field state lives in locals, written back when the call ends.
     let i = from;
     let st = this.#state;
@@ -625,6 +642,8 @@ export class TsCsvCore implements CsvCore {
       } else {
         p = this.#endField(i, p, start, quoted, count);
         if (term === DELIMITER) {
+          // A field left out takes no delimiter after it.
+          const kept = !masked || keep[count] !== 0;
           count++;
           const expected = this.#expected;
           if (expected !== 0 && count >= expected) {
@@ -639,8 +658,10 @@ export class TsCsvCore implements CsvCore {
             result = this.#rejectFrom(i + 1, SKIP_FIELD_START);
             break;
           }
-          out[p] = this.#outDelimiter;
-          p++;
+          if (kept) {
+            out[p] = this.#outDelimiter;
+            p++;
+          }
           st = FIELD_START;
           i++;
           continue;
@@ -889,6 +910,8 @@ export class TsCsvCore implements CsvCore {
     const out = this.#out;
     const contentStart = start + (this.#csvOut ? 1 : 0);
     this.#fieldEmpty = p === contentStart;
+    // A field left out: its bytes go (the lane field is never one).
+    if (this.#masked && this.#keep[field] === 0) return start;
     let isNull = false;
     if (!quoted) {
       const nullLength = this.#nullLength;
@@ -974,6 +997,8 @@ export class TsCsvCore implements CsvCore {
       );
       return false;
     }
+    // The last field left out: drop the delimiter after the last kept one.
+    if (this.#masked && this.#keep[fieldsBefore] === 0) this.#pos--;
     this.#out[this.#pos] = LF;
     this.#pos++;
     if (this.#laneNull) {

@@ -15,6 +15,8 @@ import {
   LF,
 } from "./_csv_constants.ts";
 import type { CsvDialect } from "./_csv_core.ts";
+import { type ColumnEntry, fieldCountOf } from "../column_entry.ts";
+import type { ExistingTable, ExtraPolicy } from "../column_map.ts";
 import { type CopyFormat, encodeCopyRow } from "../copy_row.ts";
 import { type Charset, resolveEncoding } from "../encoding.ts";
 
@@ -43,8 +45,22 @@ export interface CsvCopyCodecOptions {
   startOffset?: number;
   /** Source line of the first byte pushed. Default 1. */
   startLine?: number;
-  /** Column names in file order; replace the header's names. */
-  columns?: readonly string[];
+  /**
+   * Which column each field loads into (see `ColumnEntry`): by position,
+   * one entry per field in file order (a name replaces the header's,
+   * `null` skips the field); or by name, `{ field, column }` entries only
+   * (the fields they leave out load into the columns their header names).
+   * Skipped fields are left out of the rows. Default: the header's names.
+   */
+  columns?: readonly ColumnEntry[];
+  /**
+   * The target table as the load found it: a field whose column it lacks
+   * is refused once the header is read (before any row), naming them all;
+   * with `extraColumns: "ignore"`, such fields are skipped.
+   */
+  into?: ExistingTable;
+  /** What a field whose column `into` lacks does. Default `error`. */
+  extraColumns?: ExtraPolicy;
   /**
    * The column whose text is each row's lane key (by name, from `columns`
    * or the header). A NULL lane key is malformed input.
@@ -146,7 +162,7 @@ export function csvDialect(options: CsvCopyCodecOptions): ResolvedDialect {
       csvOut,
       nullEncoded,
       nullCodePoints: [...options.nullString ?? ""].length,
-      fieldCount: options.fieldCount ?? options.columns?.length ?? 0,
+      fieldCount: options.fieldCount ?? fieldCountOf(options.columns) ?? 0,
       laneField: -1,
       charset: CHARSETS[encoding.charset],
       rejects: options.malformed === "reject",

@@ -56,7 +56,8 @@ export function headerNames(
  * The lane column's index among `names`.
  *
  * @param laneColumn The lane column's name.
- * @param names The columns' names (none: the input has no header).
+ * @param names The columns' names in field order, `null` for a field the
+ * load skips (none: the input has no header).
  * @returns Its index.
  * @throws {UsageError} If no column has that name.
  *
@@ -72,7 +73,7 @@ export function headerNames(
  */
 export function laneFieldIndex(
   laneColumn: string,
-  names: readonly string[],
+  names: readonly (string | null)[],
 ): number {
   const index = names.indexOf(laneColumn);
   if (index < 0) {
@@ -80,7 +81,7 @@ export function laneFieldIndex(
       names.length === 0
         ? `Cannot use lane column "${laneColumn}": the input has no header; pass --columns`
         : `Cannot use lane column "${laneColumn}": no such column (columns: ${
-          names.join(", ")
+          names.filter((name) => name !== null).join(", ")
         })`,
       ExitCode.BadInput,
     );

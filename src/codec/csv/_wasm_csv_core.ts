@@ -30,6 +30,7 @@ interface CsvCodecExports {
     rejects: number,
   ): void;
   setLaneField(lane: number): void;
+  setKeep(): void;
   begin(at: number, length: number, final: number): void;
   frame(from: number, maxRows: number): number;
   endChunk(): void;
@@ -140,6 +141,13 @@ export class WasmCsvCore implements CsvCore {
   /** @param field The lane field's index. */
   setLaneField(field: number): void {
     this.#exports.setLaneField(field);
+  }
+
+  /** @param keep A byte per field, 0 for a field the rows leave out. */
+  setKeep(keep: Uint8Array): void {
+    new Uint8Array(this.#memory.buffer, this.#exports.layout(4), keep.length)
+      .set(keep);
+    this.#exports.setKeep();
   }
 
   /**

@@ -31,6 +31,18 @@ import {
   ROW_CAPACITY,
 } from "./_ndjson_constants.ts";
 import type { NdjsonCore, NdjsonLayout } from "./_ndjson_core.ts";
+import {
+  type ColumnEntry,
+  columnOf,
+  keepMask,
+  keyOf,
+  loadedColumns,
+} from "../column_entry.ts";
+import {
+  type ExistingTable,
+  type ExtraPolicy,
+  resolveKeys,
+} from "../column_map.ts";
 import type { CopyFormat } from "../copy_row.ts";
 import { ExitCode, InputSyntaxError, UsageError } from "../../errors.ts";
 import type { MalformedRecord, RowBlock } from "../row_block.ts";
@@ -40,8 +52,26 @@ import { ndjsonErrorReason } from "./_ndjson_error_reason.ts";
 
 /** Options for `NdjsonCopyCodec` and `WasmNdjsonCopyCodec`. */
 export interface NdjsonCopyCodecOptions {
-  /** The target columns, in the order each row writes its fields. */
-  columns: readonly string[];
+  /**
+   * The fields, in the order each row writes them: a key, loaded into the
+   * column of the same name, or `{ field: key, column }` (renamed, or
+   * skipped with a `null` column: read, and left out of the rows).
+   */
+  columns: readonly ColumnEntry[];
+  /**
+   * The target table as the load found it: a field whose column it lacks
+   * is refused before any record, naming them all; with
+   * `extraColumns: "ignore"`, such fields are skipped.
+   */
+  into?: ExistingTable;
+  /** What a field whose column `into` lacks does. Default `error`. */
+  extraColumns?: ExtraPolicy;
+  /**
+   * What a record's key that is no field does: `error`, malformed input
+   * at its line and column, or `ignore`: its value is read and left out.
+   * Default `error`.
+   */
+  extraKeys?: ExtraPolicy;
   /** The source's name in error messages. Default `<input>`. */
   source?: string;
   /** The COPY format to produce. Default `text`. */
@@ -91,11 +121,15 @@ const decoder = new TextDecoder();
 export class NdjsonCodecBase {
   readonly #core: NdjsonCore;
   readonly #source: string;
+  /** The fields' keys, in row order. */
+  readonly #keys: readonly string[];
+  /** The keys of the fields the rows hold. */
   readonly #columns: readonly string[];
   readonly #csvOut: boolean;
   readonly #laneColumn: string | undefined;
   readonly #laneField: number;
   readonly #laneKeyCache: LaneKeyCache;
+  readonly #fields: ColumnEntry[];
 
   // Rows of this call, in the core's output.
   #rowEnds = new Uint32Array(1024);
@@ -121,24 +155,28 @@ export class NdjsonCodecBase {
     makeCore: (layout: NdjsonLayout) => NdjsonCore,
   ) {
     this.#source = options.source ?? "<input>";
-    this.#columns = [...options.columns];
-    const count = this.#columns.length;
-    if (count === 0) {
+    if (options.columns.length === 0) {
       throw new UsageError(
         "Cannot read NDJSON without columns: name them with --columns",
       );
     }
-    const names = this.#columns.map((name) => encoder.encode(name));
+    const fields = resolveKeys({ ...options, source: this.#source });
+    this.#keys = fields.map((entry) => keyOf(entry as string));
+    this.#columns = this.#keys.filter((_, c) => columnOf(fields[c]) !== null);
+    const loaded = loadedColumns(fields);
+    const twice = loaded.find((column, c) => loaded.indexOf(column) !== c);
+    if (twice !== undefined) {
+      throw new UsageError(
+        `Cannot read NDJSON into columns ${
+          loaded.join(", ")
+        }: column "${twice}" is named twice`,
+        ExitCode.BadInput,
+      );
+    }
+    const count = this.#keys.length;
+    const names = this.#keys.map((name) => encoder.encode(name));
     const nameStarts = new Uint32Array(count + 1);
     for (let c = 0; c < count; c++) {
-      if (this.#columns.indexOf(this.#columns[c]) !== c) {
-        throw new UsageError(
-          `Cannot read NDJSON into columns ${
-            this.#columns.join(", ")
-          }: column "${this.#columns[c]}" is named twice`,
-          ExitCode.BadInput,
-        );
-      }
       nameStarts[c + 1] = nameStarts[c] + names[c].length;
     }
     const nameBytes = new Uint8Array(nameStarts[count]);
@@ -147,11 +185,11 @@ export class NdjsonCodecBase {
     this.#laneColumn = options.laneColumn;
     this.#laneField = -1;
     if (this.#laneColumn !== undefined) {
-      this.#laneField = this.#columns.indexOf(this.#laneColumn);
+      this.#laneField = fields.map(columnOf).indexOf(this.#laneColumn);
       if (this.#laneField < 0) {
         throw new UsageError(
           `Cannot use lane column "${this.#laneColumn}": no such column (columns: ${
-            this.#columns.join(", ")
+            loaded.join(", ")
           })`,
           ExitCode.BadInput,
         );
@@ -170,12 +208,23 @@ export class NdjsonCodecBase {
       csvOut: this.#csvOut,
       laneField: this.#laneField,
       rejects: options.malformed === "reject",
+      keep: keepMask(fields),
+      skipUnknown: options.extraKeys === "ignore",
     });
+    this.#fields = fields;
   }
 
-  /** The column names each row's fields are in (NDJSON has no header line). */
+  /**
+   * The fields' keys, in row order (NDJSON has no header line; these name
+   * its fields as a header would).
+   */
   get header(): string[] | undefined {
-    return [...this.#columns];
+    return [...this.#keys];
+  }
+
+  /** Which column each field loads into (see `resolveKeys`). */
+  get fields(): ColumnEntry[] | undefined {
+    return [...this.#fields];
   }
 
   /** Source byte offset just after everything pushed so far. */

@@ -131,6 +131,18 @@ export interface NdjsonLayout {
    * Default `false`.
    */
   rejects?: boolean;
+  /**
+   * The keep mask: a byte per name, 0 for a key whose value the rows leave
+   * out (its value is still read, and its key may not appear twice).
+   * Default: every name is written.
+   */
+  keep?: Uint8Array;
+  /**
+   * A key that is no name is read and left out, like a name the mask
+   * leaves out (but it may appear twice), instead of an error. Default
+   * `false`.
+   */
+  skipUnknown?: boolean;
 }
 
 /** The scan core's interface: {@linkcode TsNdjsonCore}, or the WASM module's. */
@@ -189,6 +201,9 @@ export class TsNdjsonCore implements NdjsonCore {
   readonly #outDelimiter: number;
   readonly #laneField: number;
   readonly #rejecting: boolean;
+  /** Per name, 1 when written; one more entry, 0: where unknown keys go. */
+  readonly #keep: Uint8Array;
+  readonly #skipUnknown: boolean;
 
   readonly #regs = new Int32Array(16);
   readonly #meta = new Int32Array(6 * ROW_CAPACITY);
@@ -200,7 +215,8 @@ export class TsNdjsonCore implements NdjsonCore {
 
   // The record in progress: each column's encoded value lies in
   // `#vals[#colStart[c], #colEnd[c])` (-1: NULL) when `#seen[c]` is the
-  // record's stamp; otherwise the record has no such key.
+  // record's stamp; otherwise the record has no such key. Column `#count`
+  // takes the values of keys that are no column, when they are skipped.
   #vals = new Uint8Array(1 << 16);
   #valPos = 0;
   #valStart = 0;
@@ -258,9 +274,13 @@ export class TsNdjsonCore implements NdjsonCore {
     this.#outDelimiter = layout.csvOut ? 0x2c : TAB;
     this.#laneField = layout.laneField;
     this.#rejecting = layout.rejects ?? false;
-    this.#colStart = new Int32Array(this.#count);
-    this.#colEnd = new Int32Array(this.#count);
-    this.#seen = new Uint32Array(this.#count);
+    this.#keep = new Uint8Array(this.#count + 1);
+    if (layout.keep === undefined) this.#keep.fill(1, 0, this.#count);
+    else this.#keep.set(layout.keep);
+    this.#skipUnknown = layout.skipUnknown ?? false;
+    this.#colStart = new Int32Array(this.#count + 1);
+    this.#colEnd = new Int32Array(this.#count + 1);
+    this.#seen = new Uint32Array(this.#count + 1);
   }
 
   /** @returns The registers. */
@@ -791,7 +811,11 @@ export class TsNdjsonCore implements NdjsonCore {
       }
       col = col + 1 < count ? col + 1 : 0;
     }
-    if (tried === count) return this.#failAtKey(E_UNKNOWN_KEY);
+    if (tried === count) {
+      if (!this.#skipUnknown) return this.#failAtKey(E_UNKNOWN_KEY);
+      this.#col = count; // its value is read, and left out
+      return true;
+    }
     if (this.#seen[col] === this.#stamp) {
       return this.#failAtKey(E_DUPLICATE_KEY);
     }
@@ -841,9 +865,13 @@ export class TsNdjsonCore implements NdjsonCore {
     const meta = this.#meta;
     const row = this.#rows;
     const laneField = this.#laneField;
+    const keep = this.#keep;
     let pos = this.#pos;
+    let first = true;
     for (let c = 0; c < count; c++) {
-      if (c > 0) out[pos++] = this.#outDelimiter;
+      if (keep[c] === 0) continue; // a column the rows leave out
+      if (!first) out[pos++] = this.#outDelimiter;
+      first = false;
       const start = this.#seen[c] === stamp ? this.#colStart[c] : -1;
       if (start >= 0) {
         const stop = this.#colEnd[c];
@@ -941,8 +969,12 @@ export class TsNdjsonCore implements NdjsonCore {
     if (unit >= 0xdc00 && unit <= 0xdfff) {
       return this.#fail(E_UNPAIRED_SURROGATE, i, unit, 0);
     }
-    // A value's NUL reaches no column (a key's names none: it is unknown).
-    if (unit === 0 && this.#mode === VALUE_STRING) {
+    // A value's NUL reaches no column (a key's names none: it is unknown);
+    // a value left out holds what it likes.
+    if (
+      unit === 0 && this.#mode === VALUE_STRING &&
+      this.#keep[this.#col] !== 0
+    ) {
       return this.#fail(E_NUL_ESCAPE, i, 0, 0);
     }
     this.#putCodePoint(unit);

@@ -30,6 +30,7 @@ interface NdjsonCodecExports {
     csv: number,
     lane: number,
     rejects: number,
+    unknown: number,
   ): void;
   place(
     stackAt: number,
@@ -114,19 +115,26 @@ export class WasmNdjsonCore implements NdjsonCore {
     this.#metaAt = this.#exports.layout(1);
     const count = layout.nameStarts.length - 1;
     const namesAt = this.#exports.layout(2);
-    this.#grow(namesAt + layout.names.length + 16 * count + 64);
+    this.#grow(namesAt + layout.names.length + 17 * (count + 1) + 64);
     this.#exports.configure(
       count,
       layout.names.length,
       layout.csvOut ? 1 : 0,
       layout.laneField,
       layout.rejects ? 1 : 0,
+      layout.skipUnknown ? 1 : 0,
     );
     const buffer = this.#memory.buffer;
     new Uint8Array(buffer, namesAt, layout.names.length).set(layout.names);
     new Uint32Array(buffer, this.#exports.layout(3), count + 1).set(
       layout.nameStarts,
     );
+    // The keep mask: every column written unless told; the slot after the
+    // last (unknown keys' values) never.
+    const keep = new Uint8Array(buffer, this.#exports.layout(5), count + 1);
+    if (layout.keep === undefined) keep.fill(1, 0, count);
+    else keep.set(layout.keep);
+    keep[count] = 0;
     this.#top = this.#exports.layout(4);
     this.#place(this.#capacity);
   }
