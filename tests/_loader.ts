@@ -555,6 +555,10 @@ export interface RejectLogEntry {
   end_offset: number;
   /** Why it was rejected. */
   reason: string;
+  /** Where the record starts in the reject file, in bytes. */
+  reject_offset: number;
+  /** Its length there (a line feed added to a last record without one). */
+  reject_bytes: number;
 }
 
 /** The entries of the log beside the reject file `rejects`, in order. */

@@ -52,7 +52,7 @@ Deno.test("resolveFormat() sniffs a stream byte by byte and replays every byte",
   assert.deepEqual(replayed, [...bytes]);
 });
 
-Deno.test("resolveFormat() takes the given format or the extension without reading", async () => {
+Deno.test("resolveFormat() takes the given format without reading", async () => {
   let pulled = false;
   const readable = new ReadableStream<Uint8Array>({
     pull() {
@@ -61,10 +61,32 @@ Deno.test("resolveFormat() takes the given format or the extension without readi
   }, { highWaterMark: 0 });
   const given = await resolveFormat({ name: "x.csv", readable }, "ndjson");
   assert.equal(given.format, "ndjson");
-  const named = await resolveFormat({ name: "x.jsonl", readable });
-  assert.equal(named.format, "ndjson");
-  assert.equal(named.source.readable, readable);
   assert.equal(pulled, false);
+});
+
+Deno.test("resolveFormat() takes the extension's format, reading only the head to check the content, and replays it", async () => {
+  const bytes = encoder.encode('[1,2]\n{"a": 1}\n');
+  let pulls = 0;
+  const readable = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      // One byte a pull: the head is read up to its first non-blank byte.
+      if (pulls === bytes.length) controller.close();
+      else controller.enqueue(bytes.subarray(pulls, ++pulls));
+    },
+  }, { highWaterMark: 0 });
+  // The name says CSV: a header may start with "[".
+  const named = await resolveFormat({ name: "x.csv", readable });
+  assert.equal(named.format, "csv");
+  assert.equal(pulls, 1);
+  const replayed = (await Array.fromAsync(named.source.readable)).flatMap((
+    c,
+  ) => [...c]);
+  assert.deepEqual(replayed, [...bytes]);
+  const jsonl = await resolveFormat({
+    name: "x.jsonl",
+    readable: ReadableStream.from([encoder.encode('{"a": 1}\n')]),
+  });
+  assert.equal(jsonl.format, "ndjson");
 });
 
 Deno.test("resolveFormat() calls blank or empty input CSV", async () => {

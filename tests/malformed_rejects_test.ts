@@ -135,6 +135,8 @@ async function writeInput(
   format: "csv" | "ndjson",
 ): Promise<{
   path: string;
+  /** The header line the reject file starts with (none for NDJSON). */
+  header: Uint8Array;
   good: number[];
   bad: {
     bytes: Uint8Array;
@@ -145,7 +147,8 @@ async function writeInput(
   }[];
 }> {
   const parts: Uint8Array[] = [];
-  if (format === "csv") parts.push(encoder.encode("id,lane,qty,note\n"));
+  const header = encoder.encode(format === "csv" ? "id,lane,qty,note\n" : "");
+  parts.push(header);
   let line = format === "csv" ? 2 : 1;
   const good: number[] = [];
   const bad = [];
@@ -178,7 +181,7 @@ async function writeInput(
     Uint8Array.from(parts.flatMap((part) => [...part])),
     `.${format}`,
   );
-  return { path, good, bad };
+  return { path, header, good, bad };
 }
 
 async function createTable(table: string): Promise<void> {
@@ -217,18 +220,25 @@ async function setUp(prefix: string, path: string) {
   return { url, table, meta, rejects, args, cleanUp };
 }
 
-/** The reject file holds exactly the bad records, byte for byte, and its log says where each is. */
+/**
+ * The reject file holds the input's header line (once) and exactly the bad
+ * records, byte for byte, and its log says where each is: in the source
+ * (its byte range holds the record) and in the reject file.
+ */
 async function assertRejects(
   rejects: string,
-  bad: Awaited<ReturnType<typeof writeInput>>["bad"],
+  input: Awaited<ReturnType<typeof writeInput>>,
 ) {
+  const { bad, header } = input;
   // A last record the input ends without a line break gets one there.
-  const expected = Uint8Array.from(
-    bad.flatMap((b) =>
+  const expected = Uint8Array.from([
+    ...header,
+    ...bad.flatMap((b) =>
       [0x0a, 0x0d].includes(b.bytes.at(-1)!) ? [...b.bytes] : [...b.bytes, 0x0a]
     ),
-  );
+  ]);
   const written = await Deno.readFile(rejects);
+  const source = await Deno.readFile(input.path);
   assert.equal(
     decoder.decode(written),
     decoder.decode(expected),
@@ -251,6 +261,19 @@ async function assertRejects(
       bad[k].bytes.length,
       JSON.stringify(entry),
     );
+    assert.deepEqual(
+      source.subarray(entry.start_offset, entry.end_offset),
+      bad[k].bytes,
+      JSON.stringify(entry),
+    );
+    assert.deepEqual(
+      written.subarray(
+        entry.reject_offset,
+        entry.reject_offset + bad[k].bytes.length,
+      ),
+      bad[k].bytes,
+      JSON.stringify(entry),
+    );
   }
   assert.equal(
     new Set(log.map((entry) => entry.start_offset)).size,
@@ -269,7 +292,8 @@ for (
 ) {
   Deno.test(`ingest --reject-file (${format}, codec ${codec}) loads every good row and puts each malformed or rejected record, byte for byte, in the reject file with its lines and column`, async () => {
     const records = 300;
-    const { path, good, bad } = await writeInput(records, format);
+    const input = await writeInput(records, format);
+    const { path, good, bad } = input;
     const { table, meta, rejects, args, cleanUp } = await setUp(
       `malformed_${format}_${codec}`,
       path,
@@ -279,7 +303,7 @@ for (
       assertRejectSummary(result, good.length, bad.length, records);
       assert.ok(bad.some((b) => b.kind === "rejected"));
       await assertGoodRowsOnce(table, good);
-      await assertRejects(rejects, bad);
+      await assertRejects(rejects, input);
       const [counters] = await sql(
         `select sum(row_count)::int as rows from ${meta}.lanes`,
       );
@@ -292,7 +316,7 @@ for (
       // Run again: nothing more loads, nothing more is rejected.
       const again = await runCli(args(undefined, "--json"));
       assert.equal(again.code, 0, again.stderr);
-      await assertRejects(rejects, bad);
+      await assertRejects(rejects, input);
     } finally {
       await sql(`drop table if exists ${table}`);
       await cleanUp();
@@ -305,7 +329,8 @@ for (const format of ["csv", "ndjson"] as const) {
     `ingest --reject-file (${format}) killed (SIGKILL) mid-run, its rejects written before a commit, and re-run: no duplicate rejects, no gaps or doubles in the target`,
     async () => {
       const records = 400;
-      const { path, good, bad } = await writeInput(records, format);
+      const input = await writeInput(records, format);
+      const { path, good } = input;
       const { url, table, meta, rejects, args, cleanUp } = await setUp(
         `malformed_kill_${format}`,
         path,
@@ -333,7 +358,7 @@ for (const format of ["csv", "ndjson"] as const) {
         const last = await runCli(load);
         assert.equal(last.code, 3, last.stderr);
         await assertGoodRowsOnce(table, good);
-        await assertRejects(rejects, bad);
+        await assertRejects(rejects, input);
         const [counters] = await sql(
           `select sum(row_count)::int as rows from ${meta}.lanes`,
         );
@@ -366,7 +391,8 @@ Deno.test("--max-rejects counts malformed records: past it the load stops at a c
       (await sql(`select id from ${table} order by id`)).map((r) => r.id),
       [1],
     );
-    assert.equal(await Deno.readTextFile(rejects), '2,a,1,x"y\n');
+    const header = "id,lane,qty,note\n";
+    assert.equal(await Deno.readTextFile(rejects), `${header}2,a,1,x"y\n`);
     const finished = await runCli(args(2, "--max-rejects", "5"));
     assert.equal(finished.code, 3, finished.stderr);
     assert.deepEqual(
@@ -375,7 +401,7 @@ Deno.test("--max-rejects counts malformed records: past it the load stops at a c
     );
     assert.equal(
       await Deno.readTextFile(rejects),
-      '2,a,1,x"y\n4,a\n6,a,1,"x\n',
+      `${header}2,a,1,x"y\n4,a\n6,a,1,"x\n`,
     );
   } finally {
     await sql(`drop table if exists ${table}`);
@@ -401,7 +427,7 @@ Deno.test("ingest --reject-file on the embedded database rejects malformed recor
     assert.equal(result.code, 3, result.stderr);
     const summary = JSON.parse(result.stdout);
     assert.deepEqual([summary.rows, summary.rejected], [2, 1]);
-    assert.equal(await Deno.readTextFile(rejects), '3,"7\n\n4,\n');
+    assert.equal(await Deno.readTextFile(rejects), 'id,n\n3,"7\n\n4,\n');
     const log = JSON.parse(await Deno.readTextFile(`${rejects}.log`));
     assert.deepEqual(
       [log.kind, log.line, log.error_line, log.column],
@@ -414,7 +440,8 @@ Deno.test("ingest --reject-file on the embedded database rejects malformed recor
 });
 
 Deno.test("a batch whose COMMIT fails after its rejects were written: the re-run writes them once", async () => {
-  const { path, good, bad } = await writeInput(40, "csv");
+  const input = await writeInput(40, "csv");
+  const { path, good, bad } = input;
   const { url, table, meta, rejects, args, cleanUp } = await setUp(
     "malformed_commit",
     path,
@@ -457,7 +484,7 @@ Deno.test("a batch whose COMMIT fails after its rejects were written: the re-run
     const resumed = await runCli(args(5));
     assert.equal(resumed.code, 3, resumed.stderr);
     await assertGoodRowsOnce(table, good);
-    await assertRejects(rejects, bad);
+    await assertRejects(rejects, input);
     assert.ok(bad.length > written);
   } finally {
     await sql(`drop table if exists ${table}, ${table}_fail`);

@@ -20,6 +20,8 @@ import {
 } from "./_loader.ts";
 
 const RECORDS = 600;
+/** The input's header line: the reject file starts with it. */
+const HEADER = "id,lane,qty,note\n";
 
 /** Record `i` of the input (its text, with its line feed), and whether it is bad. */
 function record(i: number): { text: string; bad: boolean } {
@@ -44,7 +46,7 @@ function record(i: number): { text: string; bad: boolean } {
 async function writeInput(): Promise<
   { path: string; bad: { text: string; line: number }[]; good: number[] }
 > {
-  let text = "id,lane,qty,note\n";
+  let text = HEADER;
   let line = 2;
   const bad: { text: string; line: number }[] = [];
   const good: number[] = [];
@@ -98,7 +100,7 @@ Deno.test("ingest --reject-file loads every good row, and the reject file holds 
   await assertGoodRowsOnce(table, good);
   assert.equal(
     await Deno.readTextFile(rejects),
-    bad.map((b) => b.text).join(""),
+    HEADER + bad.map((b) => b.text).join(""),
   );
   const log = await readRejectLog(rejects);
   assert.deepEqual(log.map((entry) => entry.line), bad.map((b) => b.line));
@@ -141,8 +143,8 @@ loaderTest(
       await assertGoodRowsOnce(table, good);
       assert.equal(
         await Deno.readTextFile(rejects),
-        bad.map((b) => b.text).join(""),
-        "the reject file has duplicates or misses a record",
+        HEADER + bad.map((b) => b.text).join(""),
+        "the reject file has duplicates or misses a record (or its header, or has it twice)",
       );
       const log = await readRejectLog(rejects);
       assert.equal(log.length, bad.length);
@@ -190,7 +192,8 @@ Deno.test("a foreign-key violation (no COPY line) is found by bisecting: without
   const rejects = `${path}.rejects.csv`;
   const resumed = await runCli([...base, "--reject-file", rejects]);
   assert.equal(resumed.code, 3, resumed.stderr);
-  assert.equal(await Deno.readTextFile(rejects), "177,999\n");
+  // The run resumed past the header, and the reject file starts with it.
+  assert.equal(await Deno.readTextFile(rejects), "id,parent\n177,999\n");
   const [all] = await sql(`select count(*)::int as n from ${table}`);
   assert.equal(all.n, 299);
   await Deno.remove(path);
@@ -221,7 +224,7 @@ Deno.test("--max-rejects stops at a committed, resumable point with exit 2; a re
   await assertGoodRowsOnce(table, good);
   assert.equal(
     await Deno.readTextFile(rejects),
-    bad.map((b) => b.text).join(""),
+    HEADER + bad.map((b) => b.text).join(""),
   );
   await Deno.remove(path);
   await Deno.remove(rejects);
@@ -246,7 +249,7 @@ Deno.test("ingest --reject-file works on the embedded database too", async () =>
     rejects,
   ]);
   assert.equal(result.code, 3, result.stderr);
-  assert.equal(await Deno.readTextFile(rejects), "2,x\n");
+  assert.equal(await Deno.readTextFile(rejects), "id,n\n2,x\n");
   await Deno.remove(path);
   await removeDataDir(dataDir);
 });

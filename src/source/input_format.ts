@@ -1,16 +1,44 @@
 /**
  * Which format a source is in, CSV or NDJSON: as given (`--format`), else
  * from the file's extension, else sniffed from its first non-blank byte
- * (`{` is NDJSON), without losing the bytes read to sniff.
+ * (`{` is NDJSON), without losing the bytes read to sniff. Gzip is undone
+ * first; inputs lanecopy does not read (Parquet, zip, a JSON array) are
+ * refused by their first bytes, with what to do instead.
  *
  * @module
  */
 
-import { UsageError } from "../errors.ts";
-import { hasOwnedChunks, markOwnedChunks, type Source } from "./open_source.ts";
+import { ExitCode, UsageError } from "../errors.ts";
+import { peekHead } from "./_peek.ts";
+import {
+  gunzipWhenGzip,
+  hasOwnedChunks,
+  markOwnedChunks,
+  type Source,
+} from "./open_source.ts";
 
 /** The input formats lanecopy reads. */
 export type InputFormat = "csv" | "ndjson";
+
+/**
+ * What an input's first bytes say it is: one of the formats lanecopy reads,
+ * or gzip (compressed data), or a kind it does not read.
+ *
+ * @example Usage
+ * ```ts
+ * import { type ContentKind, sniffContent } from "./input_format.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const kind: ContentKind | undefined = sniffContent(new TextEncoder().encode("PAR1\x15"));
+ * assert.equal(kind, "parquet");
+ * ```
+ */
+export type ContentKind =
+  | InputFormat
+  | "gzip"
+  | "parquet"
+  | "zip"
+  | "json-array";
 
 /** Bytes read at most while only blank ones come; then the input is CSV. */
 const SNIFF_LIMIT = 1 << 20;
@@ -18,10 +46,24 @@ const SNIFF_LIMIT = 1 << 20;
 const EXTENSIONS: Record<string, InputFormat> = {
   csv: "csv",
   tsv: "csv",
+  tab: "csv",
   ndjson: "ndjson",
   jsonl: "ndjson",
   json: "ndjson",
 };
+
+/** Extensions of tab-delimited CSV. */
+const TAB_EXTENSIONS = new Set(["tsv", "tab"]);
+
+/** Magic bytes at an input's very start, and what they mean. */
+const MAGIC: readonly [Uint8Array, ContentKind][] = [
+  [Uint8Array.of(0x1f, 0x8b), "gzip"],
+  [new TextEncoder().encode("PAR1"), "parquet"],
+  // A zip's local file header; an empty archive; a spanned one.
+  [Uint8Array.of(0x50, 0x4b, 0x03, 0x04), "zip"],
+  [Uint8Array.of(0x50, 0x4b, 0x05, 0x06), "zip"],
+  [Uint8Array.of(0x50, 0x4b, 0x07, 0x08), "zip"],
+];
 
 /**
  * The format a file's extension names (a `.gz` suffix is looked past), or
@@ -41,10 +83,37 @@ const EXTENSIONS: Record<string, InputFormat> = {
  * ```
  */
 export function formatFromPath(path: string): InputFormat | undefined {
+  return EXTENSIONS[extension(path)];
+}
+
+/**
+ * The field delimiter a file's extension names: a tab for `.tsv` and
+ * `.tab` (a `.gz` suffix is looked past), else `undefined` (the default,
+ * or `--delimiter`, applies).
+ *
+ * @param path A file path.
+ * @returns The delimiter, or `undefined`.
+ *
+ * @example Usage
+ * ```ts
+ * import { delimiterFromPath } from "./input_format.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(delimiterFromPath("items.tsv"), "\t");
+ * assert.equal(delimiterFromPath("dump/items.TAB.gz"), "\t");
+ * assert.equal(delimiterFromPath("items.csv"), undefined);
+ * ```
+ */
+export function delimiterFromPath(path: string): string | undefined {
+  return TAB_EXTENSIONS.has(extension(path)) ? "\t" : undefined;
+}
+
+/** A path's extension, lower case, a `.gz` suffix looked past; or "". */
+function extension(path: string): string {
   const name = path.toLowerCase().replace(/\.gz$/, "");
   const dot = name.lastIndexOf(".");
-  if (dot < 0 || name.lastIndexOf("/") > dot) return undefined;
-  return EXTENSIONS[name.slice(dot + 1)];
+  if (dot < 0 || name.lastIndexOf("/") > dot) return "";
+  return name.slice(dot + 1);
 }
 
 /**
@@ -82,6 +151,55 @@ export function sniffFormat(bytes: Uint8Array): InputFormat | undefined {
 }
 
 /**
+ * What the first bytes of an input are: gzip, Parquet or zip by their magic
+ * bytes at the very start; else by the first non-blank byte after a byte
+ * order mark, NDJSON (`{`), a JSON array (`[`) or CSV (anything else).
+ * `undefined` while it cannot tell yet: every byte so far is blank, or the
+ * bytes so far begin a magic number.
+ *
+ * @param bytes The first bytes of an input.
+ * @returns What they are, or `undefined` when it cannot tell yet.
+ *
+ * @example Usage
+ * ```ts
+ * import { sniffContent } from "./input_format.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = (text: string) => new TextEncoder().encode(text);
+ * assert.equal(sniffContent(Uint8Array.of(0x1f, 0x8b, 8, 0)), "gzip");
+ * assert.equal(sniffContent(bytes("PAR1\x15\x04")), "parquet");
+ * assert.equal(sniffContent(bytes("PK\x03\x04\x14\x00")), "zip");
+ * assert.equal(sniffContent(bytes(' \n [{"id": 1}]')), "json-array");
+ * assert.equal(sniffContent(bytes('{"id": 1}\n')), "ndjson");
+ * assert.equal(sniffContent(bytes("PARIS,FR\n")), "csv");
+ * assert.equal(sniffContent(bytes("PA")), undefined);
+ * ```
+ */
+export function sniffContent(bytes: Uint8Array): ContentKind | undefined {
+  let partial = false;
+  for (const [magic, kind] of MAGIC) {
+    const n = Math.min(magic.length, bytes.length);
+    if (!magic.subarray(0, n).every((b, i) => b === bytes[i])) continue;
+    if (n === magic.length) return kind;
+    partial = true;
+  }
+  if (partial) return undefined;
+  const format = sniffFormat(bytes);
+  if (format === "csv" && bytes[firstNonBlank(bytes)] === 0x5b) {
+    return "json-array";
+  }
+  return format;
+}
+
+/** The index of the first byte that is not blank, after a byte order mark. */
+function firstNonBlank(bytes: Uint8Array): number {
+  let i = 0;
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) i = 3;
+  while (i < bytes.length && [0x20, 0x09, 0x0a, 0x0d].includes(bytes[i])) i++;
+  return i;
+}
+
+/**
  * Parses a `--format` value.
  *
  * @param value `csv` or `ndjson`, or `undefined`.
@@ -106,14 +224,44 @@ export function parseInputFormat(
 }
 
 /**
+ * A source with its format resolved.
+ *
+ * @example Usage
+ * ```ts
+ * import { type ResolvedInput, resolveFormat } from "./input_format.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const input: ResolvedInput = await resolveFormat({
+ *   name: "items.tsv",
+ *   readable: ReadableStream.from([new TextEncoder().encode("id\tname\n")]),
+ * });
+ * assert.deepEqual([input.format, input.delimiter], ["csv", "\t"]);
+ * ```
+ */
+export interface ResolvedInput {
+  /** The input format. */
+  format: InputFormat;
+  /** The source to read from now on: it replays the bytes read to sniff. */
+  source: Source;
+  /** The field delimiter the name implies (`.tsv`, `.tab`), if any. */
+  delimiter?: string;
+}
+
+/**
  * A source's format: `given`, else its extension's, else sniffed from its
- * first non-blank byte. Sniffing reads the first chunks of the source; the
- * source returned replays them, so no byte is lost (and it passes the
+ * first non-blank byte. Gzip is undone first (a stream not opened by
+ * `openSource` is looked at for its magic bytes too). Unless `given`, the
+ * first bytes are read and checked: a Parquet file, a zip archive, gzip
+ * inside gzip, and a JSON array (where the name does not say CSV) are
+ * refused (exit 2, bad input) with what to do instead. The source
+ * returned replays the bytes read, so no byte is lost (and it passes the
  * chunks on unchanged: they are as much its reader's own as they were).
  *
  * @param source An open source, not yet read.
- * @param given The format the user named, if any.
- * @returns The format, and the source to read from now on.
+ * @param given The format the user named, if any: then nothing is read.
+ * @returns The format, the source to read from now on, and the delimiter
+ * its name implies.
+ * @throws {UsageError} If the input is of a kind lanecopy does not read.
  *
  * @example Sniff standard input
  * ```ts
@@ -129,61 +277,87 @@ export function parseInputFormat(
  * const chunks = await Array.fromAsync(source.readable);
  * assert.equal(chunks.reduce((n, chunk) => n + chunk.length, 0), bytes.length);
  * ```
+ *
+ * @example Refuse a JSON array
+ * ```ts
+ * import { resolveFormat } from "./input_format.ts";
+ * import assert from "node:assert/strict";
+ *
+ * await assert.rejects(
+ *   resolveFormat({
+ *     name: "items.json",
+ *     readable: ReadableStream.from([new TextEncoder().encode('[{"id": 1}]')]),
+ *   }),
+ *   /Cannot load items\.json: it is a JSON array; lanecopy reads NDJSON/,
+ * );
+ * ```
  */
 export async function resolveFormat(
   source: Source,
   given?: InputFormat,
-): Promise<{ format: InputFormat; source: Source }> {
-  const named = given ?? formatFromPath(source.name);
-  if (named !== undefined) return { format: named, source };
-  const reader = source.readable.getReader();
-  const head: Uint8Array[] = [];
-  let read = 0;
-  let format: InputFormat | undefined;
-  let done = false;
-  try {
-    while (format === undefined && !done && read < SNIFF_LIMIT) {
-      const next = await reader.read();
-      done = next.done;
-      if (next.value === undefined || next.value.length === 0) continue;
-      head.push(next.value);
-      read += next.value.length;
-      format = sniffFormat(head.length === 1 ? next.value : concat(head));
-    }
-  } catch (error) {
-    reader.releaseLock();
-    throw error;
+): Promise<ResolvedInput> {
+  const delimiter = delimiterFromPath(source.name);
+  const unzipped = gunzipWhenGzip(source.readable, source.name);
+  if (hasOwnedChunks(source.readable)) markOwnedChunks(unzipped);
+  if (given !== undefined) {
+    return {
+      format: given,
+      source: { ...source, readable: unzipped },
+      delimiter,
+    };
   }
-  const replay = new ReadableStream<Uint8Array>({
-    pull: async (controller) => {
-      const chunk = head.shift();
-      if (chunk !== undefined) {
-        controller.enqueue(chunk);
-        return;
-      }
-      if (done) {
-        controller.close();
-        return;
-      }
-      const next = await reader.read();
-      if (next.done) controller.close();
-      else controller.enqueue(next.value);
-    },
-    cancel: (reason) => reader.cancel(reason),
-  }, { highWaterMark: 0 });
-  if (hasOwnedChunks(source.readable)) markOwnedChunks(replay);
-  return {
-    format: format ?? "csv",
-    source: { ...source, readable: replay },
-  };
+  const peeked = await peekHead(
+    unzipped,
+    (head) => sniffContent(head) !== undefined,
+    SNIFF_LIMIT,
+  );
+  if (hasOwnedChunks(source.readable)) markOwnedChunks(peeked.readable);
+  const resolved = { ...source, readable: peeked.readable };
+  const named = formatFromPath(source.name);
+  const kind = sniffContent(peeked.head) ?? sniffFormat(peeked.head) ?? "csv";
+  const refusal = kind === "json-array" && named === "csv"
+    ? undefined // a CSV header may start with "["
+    : refusalOf(kind, source);
+  if (refusal !== undefined) {
+    await peeked.readable.cancel().catch(() => {});
+    throw new UsageError(
+      `Cannot load ${source.name}: ${refusal}`,
+      ExitCode.BadInput,
+    );
+  }
+  const format = named ?? (kind === "ndjson" ? "ndjson" : "csv");
+  return { format, source: resolved, delimiter };
 }
 
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.length;
+/** Why an input of `kind` cannot load, and what to do; none when it can. */
+function refusalOf(kind: ContentKind, source: Source): string | undefined {
+  switch (kind) {
+    case "parquet":
+      return "it is a Parquet file; lanecopy reads CSV and NDJSON (export it to CSV first)";
+    case "zip":
+      return "it is a zip archive; lanecopy reads CSV and NDJSON, plain or gzip-compressed (extract it first, with unzip)";
+    case "gzip":
+      return "it is gzip inside gzip; lanecopy undoes one layer of gzip (decompress it once first, with gunzip)";
+    case "json-array":
+      return `it is a JSON array; lanecopy reads NDJSON, one object per line (convert it with: ${
+        jqCommand(source)
+      })`;
   }
-  return bytes;
+  return undefined;
+}
+
+/** The command that turns a JSON array into NDJSON, for `source`. */
+function jqCommand(source: Source): string {
+  if (source.realPath === undefined) return "jq -c '.[]' FILE";
+  const file = shellQuote(source.name);
+  return /\.gz$/i.test(source.name)
+    ? `gunzip -c ${file} | jq -c '.[]'`
+    : `jq -c '.[]' ${file}`;
+}
+
+/** `text` as one shell word. */
+function shellQuote(text: string): string {
+  return /^[\w./@%+=:,-]+$/.test(text)
+    ? text
+    : `'${text.replaceAll("'", "'\\''")}'`;
 }

@@ -6,6 +6,7 @@
 
 import { resolve } from "node:path";
 import { SourceError, UsageError } from "../errors.ts";
+import { peekHead } from "./_peek.ts";
 
 /**
  * An input to load: its bytes and the name messages give it. A library
@@ -39,6 +40,9 @@ export interface Source {
 
 /** Bytes a regular file is read in per chunk, as `FsFile.readable` reads. */
 const FILE_CHUNK_BYTES = 64 * 1024;
+
+/** Streams whose gzip, if any, is undone already; see {@linkcode gunzipWhenGzip}. */
+const unzipped = new WeakSet<ReadableStream<Uint8Array>>();
 
 /** Streams whose chunks are buffers of their own; see {@linkcode hasOwnedChunks}. */
 const owned = new WeakSet<ReadableStream<Uint8Array>>();
@@ -88,7 +92,9 @@ export function hasOwnedChunks(readable: ReadableStream<Uint8Array>): boolean {
 }
 
 /**
- * Opens `path` (relative to `cwd`), or standard input for `-`.
+ * Opens `path` (relative to `cwd`), or standard input for `-`. Input that
+ * starts with gzip's magic bytes (`1f 8b`), a file's or standard input's,
+ * comes out decompressed; offsets then count decompressed bytes.
  *
  * @param path A file path, or `-`.
  * @param cwd The directory relative paths start from. Default: the process's.
@@ -112,7 +118,10 @@ export async function openSource(
   cwd: string = Deno.cwd(),
 ): Promise<Source> {
   if (path === "-") {
-    return { name: "<stdin>", readable: markOwnedChunks(Deno.stdin.readable) };
+    return {
+      name: "<stdin>",
+      readable: markOwnedChunks(gunzipWhenGzip(Deno.stdin.readable, "<stdin>")),
+    };
   }
   const fullPath = resolve(cwd, path);
   let file: Deno.FsFile;
@@ -134,10 +143,12 @@ export async function openSource(
   const gzip = info.isFile && await isGzip(file);
   const raw = info.isFile
     ? guardFile(fileChunks(file), fullPath, info, path)
-    : file.readable;
+    : gunzipWhenGzip(file.readable, path); // a pipe: looked at as it is read
+  const readable = markOwnedChunks(gzip ? gunzip(raw, path) : raw);
+  unzipped.add(readable);
   return {
     name: path,
-    readable: markOwnedChunks(gzip ? gunzip(raw, path) : raw),
+    readable,
     // Offsets count the decompressed bytes, whose total is not known ahead.
     size: info.isFile && !gzip ? info.size : undefined,
     realPath: await Deno.realPath(fullPath),
@@ -149,7 +160,78 @@ async function isGzip(file: Deno.FsFile): Promise<boolean> {
   const magic = new Uint8Array(2);
   const read = await file.read(magic);
   await file.seek(0, Deno.SeekMode.Start);
-  return read === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
+  return read === 2 && isGzipMagic(magic);
+}
+
+/**
+ * `readable`, decompressed when its first bytes are gzip's magic (`1f 8b`),
+ * else as it is: for a stream that cannot be looked at before it is read
+ * (standard input, a pipe). It looks when it is first read, not before, and
+ * passes a cancel on to `readable`. A stream whose chunks are its reader's
+ * own gives such chunks still (mark it with {@linkcode markOwnedChunks}).
+ * A stream {@linkcode openSource} opened, or this function returned, comes
+ * back as it is: its gzip was undone already.
+ *
+ * @param readable The bytes, gzip-compressed or not.
+ * @param name The input's name, for the error when its gzip is not valid.
+ * @returns The bytes, decompressed.
+ *
+ * @example Usage
+ * ```ts
+ * import { gunzipWhenGzip } from "./open_source.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const text = "id\n1\n";
+ * const plain = ReadableStream.from([new TextEncoder().encode(text)]);
+ * const gzip = plain.pipeThrough(new CompressionStream("gzip"));
+ * const bytes = await new Response(gunzipWhenGzip(gzip, "<stdin>")).text();
+ * assert.equal(bytes, text);
+ * const same = ReadableStream.from([new TextEncoder().encode(text)]);
+ * const once = gunzipWhenGzip(same, "<stdin>");
+ * assert.equal(gunzipWhenGzip(once, "<stdin>"), once);
+ * assert.equal(await new Response(once).text(), text);
+ * ```
+ */
+export function gunzipWhenGzip(
+  readable: ReadableStream<Uint8Array>,
+  name: string,
+): ReadableStream<Uint8Array> {
+  if (unzipped.has(readable)) return readable;
+  /** Looks at the first two bytes, once. */
+  const look = async () => {
+    // One byte that is not gzip's first is enough: a live stream's first
+    // record may be all there is for a while.
+    const peeked = await peekHead(
+      readable,
+      (head) => head.length >= 2 || (head.length === 1 && head[0] !== 0x1f),
+      2,
+    );
+    const bytes = isGzipMagic(peeked.head)
+      ? gunzip(peeked.readable, name)
+      : peeked.readable;
+    return bytes.getReader();
+  };
+  let opened: ReturnType<typeof look> | undefined;
+  const open = () => opened ??= look();
+  const out = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { value, done } = await (await open()).read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    async cancel(reason) {
+      if (opened === undefined) return await readable.cancel(reason);
+      const reader = await opened.catch(() => undefined);
+      await reader?.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+  unzipped.add(out);
+  return out;
+}
+
+/** Whether `bytes` start with gzip's magic bytes. */
+function isGzipMagic(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
 /** Decompresses gzip, naming the file when its bytes are not valid gzip. */
@@ -213,7 +295,7 @@ export async function readFileGuarded(
 ): Promise<ReadableStream<Uint8Array>> {
   const file = await Deno.open(path, { read: true });
   const info = await file.stat();
-  if (!info.isFile) return file.readable;
+  if (!info.isFile) return gunzipWhenGzip(file.readable, name);
   const gzip = await isGzip(file);
   const raw = guardFile(fileChunks(file), path, info, name);
   return gzip ? gunzip(raw, name) : raw;

@@ -15,7 +15,7 @@ import {
 } from "../codec/row_block.ts";
 import { DatabaseLoadError, ExitCode, UsageError } from "../errors.ts";
 import type { CopySpec, Session, Target } from "../target/target.ts";
-import { recordBytes, type Reject } from "./reject_file.ts";
+import { recordBytes, type Reject, type RejectFile } from "./reject_file.ts";
 import { findRejectedRows, type RejectedRow } from "./reject_search.ts";
 import { spliceSeqChunks } from "./seq_splice.ts";
 import { locateServerError } from "./server_error.ts";
@@ -29,9 +29,15 @@ export interface RejectContext {
   /**
    * The reject file's settings, when there is one. `max`: stop (exit 2)
    * once more than this many were rejected in the run. `headerAtStart`:
-   * the source's first record is a header.
+   * the source's first record is a header. `file`: the reject file, whose
+   * `header` (the source's header line, when known) is how far the
+   * source's first record is from its start.
    */
-  rejects?: { max?: number; headerAtStart: boolean };
+  rejects?: {
+    max?: number;
+    headerAtStart: boolean;
+    file?: Pick<RejectFile, "header">;
+  };
 }
 
 /** How {@linkcode searchRejected} COPYs a batch's rows. */
@@ -222,9 +228,9 @@ function malformedReject(
 
 /**
  * Row `index` of `batch`, which the server rejected with `error`, as a
- * record for the reject file: its source bytes (a malformed record just
- * before it excepted), its first line, the column the server named and
- * the reason.
+ * record for the reject file: its source bytes and their byte range (a
+ * malformed record, blank lines and the header before it excepted), its
+ * first line, the column the server named and the reason.
  *
  * @param context The source, and the reject file's settings.
  * @param batch The batch, with its `raw` source bytes.
@@ -254,6 +260,7 @@ function malformedReject(
  * assert.equal(reject.line, 3);
  * assert.equal(reject.column, "n");
  * assert.equal(new TextDecoder().decode(reject.bytes), "x\n");
+ * assert.deepEqual([reject.startOffset, reject.endOffset], [12, 14]);
  * ```
  */
 export function rejectOf(
@@ -272,6 +279,10 @@ export function rejectOf(
     start - batch.startOffset,
     end - batch.startOffset,
   ) ?? new Uint8Array(0);
+  const header = start === 0 && context.rejects!.headerAtStart
+    ? context.rejects!.file?.header?.length ?? true
+    : false;
+  const bytes = recordBytes(raw, header);
   const located = locateServerError(error, batch, context.source, index);
   const reason = located instanceof DatabaseLoadError
     ? located.reason
@@ -283,9 +294,10 @@ export function rejectOf(
     column: located instanceof DatabaseLoadError
       ? located.columnName ?? ""
       : "",
-    startOffset: start,
+    // Where its own bytes start: past what came before it in the range.
+    startOffset: end - bytes.length,
     endOffset: end,
     reason,
-    bytes: recordBytes(raw, start === 0 && context.rejects!.headerAtStart),
+    bytes,
   };
 }

@@ -11,8 +11,14 @@
  * the re-run finds them. On open, bytes past the last logged record (a
  * write the crash cut short) are cut off.
  *
+ * The file starts with the source's header line (a CSV source's with a
+ * header), written once, with the first record: after fixing the records,
+ * the same command with the reject file as its input loads them.
+ *
  * @module
  */
+
+import { headerEnd } from "../source/header_line.ts";
 
 /** One rejected record. */
 export interface Reject {
@@ -40,6 +46,31 @@ export interface Reject {
   reason: string;
   /** The record's own bytes, terminator included. */
   bytes: Uint8Array;
+}
+
+/**
+ * How {@linkcode RejectFile.open} opens a reject file.
+ *
+ * @example Usage
+ * ```ts
+ * import { RejectFile, type RejectFileOptions } from "./reject_file.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const options: RejectFileOptions = { header: new TextEncoder().encode("id\n") };
+ * const file = await RejectFile.open(`${dir}/rejects.csv`, options);
+ * assert.deepEqual(file.header, options.header);
+ * file.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export interface RejectFileOptions {
+  /**
+   * The source's header line, its bytes as the source has them (line
+   * break included): the file starts with it. None for NDJSON or a CSV
+   * source without a header.
+   */
+  header?: Uint8Array;
 }
 
 /** A line of `PATH.log`. */
@@ -81,20 +112,23 @@ const decoder = new TextDecoder();
  *   endOffset: 15, reason: "invalid input syntax for type integer",
  *   bytes: new TextEncoder().encode("x,yy\n"),
  * };
- * const file = await RejectFile.open(`${dir}/rejects.csv`);
+ * const header = new TextEncoder().encode("id,qty\n");
+ * const file = await RejectFile.open(`${dir}/rejects.csv`, { header });
  * assert.equal(await file.write([reject]), 1);
  * await file.close();
  * // A resumed run meets the same record again: it is not written twice.
- * const again = await RejectFile.open(`${dir}/rejects.csv`);
+ * const again = await RejectFile.open(`${dir}/rejects.csv`, { header });
  * assert.equal(await again.write([reject]), 0);
  * await again.close();
- * assert.equal(await Deno.readTextFile(`${dir}/rejects.csv`), "x,yy\n");
+ * assert.equal(await Deno.readTextFile(`${dir}/rejects.csv`), "id,qty\nx,yy\n");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class RejectFile {
   /** The reject file's path. */
   readonly path: string;
+  /** The header line the file starts with, if any. */
+  readonly header?: Uint8Array;
   readonly #data: Deno.FsFile;
   readonly #log: Deno.FsFile;
   readonly #seen: Set<string>;
@@ -107,8 +141,10 @@ export class RejectFile {
     log: Deno.FsFile,
     seen: Set<string>,
     size: number,
+    header: Uint8Array | undefined,
   ) {
     this.path = path;
+    this.header = header;
     this.#data = data;
     this.#log = log;
     this.#seen = seen;
@@ -117,12 +153,18 @@ export class RejectFile {
 
   /**
    * Opens (or creates) `path` and `path.log`, reads which records the log
-   * already holds, and cuts off any bytes a crash left past them.
+   * already holds, and cuts off any bytes a crash left past them. The
+   * header, if given, is written before the file's first record (a file
+   * that holds records has it already).
    *
    * @param path The reject file's path.
+   * @param options The source's header line.
    * @returns The open reject file.
    */
-  static async open(path: string): Promise<RejectFile> {
+  static async open(
+    path: string,
+    options: RejectFileOptions = {},
+  ): Promise<RejectFile> {
     const logPath = `${path}.log`;
     const text = await Deno.readTextFile(logPath).catch((error) => {
       if (error instanceof Deno.errors.NotFound) return "";
@@ -156,7 +198,7 @@ export class RejectFile {
     await log.truncate(logBytes);
     await data.seek(size, Deno.SeekMode.Start);
     await log.seek(logBytes, Deno.SeekMode.Start);
-    return new RejectFile(path, data, log, seen, size);
+    return new RejectFile(path, data, log, seen, size, options.header);
   }
 
   /** Records written by this run (not counting those found already there). */
@@ -176,6 +218,11 @@ export class RejectFile {
       !this.#seen.has(key(reject.sourceId, reject.startOffset))
     );
     if (fresh.length === 0) return 0;
+    if (this.#size === 0 && this.header !== undefined) {
+      // Synced with the first records; a log line names bytes past it.
+      await writeAll(this.#data, this.header);
+      this.#size = this.header.length;
+    }
     const lines: string[] = [];
     for (const reject of fresh) {
       // A record the input ended without a line break gets one here.
@@ -226,8 +273,8 @@ export class RejectFile {
  *
  * @param range The source bytes that end with the record.
  * @param skipHeader The range starts at the source's start, with a header
- * record before the first record (CSV, quoted with `quote`).
- * @param quote The CSV quote character's byte.
+ * record before the first record: `true` (CSV, quoted with `"`), or the
+ * header's length in bytes.
  * @returns The record's bytes.
  *
  * @example Usage
@@ -237,23 +284,16 @@ export class RejectFile {
  *
  * const bytes = new TextEncoder().encode('id,"a\nb"\n\n7,x\n');
  * assert.equal(new TextDecoder().decode(recordBytes(bytes, true)), "7,x\n");
+ * assert.equal(new TextDecoder().decode(recordBytes(bytes, 9)), "7,x\n");
  * ```
  */
 export function recordBytes(
   range: Uint8Array,
-  skipHeader: boolean,
-  quote = 0x22,
+  skipHeader: boolean | number,
 ): Uint8Array {
   let at = 0;
-  if (skipHeader) {
-    if (range[0] === 0xef && range[1] === 0xbb && range[2] === 0xbf) at = 3;
-    let quoted = false;
-    for (; at < range.length; at++) {
-      const b = range[at];
-      if (b === quote) quoted = !quoted;
-      else if (!quoted && (b === LF || b === 0x0d)) break;
-    }
-  }
+  if (typeof skipHeader === "number") at = skipHeader;
+  else if (skipHeader) at = headerEnd(range) ?? range.length;
   // Blank lines (or lines of spaces, between NDJSON records).
   let lineStart = at;
   for (; at < range.length; at++) {
