@@ -53,7 +53,9 @@ Deno.test("ingest loads several files in one run, a .gz one decompressed on the 
   const args = threeFilesArgs(table, meta, 64, "--json");
   const first = await runCli(args, { cwd: dir });
   assert.equal(first.code, 0, first.stderr);
-  const summaries = first.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  const output = JSON.parse(first.stdout);
+  assert.equal(output.rows, 1000);
+  const summaries: { source: string; rows: number }[] = output.files;
   assert.deepEqual(summaries.map((s) => [s.source, s.rows]), [
     ["a.csv", 300],
     ["b.csv.gz", 400],
@@ -70,7 +72,7 @@ Deno.test("ingest loads several files in one run, a .gz one decompressed on the 
   const again = await runCli(args, { cwd: dir });
   assert.equal(again.code, 0, again.stderr);
   assert.deepEqual(
-    again.stdout.trim().split("\n").map((l) => JSON.parse(l).rows),
+    JSON.parse(again.stdout).files.map((s: { rows: number }) => s.rows),
     [0, 0, 0],
   );
   await Deno.remove(dir, { recursive: true });

@@ -27,6 +27,7 @@
 import { parseArgs } from "node:util";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { count } from "./count.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 /** The modules the command starts from: the CLI and its decode worker. */
@@ -86,7 +87,9 @@ export function cutLockfile(lock: Lockfile, specifiers: string[]): Lockfile {
     const keys = byName.get(dependency) ?? [];
     if (keys.length !== 1) {
       throw new Error(
-        `Cannot resolve ${dependency} from deno.lock: ${keys.length} versions`,
+        `Cannot resolve ${dependency} from deno.lock: ${
+          count(keys.length, "version")
+        }`,
       );
     }
     return keys[0];

@@ -73,10 +73,17 @@ export interface IngestConfig {
   nullString?: string;
   /** Whether the first record is a header. */
   header?: boolean;
-  /** Target columns in file order. */
-  columns?: string[];
+  /**
+   * Which column each field loads into: items as `--columns` writes them
+   * (a column, `-`, `field:column`), or `{ field, column }` objects.
+   */
+  columns?: (string | { field: string; column: string | null })[];
   /** The input's encoding. */
   encoding?: string;
+  /** What a field whose column the table lacks does. */
+  extraColumns?: "error" | "ignore";
+  /** What an NDJSON key that is no column does. */
+  extraKeys?: "error" | "ignore";
 }
 
 /** Where each config key sits (a JSON pointer) and what it is called here. */
@@ -95,6 +102,7 @@ const KEYS: [pointer: string, option: keyof IngestConfig][] = [
   ["/parallel", "parallel"],
   ["/format", "format"],
   ["/codec", "codec"],
+  ["/extra_keys", "extraKeys"],
   ["/connection/db", "db"],
   ["/connection/data_dir", "dataDir"],
   ["/connection/meta_schema", "metaSchema"],
@@ -106,6 +114,7 @@ const KEYS: [pointer: string, option: keyof IngestConfig][] = [
   ["/csv/header", "header"],
   ["/csv/columns", "columns"],
   ["/csv/encoding", "encoding"],
+  ["/csv/extra_columns", "extraColumns"],
 ];
 
 /** What reading a config file needs: the JSONC parser and the compiled schema. */
@@ -156,7 +165,7 @@ function configReader(): Promise<ConfigReader> {
  * assert.deepEqual(config, { table: "orders", delimiter: ";" });
  * await assert.rejects(
  *   parseConfig(`{ "csv": { "delimeter": ";" } }`, "load.json"),
- *   /load.json:1:12: \/csv\/delimeter is not an option \(allowed there: delimiter, quote, escape, null, header, columns, encoding\)/,
+ *   /load.json:1:12: \/csv\/delimeter is not an option \(allowed there: delimiter, quote, escape, null, header, columns, extra_columns, encoding\)/,
  * );
  * ```
  */
@@ -309,18 +318,56 @@ function describeParseError(
   return words;
 }
 
+/**
+ * A config file that cannot be read or breaks the schema, with where: its
+ * message starts `file:line:column:`, and the three are fields too.
+ *
+ * @example Usage
+ * ```ts
+ * import { ConfigError, parseConfig } from "./config.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const error = await parseConfig('{ "batch_size": 0 }', "load.json").catch((e) => e);
+ * assert.ok(error instanceof ConfigError);
+ * assert.deepEqual([error.source, error.line, error.column], ["load.json", 1, 17]);
+ * ```
+ */
+export class ConfigError extends UsageError {
+  /** The config file's name. */
+  readonly source: string;
+  /** 1-based line. */
+  readonly line: number;
+  /** 1-based column, in characters. */
+  readonly column: number;
+
+  /**
+   * @param reason What is wrong.
+   * @param position The file, line and column.
+   */
+  constructor(
+    reason: string,
+    position: { source: string; line: number; column: number },
+  ) {
+    super(
+      `${position.source}:${position.line}:${position.column}: ${reason}`,
+      ExitCode.Failure,
+    );
+    this.name = "ConfigError";
+    this.source = position.source;
+    this.line = position.line;
+    this.column = position.column;
+  }
+}
+
 /** A config error at a byte offset of the text, as `file:line:column`. */
 function configError(
   name: string,
   text: string,
   offset: number,
   reason: string,
-): UsageError {
+): ConfigError {
   const before = text.slice(0, offset);
   const line = before.split("\n").length;
   const column = [...before.slice(before.lastIndexOf("\n") + 1)].length + 1;
-  return new UsageError(
-    `${name}:${line}:${column}: ${reason}`,
-    ExitCode.Failure,
-  );
+  return new ConfigError(reason, { source: name, line, column });
 }

@@ -5,7 +5,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import type { CopyFormat } from "../codec/copy_row.ts";
 import { CsvDecodeStream } from "../codec/decode_stream.ts";
 import { ExitCode, UsageError } from "../errors.ts";
@@ -15,8 +14,9 @@ import {
   CSV_OPTIONS,
   onePositional,
   parseCodec,
+  parseColumns,
+  parseCommandLine,
   parseDelimiter,
-  splitColumns,
 } from "./args.ts";
 import { callerCwd } from "./environment.ts";
 import { ENCODE_HELP, printHelp } from "./help.ts";
@@ -43,14 +43,10 @@ import { ENCODE_HELP, printHelp } from "./help.ts";
  * ```
  */
 export async function runEncode(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...CSV_OPTIONS,
-      "copy-format": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
+  const { values, positionals } = parseCommandLine("encode", args, {
+    ...CSV_OPTIONS,
+    "copy-format": { type: "string" },
+    help: { type: "boolean", short: "h" },
   });
   if (values.help) return printHelp(ENCODE_HELP);
   const file = onePositional(positionals, "FILE (or - for stdin)", ENCODE_HELP);
@@ -60,7 +56,7 @@ export async function runEncode(args: string[]): Promise<number> {
       `Cannot use --copy-format ${format}: expected text or csv`,
     );
   }
-  const columns = splitColumns(values.columns);
+  const columns = parseColumns(values.columns);
   const given = parseInputFormat(values.format);
   const input = await resolveFormat(await openSource(file, callerCwd), given);
   const source = input.source;
@@ -74,15 +70,14 @@ export async function runEncode(args: string[]): Promise<number> {
     new CsvDecodeStream({
       source: source.name,
       format: input.format,
-      columns: input.format === "ndjson" ? columns : undefined,
-      delimiter: parseDelimiter(values.delimiter),
+      columns,
+      delimiter: parseDelimiter(values.delimiter) ?? input.delimiter,
       nullString: values.null,
       quote: values.quote,
       escape: values.escape,
       encoding: values.encoding,
       codec: parseCodec(values.codec),
       header: !values["no-header"],
-      fieldCount: columns?.length,
       copyFormat: format as CopyFormat,
     }),
   );

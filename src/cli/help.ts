@@ -10,6 +10,18 @@ import { ExitCode } from "../errors.ts";
 import { DEFAULT_BATCH_SIZE } from "../ingest.ts";
 import { DEFAULT_DATA_DIR } from "../target/open_target.ts";
 
+/** What `--json` prints, the same on a server and on the embedded database. */
+const JSON_HELP =
+  `JSON output (--json of ingest, sql and status): the same types whichever
+database answers. Integers are numbers up to 2^53 - 1 in size and strings
+beyond; numeric is a string (every digit kept); timestamps are ISO 8601
+strings (timestamptz in UTC, "2024-05-01T10:00:00.123456Z"); json and jsonb are
+JSON values; NULL is null. A failed run prints one object on stdout as well
+as its message on stderr, and exits with its exit code:
+  {"error": {"message": "…", "code": 2, "file": "orders.csv", "line": 5, "column": 2}}
+(file, line and column when known; columnName and sqlstate for a row the
+server rejected).`;
+
 /**
  * `lanecopy --help`: the commands, and where rows go.
  *
@@ -30,10 +42,15 @@ Usage:
   lanecopy sql "select …" [options]            run a query where ingest loads
   lanecopy status [--source-id ID] [options]   sources' progress and lanes' counters
 
-Where rows go: --db URL, else $DATABASE_URL, else the embedded database
-(PGlite, no server needed) in ${DEFAULT_DATA_DIR}.
+Where rows go: --db URL (or libpq settings "host=… dbname=…"), else
+$DATABASE_URL, else a server when PGHOST, PGHOSTADDR, PGPORT, PGDATABASE or
+PGSERVICE is set (as psql does), else the embedded database (PGlite, no server
+needed) in ${DEFAULT_DATA_DIR}. Every summary names the one it used.
 
-Run "lanecopy COMMAND --help" for a command's options.
+Run "lanecopy COMMAND --help" for a command's options, "lanecopy --version"
+for the version.
+
+${JSON_HELP}
 `;
 
 /** The input format options, shared by `ingest` and `encode`. */
@@ -43,16 +60,21 @@ const FORMAT_HELP = `Input format:
                       a .gz suffix is looked past), else sniffed from the first
                       non-blank byte ("{" is NDJSON), standard input included
   NDJSON is one JSON object per line. Keys name the columns: --columns, else the
-  target table's columns (its seq column excepted); a key that is not a column,
-  or a repeated key, is bad input. Strings are unescaped; numbers, true, false,
+  target table's columns (its seq column excepted); a key that is not a column
+  (unless --extra-keys ignore), or a repeated key, is bad input. Strings are unescaped; numbers, true, false,
   objects and arrays load as their JSON text, byte for byte (numeric, boolean,
   json and jsonb columns); null or a missing key is NULL. The CSV options
   below do not apply to it, except --columns and --codec.`;
 
 /** The CSV options, shared by `ingest` and `encode`. */
 const CSV_HELP = `CSV options:
-  --columns a,b,c     target columns in file order; replaces the header's names
-                      (the header line is still skipped unless --no-header)
+  --columns LIST      the column each field loads into, in file order: a column
+                      (replacing the header's name; the header line is still
+                      skipped unless --no-header), - to skip the field, or
+                      field:column (checks the header names field there). A
+                      list of only field:column entries goes by name: partial,
+                      any order, field:- skips one, the header's other fields
+                      load as named. NDJSON: key, key:column, key:-
   --no-header         the first line is a record, not a header (needs --columns
                       for ingest)
   --delimiter C       field delimiter, one ASCII character (default ",";
@@ -93,7 +115,8 @@ export const INGEST_HELP: string =
 Loads CSV (RFC 4180: quoted fields, doubled quotes, line breaks inside quotes,
 LF or CRLF, UTF-8 with or without BOM) from FILE, or standard input for -,
 into table T by COPY, in batches of --batch-size rows, each batch its own
-transaction. The header names the target columns (as written: case matters).
+transaction. The header's names map to the table's columns by name, in any
+order (as written: case matters); columns the file lacks get their defaults.
 NDJSON (one JSON object per line) loads the same way: see --format below.
 Several files load one after another, each its own source (its own progress
 and resume). A gzip file (.gz, or any file starting with gzip's bytes) is
@@ -111,21 +134,39 @@ Options:
                       or in the config file)
   --config FILE       options from a JSON or JSONC file (schema:
                       schemas/ingest.schema.json); flags override it
-  --create            create the table when missing, one text column per name
+  --create            create the table (and its schema) when missing: a column
+                      per header name (NDJSON: per key, in the order first
+                      seen), typed from the values of every record of a file
+                      or the first 10,000 of standard input: integer, bigint,
+                      numeric, boolean (true/false), date, timestamp,
+                      timestamptz (with Z or an offset), uuid, jsonb (objects
+                      and arrays), else text (codes with leading zeros, mixed
+                      or empty columns). Prints what it created
+  --no-infer          with --create, every column is text
+  --extra-columns P   a field whose column the table lacks: error (default:
+                      refused before anything loads, naming them all) or
+                      ignore (the field is skipped)
+  --extra-keys P      NDJSON, a key that is no column: error (default: bad
+                      input at its file:line:column) or ignore (left out)
   --batch-size N      rows per batch/transaction (default ${
     DEFAULT_BATCH_SIZE.toLocaleString("en-US")
   })
   --flush-ms N        commit a partial batch once its oldest record has waited
                       N ms (default ${DEFAULTS.flushMs}): a live stream loads as it comes
-  --db URL            PostgreSQL URL (default $DATABASE_URL; libpq variables
-                      such as PGPASSWORD and PGSSLMODE fill in the rest)
+  --db URL            PostgreSQL URL or libpq settings ("host=db dbname=shop");
+                      default $DATABASE_URL, else PGHOST/PGPORT/… if set, else
+                      the embedded database; PGPASSWORD, ~/.pgpass and
+                      PGSSLMODE fill in the rest
   --data-dir DIR      embedded database directory (default ${DEFAULT_DATA_DIR})
   --retries N         after a lost connection to a server, reconnect up to N
                       times (backoff from 0.5 s, doubling up to 8 s), keeping
                       the batch in hand (default ${DEFAULTS.retries}; 0 gives up at once)
   -q, --quiet         no progress bar, no summary line, no notices (resuming,
                       restarting, reconnecting); errors still go to stderr
-  --json              print the summary as one JSON object on stdout
+  --json              print the summary as one JSON object on stdout (several
+                      files: one object, with the run's totals under the
+                      summary's names and "files", each file's summary); see
+                      "lanecopy --help" for the types and a failed run's object
   -v, --verbose       one line per batch step on stderr (start, commit-sent,
                       committed, skipped)
   --atomic            load everything in one transaction, like psql -1: all
@@ -235,16 +276,27 @@ Example:
  */
 export const SQL_HELP: string = `Usage: lanecopy sql "STATEMENT" [options]
 
-Runs one statement where ingest loads (the embedded database unless --db or
-$DATABASE_URL) and prints the rows.
+Runs the statement, or several separated by ";", where ingest loads (the
+embedded database unless --db, $DATABASE_URL or PGHOST/PGPORT/… name a
+server), in one transaction unless
+they say BEGIN and COMMIT (as psql -c does). A statement that returns rows
+prints them as a table; any other prints its command tag (INSERT 0 3, CREATE
+TABLE). In a table, NULL shows as NULL and an empty string as nothing; line
+breaks, tabs and other control characters show as \\n, \\t, \\u0007, so each
+row keeps to one line; wide characters (CJK, emoji) line up. Notices go to
+stderr.
 
 Options:
-  --db URL            PostgreSQL URL (default $DATABASE_URL)
+  --db URL            PostgreSQL URL or libpq settings (default $DATABASE_URL,
+                      else PGHOST/PGPORT/… if set, else the embedded database)
   --data-dir DIR      embedded database directory (default ${DEFAULT_DATA_DIR})
-  --json              print rows as JSON, one object per line
+  --json              print each row as one JSON object a line, keyed by
+                      column name (command tags are left out; see
+                      "lanecopy --help" for the types)
 
-Example:
+Examples:
   lanecopy sql "select count(*) from orders"
+  lanecopy sql "create table t (a int); insert into t values (1), (2); select * from t"
 `;
 
 /**
@@ -269,9 +321,11 @@ of its target.
 Options:
   --source-id ID      only this source
   --meta-schema NAME  schema of the bookkeeping tables (default lanecopy)
-  --db URL            PostgreSQL URL (default $DATABASE_URL)
+  --db URL            PostgreSQL URL or libpq settings (default $DATABASE_URL,
+                      else PGHOST/PGPORT/… if set, else the embedded database)
   --data-dir DIR      embedded database directory (default ${DEFAULT_DATA_DIR})
-  --json              print {"sources": [...], "lanes": [...]} on stdout
+  --json              print {"sources": [...], "lanes": [...]} on stdout (see
+                      "lanecopy --help" for the types)
 `;
 
 /**

@@ -6,24 +6,29 @@
  */
 
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { ExitCode, UsageError } from "../errors.ts";
 import { ingest } from "../ingest.ts";
 import { parseInputFormat } from "../source/input_format.ts";
 import { openSource } from "../source/open_source.ts";
+import type { IngestSummary } from "../ingest_options.ts";
 import type { BatchEvent } from "../write/batch_writer.ts";
 import {
+  columnEntries,
   CSV_OPTIONS,
   DATABASE_OPTIONS,
   parseCodec,
+  parseColumns,
+  parseCommandLine,
   parseDelimiter,
+  parseExtraPolicy,
   positiveInteger,
-  splitColumns,
   wholeNumber,
 } from "./args.ts";
 import { readConfig } from "./config.ts";
+import { count } from "./count.ts";
 import { addSecret, callerCwd, databaseUrl } from "./environment.ts";
 import { INGEST_HELP, printHelp } from "./help.ts";
+import { jsonValue } from "./json_output.ts";
 import {
   type ProgressDisplay,
   progressDisplay,
@@ -58,32 +63,31 @@ import { stopOnSignals } from "./stop_on_signals.ts";
  * ```
  */
 export async function runIngest(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...CSV_OPTIONS,
-      ...DATABASE_OPTIONS,
-      table: { type: "string", short: "t" },
-      create: { type: "boolean" },
-      "batch-size": { type: "string" },
-      "flush-ms": { type: "string" },
-      "reject-file": { type: "string" },
-      atomic: { type: "boolean" },
-      retries: { type: "string" },
-      parallel: { type: "string" },
-      "max-rejects": { type: "string" },
-      config: { type: "string" },
-      lane: { type: "string" },
-      "seq-column": { type: "string" },
-      "source-id": { type: "string" },
-      "meta-schema": { type: "string" },
-      restart: { type: "boolean" },
-      wait: { type: "boolean" },
-      verbose: { type: "boolean", short: "v" },
-      quiet: { type: "boolean", short: "q" },
-      help: { type: "boolean", short: "h" },
-    },
+  const { values, positionals } = parseCommandLine("ingest", args, {
+    ...CSV_OPTIONS,
+    ...DATABASE_OPTIONS,
+    table: { type: "string", short: "t" },
+    create: { type: "boolean" },
+    "no-infer": { type: "boolean" },
+    "extra-columns": { type: "string" },
+    "extra-keys": { type: "string" },
+    "batch-size": { type: "string" },
+    "flush-ms": { type: "string" },
+    "reject-file": { type: "string" },
+    atomic: { type: "boolean" },
+    retries: { type: "string" },
+    parallel: { type: "string" },
+    "max-rejects": { type: "string" },
+    config: { type: "string" },
+    lane: { type: "string" },
+    "seq-column": { type: "string" },
+    "source-id": { type: "string" },
+    "meta-schema": { type: "string" },
+    restart: { type: "boolean" },
+    wait: { type: "boolean" },
+    verbose: { type: "boolean", short: "v" },
+    quiet: { type: "boolean", short: "q" },
+    help: { type: "boolean", short: "h" },
   });
   if (values.help) return printHelp(INGEST_HELP);
   const files = sourcePaths(positionals, values["source-id"]);
@@ -96,11 +100,25 @@ export async function runIngest(args: string[]): Promise<number> {
   if (!table) {
     throw new UsageError("Cannot ingest without --table (or a config's table)");
   }
-  const columns = splitColumns(values.columns) ?? config.columns;
+  const columns = parseColumns(values.columns) ??
+    columnEntries(config.columns);
   const header = values["no-header"] ? false : config.header ?? true;
   if (!header && !columns) {
     throw new UsageError("Cannot ingest with --no-header without --columns");
   }
+  if (
+    !header &&
+    columns?.some((entry) => entry !== null && typeof entry === "object")
+  ) {
+    throw new UsageError(
+      "Cannot use field:column in --columns with --no-header: without a header the fields have no names (give one column per field in file order, - to skip one)",
+    );
+  }
+  const extraColumns =
+    parseExtraPolicy(values["extra-columns"], "--extra-columns") ??
+      config.extraColumns;
+  const extraKeys = parseExtraPolicy(values["extra-keys"], "--extra-keys") ??
+    config.extraKeys;
   const batchSize = positiveInteger(values["batch-size"], "--batch-size") ??
     config.batchSize;
   const flushMs = positiveInteger(values["flush-ms"], "--flush-ms") ??
@@ -116,7 +134,8 @@ export async function runIngest(args: string[]): Promise<number> {
   const format = parseInputFormat(values.format) ?? config.format;
   let display: ProgressDisplay | undefined;
   const stop = stopOnSignals(() => display?.stop());
-  let rejected = 0;
+  const started = performance.now();
+  const summaries: IngestSummary[] = [];
   const done: string[] = [];
   try {
     for (const file of files) {
@@ -133,6 +152,8 @@ export async function runIngest(args: string[]): Promise<number> {
         restart: values.restart,
         wait: values.wait ?? config.wait,
         columns,
+        extraColumns,
+        extraKeys,
         header,
         format,
         delimiter: parseDelimiter(values.delimiter) ?? config.delimiter,
@@ -150,6 +171,7 @@ export async function runIngest(args: string[]): Promise<number> {
           config.parallel,
         retries: wholeNumber(values.retries, "--retries") ?? config.retries,
         create: values.create ?? config.create,
+        infer: !values["no-infer"],
         db: databaseUrl(values.db ?? config.db),
         dataDir: values["data-dir"] ?? config.dataDir,
         cwd: callerCwd,
@@ -161,17 +183,22 @@ export async function runIngest(args: string[]): Promise<number> {
         },
       });
       display?.stop();
-      if (values.json) console.log(JSON.stringify(summary));
       if (!values.quiet) console.error(summaryLine(summary));
-      rejected += summary.rejected;
+      summaries.push(summary);
       done.push(file);
     }
-    return rejected > 0 ? ExitCode.Rejects : ExitCode.Ok;
+    if (values.json) {
+      const seconds = (performance.now() - started) / 1000;
+      console.log(JSON.stringify(jsonValue(runJson(summaries, seconds))));
+    }
+    return summaries.some((summary) => summary.rejected > 0)
+      ? ExitCode.Rejects
+      : ExitCode.Ok;
   } catch (error) {
     display?.stop();
     if (files.length > 1 && !values.quiet) {
       console.error(
-        `lanecopy: ${done.length} of ${files.length} files loaded${
+        `lanecopy: ${done.length} of ${count(files.length, "file")} loaded${
           done.length > 0 ? ` (${done.join(", ")})` : ""
         }; stopped at ${files[done.length]}, the rest not started`,
       );
@@ -205,10 +232,40 @@ function sourcePaths(positionals: string[], sourceId?: string): string[] {
   return positionals;
 }
 
+/**
+ * What `ingest --json` prints: one file's summary as it is; for several,
+ * one object with the run's totals (`rows`, `rejected`, `batches`, `bytes`,
+ * `seconds`, `rowsPerSecond`, `megabytesPerSecond`: the same names as a
+ * summary's) and `files`, each file's summary in the order loaded.
+ */
+function runJson(
+  summaries: IngestSummary[],
+  seconds: number,
+): IngestSummary | Record<string, unknown> {
+  if (summaries.length === 1) return summaries[0];
+  const sum = (pick: (summary: IngestSummary) => number) =>
+    summaries.reduce((total, summary) => total + pick(summary), 0);
+  const rows = sum((summary) => summary.rows);
+  const newBytes = sum((summary) => summary.bytes - summary.resumedAt);
+  return {
+    table: summaries[0]?.table,
+    rows,
+    rejected: sum((summary) => summary.rejected),
+    batches: sum((summary) => summary.batches),
+    bytes: sum((summary) => summary.bytes),
+    seconds,
+    rowsPerSecond: seconds > 0 ? rows / seconds : 0,
+    megabytesPerSecond: seconds > 0 ? newBytes / 1e6 / seconds : 0,
+    files: summaries,
+  };
+}
+
 /** One line per batch step on stderr (`--verbose`). */
 function logBatchEvent(event: BatchEvent): void {
   const writer = event.writer === undefined ? "" : `writer ${event.writer} `;
   console.error(
-    `lanecopy: ${writer}batch ${event.batch} ${event.kind} bytes ${event.startOffset}-${event.endOffset} rows ${event.rows}`,
+    `lanecopy: ${writer}batch ${event.batch} ${event.kind} bytes ${event.startOffset}-${event.endOffset}, ${
+      count(event.rows, "row")
+    }`,
   );
 }

@@ -9,6 +9,7 @@
 import type CliProgress from "npm:cli-progress@3.12.0";
 import process from "node:process";
 import type { IngestProgress, IngestSummary } from "../ingest_options.ts";
+import type { Target } from "../target/target.ts";
 
 /** Shows progress while a load runs. */
 export interface ProgressDisplay {
@@ -69,11 +70,31 @@ export async function progressDisplay(
   };
 }
 
+/** Whole numbers as the summary line writes them: `13,880`. */
+const WHOLE = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+/** Seconds: `1,234.50`. */
+const SECONDS = new Intl.NumberFormat("en-US", {
+  minimumFractionDigits: 2,
+  maximumFractionDigits: 2,
+});
+/** Megabytes per second: `50.0`. */
+const RATE = new Intl.NumberFormat("en-US", {
+  minimumFractionDigits: 1,
+  maximumFractionDigits: 1,
+});
+
+/** `count` and `noun`, the noun plural unless the count is one: `1 row`, `13,880 rows`. */
+function counted(count: number, noun: string, plural = `${noun}s`): string {
+  const rounded = Math.round(count);
+  return `${WHOLE.format(rounded)} ${rounded === 1 ? noun : plural}`;
+}
+
 /**
- * The one line printed at the end of a load.
+ * The one line printed at the end of a load: what loaded, from where, into
+ * which table of which database, and how fast.
  *
  * @param summary The load's summary.
- * @returns For example `loaded 1,000 rows into public.t in 1 batch, 0.2 s (5,000 rows/s, 0.3 MB/s)`.
+ * @returns For example `loaded 1,000 rows from t.csv into public.t (app@db:5432/shop) in 1 batch, 0.20 s (5,000 rows/s, 0.3 MB/s)`.
  *
  * @example Usage
  * ```ts
@@ -81,29 +102,71 @@ export async function progressDisplay(
  * import assert from "node:assert/strict";
  *
  * const line = summaryLine({
- *   table: "public.t", source: "t.csv", sourceId: "t", resumedAt: 0, rows: 1000, batches: 1, bytes: 60000,
- *   seconds: 0.2, rowsPerSecond: 5000, megabytesPerSecond: 0.3, rejected: 2, rejectFile: "bad.csv",
+ *   table: "public.t", destination: "app@db:5432/shop", source: "t.csv", sourceId: "t", resumedAt: 0,
+ *   rows: 13880, batches: 1, bytes: 60000, seconds: 0.2, rowsPerSecond: 69400, megabytesPerSecond: 0.3,
+ *   rejected: 1, rejectFile: "bad.csv",
  * });
- * assert.equal(line, "loaded 1,000 rows from t.csv into public.t in 1 batch, 0.20 s (5,000 rows/s, 0.3 MB/s); 2 rejected into bad.csv");
+ * assert.equal(
+ *   line,
+ *   "loaded 13,880 rows from t.csv into public.t (app@db:5432/shop) in 1 batch, 0.20 s (69,400 rows/s, 0.3 MB/s); 1 rejected into bad.csv",
+ * );
+ * const again = summaryLine({
+ *   table: "public.t", destination: "app@db:5432/shop", source: "t.csv", sourceId: "t", resumedAt: 60000,
+ *   rows: 0, batches: 0, bytes: 0, seconds: 0.1, rowsPerSecond: 0, megabytesPerSecond: 0, rejected: 0,
+ * });
+ * assert.equal(again, "nothing new in t.csv: its first 60,000 bytes were loaded into public.t (app@db:5432/shop) before");
  * ```
  */
 export function summaryLine(summary: IngestSummary): string {
-  const count = (n: number) => Math.round(n).toLocaleString("en-US");
+  if (summary.rows === 0 && summary.rejected === 0 && summary.resumedAt > 0) {
+    return `nothing new in ${summary.source}: its first ${
+      WHOLE.format(summary.resumedAt)
+    } bytes were loaded into ${summary.table} (${summary.destination}) before`;
+  }
+  const resumed = summary.resumedAt > 0
+    ? `, resumed after byte ${WHOLE.format(summary.resumedAt)}`
+    : "";
+  const rejected = summary.rejected > 0
+    ? `; ${WHOLE.format(summary.rejected)} rejected into ${summary.rejectFile}`
+    : "";
   return `loaded ${
-    count(summary.rows)
-  } rows from ${summary.source} into ${summary.table} in ${
-    count(summary.batches)
-  } batch${summary.batches === 1 ? "" : "es"}, ${
-    summary.seconds.toFixed(2)
-  } s (${count(summary.rowsPerSecond)} rows/s, ${
-    summary.megabytesPerSecond.toFixed(1)
-  } MB/s)${
-    summary.resumedAt > 0
-      ? `, resumed after byte ${count(summary.resumedAt)}`
-      : ""
-  }${
-    summary.rejected > 0
-      ? `; ${count(summary.rejected)} rejected into ${summary.rejectFile}`
-      : ""
-  }`;
+    counted(summary.rows, "row")
+  } from ${summary.source} into ${summary.table} (${summary.destination}) in ${
+    counted(summary.batches, "batch", "batches")
+  }, ${SECONDS.format(summary.seconds)} s (${
+    WHOLE.format(summary.rowsPerSecond)
+  } rows/s, ${
+    RATE.format(summary.megabytesPerSecond)
+  } MB/s)${resumed}${rejected}`;
+}
+
+/**
+ * The line `sql` and `status` print on stderr to name the database they
+ * read: a server's `user@host:port/database`, or the embedded database's
+ * directory.
+ *
+ * @param target The open database.
+ * @returns For example `lanecopy: using app@db:5432/shop`.
+ *
+ * @example Usage
+ * ```ts
+ * import { databaseLine } from "./progress.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(
+ *   databaseLine({ kind: "postgres", description: "app@db:5432/shop" }),
+ *   "lanecopy: using app@db:5432/shop",
+ * );
+ * assert.equal(
+ *   databaseLine({ kind: "embedded", description: "/srv/.lanecopy/db" }),
+ *   "lanecopy: using the embedded database at /srv/.lanecopy/db",
+ * );
+ * ```
+ */
+export function databaseLine(
+  target: Pick<Target, "kind" | "description">,
+): string {
+  return `lanecopy: using ${
+    target.kind === "embedded" ? "the embedded database at " : ""
+  }${target.description}`;
 }

@@ -5,15 +5,16 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { DEFAULT_META_SCHEMA } from "../bookkeeping/schema.ts";
 import { loadStatus } from "../bookkeeping/status.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { openTarget } from "../target/open_target.ts";
-import { DATABASE_OPTIONS } from "./args.ts";
+import { DATABASE_OPTIONS, parseCommandLine } from "./args.ts";
 import { callerCwd, databaseUrl } from "./environment.ts";
 import { formatTable } from "./format_table.ts";
 import { printHelp, STATUS_HELP } from "./help.ts";
+import { databaseLine } from "./progress.ts";
+import { jsonValue } from "./json_output.ts";
 
 /**
  * Runs `lanecopy status`: each source with its committed prefix, and each
@@ -34,15 +35,11 @@ import { printHelp, STATUS_HELP } from "./help.ts";
  * ```
  */
 export async function runStatus(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...DATABASE_OPTIONS,
-      "source-id": { type: "string" },
-      "meta-schema": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
+  const { values, positionals } = parseCommandLine("status", args, {
+    ...DATABASE_OPTIONS,
+    "source-id": { type: "string" },
+    "meta-schema": { type: "string" },
+    help: { type: "boolean", short: "h" },
   });
   if (values.help) return printHelp(STATUS_HELP);
   if (positionals.length > 0) {
@@ -57,6 +54,7 @@ export async function runStatus(args: string[]): Promise<number> {
     dataDir: values["data-dir"],
     cwd: callerCwd,
   });
+  console.error(databaseLine(target));
   try {
     const status = await loadStatus(
       target,
@@ -64,10 +62,10 @@ export async function runStatus(args: string[]): Promise<number> {
       values["source-id"],
     );
     if (values.json) {
-      console.log(JSON.stringify({
+      console.log(JSON.stringify(jsonValue({
         sources: status.sources.rows,
         lanes: status.lanes.rows,
-      }));
+      })));
     } else {
       console.log("Sources:");
       console.log(formatTable(status.sources.fields, status.sources.rows));
