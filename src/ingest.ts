@@ -105,6 +105,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     } else {
       await load(target);
     }
+    noticeNothingToDo(plan, options, progress);
     return summary(plan, options, progress, started);
   } catch (error) {
     await plan.source.readable.cancel().catch(() => {});
@@ -161,7 +162,11 @@ function batchWriter(
     table: plan.table,
     columns: plan.columns,
     header: of.header,
+    into: plan.into,
+    extraColumns: options.extraColumns,
     create: options.create,
+    columnTypes: plan.columnTypes,
+    onNotice: options.onNotice,
     format: plan.pipeline.decode.copyFormat,
     encoding: encoding.charset === "utf-8" ? undefined : encoding.postgres,
     source: plan.source.name,
@@ -175,6 +180,7 @@ function batchWriter(
       register: of.first && plan.resume === undefined,
       restart: plan.restart,
       writers: plan.writers,
+      targetTable: plan.targetTable,
     },
     onEvent: plan.writers > 1 && options.onEvent
       ? (event) => options.onEvent!({ ...event, writer })
@@ -196,6 +202,25 @@ function batchWriter(
   });
 }
 
+/**
+ * Says so when a run of a source that earlier runs loaded to its end
+ * found nothing more in it: never a silent load of nothing.
+ */
+function noticeNothingToDo(
+  plan: LoadPlan,
+  options: IngestOptions,
+  progress: IngestProgress,
+): void {
+  const { resume } = plan;
+  if (!resume?.complete || progress.rows > 0 || progress.rejected > 0) return;
+  const rows = resume.rowsCommitted;
+  options.onNotice?.(
+    `${plan.source.name} is already loaded: ${rows} row${
+      rows === 1 ? "" : "s"
+    } in ${plan.targetName}; nothing to do`,
+  );
+}
+
 /** What a finished load did. */
 function summary(
   plan: LoadPlan,
@@ -209,6 +234,7 @@ function summary(
     ...progress,
     seconds,
     table: plan.targetName,
+    destination: plan.target.description,
     source: plan.source.name,
     sourceId: plan.sourceId,
     resumedAt: plan.startOffset,

@@ -8,6 +8,8 @@
  * @module
  */
 
+import type { ColumnEntry } from "./codec/column_entry.ts";
+import type { ExtraPolicy } from "./codec/column_map.ts";
 import type { Source } from "./source/open_source.ts";
 import type { InputFormat } from "./source/input_format.ts";
 import type { Target } from "./target/target.ts";
@@ -45,8 +47,30 @@ export interface IngestOptions {
   sourceId?: string;
   /** The target table, `table` or `schema.table`. */
   table: string;
-  /** Target columns in file order; replaces the header's names. */
-  columns?: string[];
+  /**
+   * Which column each field loads into. Default: the header's names (CSV;
+   * in any order, as COPY takes its column list in file order), or the
+   * target table's columns (NDJSON's keys). Either by position, one entry
+   * per field in file order: a column name (replacing the header's), or
+   * `null` to skip the field. Or by name, `{ field, column }` entries only:
+   * the field the header names `field` (NDJSON: the key) loads into
+   * `column`, or is skipped with `null`; the others load into the columns
+   * their names name. With a header, a `{ field, column }` entry in a list
+   * by position checks the header's name there. See `ColumnEntry`.
+   */
+  columns?: ColumnEntry[];
+  /**
+   * What a field whose column the target table lacks does: `error` (the
+   * load is refused before anything loads, naming every such column), or
+   * `ignore` (the field is skipped). Default `error`.
+   */
+  extraColumns?: ExtraPolicy;
+  /**
+   * What an NDJSON record's key that is no column does: `error` (bad input
+   * at its `file:line:column`), or `ignore` (its value is read and left
+   * out). Default `error`.
+   */
+  extraKeys?: ExtraPolicy;
   /** Whether the first line is a header. Default `true`. */
   header?: boolean;
   /**
@@ -91,15 +115,34 @@ export interface IngestOptions {
    * Default 1,000.
    */
   flushMs?: number;
-  /** Create the table (text columns) when it is missing. */
+  /**
+   * Create the table when it is missing (and its schema, when that is
+   * missing too): a column for each name (for NDJSON without `columns`,
+   * each key, in the order first seen), typed from the values (see
+   * `infer`), and the seq column (`bigint`) with a `lane`. The DDL is told
+   * through `onNotice`.
+   */
   create?: boolean;
+  /**
+   * With `create`: type each column from the values (integer, bigint,
+   * numeric, boolean, date, timestamp, timestamptz, uuid, jsonb, else
+   * text) read from every record of a file, or from the first 10,000
+   * records (at most 64 MiB) of a stream, which are kept and still load:
+   * a stream's first batch waits for them, or for its end. `false`: every
+   * column is text. Default `true`.
+   */
+  infer?: boolean;
   /** The bookkeeping schema. Default `lanecopy`. */
   metaSchema?: string;
   /** Load the source again from its start, clearing its earlier progress. */
   restart?: boolean;
   /** Wait while another run loads the same source, then resume. */
   wait?: boolean;
-  /** A PostgreSQL URL. Unset or empty: the embedded database (the library reads no environment variable). */
+  /**
+   * The server: a `postgres://` URL or a libpq keyword string
+   * (`host=db dbname=shop`), as `openTarget` takes it. Unset or empty: the
+   * embedded database (the library reads no environment variable).
+   */
   db?: string;
   /** The embedded database's directory. Default `./.lanecopy/db`. */
   dataDir?: string;
@@ -203,7 +246,7 @@ export interface IngestProgress {
 /**
  * What a finished load did.
  *
- * @example A summary names the table, the source and where it started
+ * @example A summary names the table, the database, the source and where it started
  * ```ts
  * import { ingest, type IngestSummary } from "@lanecopy/lanecopy";
  * import assert from "node:assert/strict";
@@ -217,6 +260,7 @@ export interface IngestProgress {
  *   dataDir,
  * });
  * assert.equal(summary.table, "public.ids");
+ * assert.equal(summary.destination, dataDir);
  * assert.equal(summary.source, "ids.csv");
  * assert.equal(summary.resumedAt, 0);
  * assert.equal(summary.rows, 1);
@@ -228,6 +272,11 @@ export interface IngestSummary extends IngestProgress {
   rejectFile?: string;
   /** The target, as `schema.table`. */
   table: string;
+  /**
+   * The database the rows went to: a server's `user@host:port/database`
+   * (never the password), or the embedded database's directory.
+   */
+  destination: string;
   /** The source's name. */
   source: string;
   /** The source id its progress is kept under. */

@@ -17,12 +17,19 @@ import {
   ensureBookkeeping,
 } from "./bookkeeping/schema.ts";
 import { planResume, type ResumeFrom } from "./bookkeeping/resume_plan.ts";
+import type { TargetFound } from "./bookkeeping/target_identity.ts";
 import {
   defaultSourceId,
   lockSource,
   type SourceLock,
   type SourceOptions,
 } from "./bookkeeping/source_state.ts";
+import type { ColumnEntry } from "./codec/column_entry.ts";
+import {
+  type ExistingTable,
+  remapColumns,
+  resolveKeys,
+} from "./codec/column_map.ts";
 import type { CopyFormat } from "./codec/copy_row.ts";
 import { resolveCodec } from "./codec/decode_stream.ts";
 import { type Encoding, resolveEncoding } from "./codec/encoding.ts";
@@ -30,6 +37,7 @@ import {
   openWriterTargets,
   parallelWriters,
 } from "./parallel/parallel_load.ts";
+import { readHeaderLine } from "./source/header_line.ts";
 import { type InputFormat, resolveFormat } from "./source/input_format.ts";
 import { openSource, type Source } from "./source/open_source.ts";
 import { openTarget } from "./target/open_target.ts";
@@ -42,6 +50,8 @@ import {
   type TableName,
 } from "./target/table_name.ts";
 import type { Target } from "./target/target.ts";
+import type { ColumnType } from "./write/column_type_rules.ts";
+import { inferForCreate } from "./write/infer_source_columns.ts";
 import { DEFAULT_SEQ_COLUMN } from "./write/prepare_table.ts";
 import { RejectFile } from "./write/reject_file.ts";
 
@@ -73,10 +83,26 @@ export interface LoadPlan {
   restart: boolean;
   /** What an earlier run committed, when this one resumes after it. */
   resume?: ResumeFrom;
+  /**
+   * The target table as the run found it (its generation, and whether the
+   * run resets its lane counters: it was dropped or truncated); the source's
+   * registration records it.
+   */
+  targetTable: TargetFound;
   /** The source byte offset the run reads from. */
   startOffset: number;
-  /** The target columns in file order, when known before the header is read. */
-  columns?: string[];
+  /**
+   * Which column each field loads into, as given (or stored, resuming; for
+   * NDJSON resolved, see `resolveKeys`); the header maps the rest.
+   */
+  columns?: ColumnEntry[];
+  /**
+   * The target table as the run found it before reading (unset: it did
+   * not exist): the decoder and the writer map the fields against it.
+   */
+  into?: ExistingTable;
+  /** With `create`: each column's type, by position (see `inferSourceColumns`). */
+  columnTypes?: ColumnType[];
   /**
    * How the source is decoded and batched, from `startOffset` on (its line,
    * the prefixes to verify, each writer's position).
@@ -104,9 +130,11 @@ interface Held {
 /**
  * Plans a load: opens the source and the database, sets up the bookkeeping,
  * takes the source's lock (waiting with `wait`), opens the reject file,
- * reads what earlier runs committed (refusing a resume with other options
- * or another writer count), and opens a connection per writer. On failure
- * it releases what it took and cancels the source.
+ * reads what earlier runs committed and how the target table changed since
+ * (a table dropped or truncated since then loads from the start; a resume
+ * with other options or another writer count is refused), and opens a
+ * connection per writer. On failure it releases what it took and cancels
+ * the source.
  *
  * @param request What to load, from where, into where.
  * @returns The plan; call `release()` once the load is over.
@@ -152,6 +180,8 @@ export async function planLoad(request: IngestOptions): Promise<LoadPlan> {
   try {
     const input = await resolveFormat(held.source, request.format);
     held.source = input.source;
+    // A .tsv or .tab file is tab-delimited, unless a delimiter is given.
+    request = { ...request, delimiter: request.delimiter ?? input.delimiter };
     const format = input.format;
     if (format === "ndjson" && encoding.charset !== "utf-8") {
       throw new UsageError(
@@ -163,34 +193,74 @@ export async function planLoad(request: IngestOptions): Promise<LoadPlan> {
       lockSource(target, sourceId, request.wait ?? false)
     );
     if (request.rejectFile !== undefined) {
+      // The reject file starts with the header line, to load it back.
+      const head = format === "csv" && (request.header ?? true)
+        ? await readHeaderLine(held.source, request)
+        : undefined;
+      if (head !== undefined) held.source = head.source;
       held.rejectFile = await RejectFile.open(
         resolve(request.cwd ?? Deno.cwd(), request.rejectFile),
+        { header: head?.header },
       );
     }
     const runOptions = sourceOptions(request, format, encoding, targetName);
-    const { restart, writers, resume } = await planResume(request, {
-      target,
-      metaSchema,
-      sourceId,
-      targetName,
-      runOptions,
-      step: onRunConnection,
-      openWriters: async (writers) => {
-        held.writerTargets = await openWriterTargets(writers, request);
+    const existing = await onRunConnection(() => tableColumns(target, table));
+    const into = existing && { name: targetName, columns: existing };
+    const { restart, writers, resume, targetTable } = await planResume(
+      request,
+      {
+        target,
+        metaSchema,
+        sourceId,
+        table,
+        targetName,
+        sourceName: held.source.name,
+        sourceSize: held.source.size,
+        runOptions,
+        mapColumns: (stored) =>
+          remapColumns(stored, format, {
+            columns: request.columns ?? [],
+            into,
+            extraColumns: request.extraColumns,
+            source: held.source.name,
+          }),
+        step: onRunConnection,
+        openWriters: async (writers) => {
+          held.writerTargets = await openWriterTargets(writers, request);
+        },
       },
+    );
+    const inferred = await inferForCreate(held.source, {
+      ...request,
+      format,
+      encoding: encoding.name,
+      columns: resume?.columns ?? request.columns,
+      table: targetName,
+      missing: existing === undefined,
     });
-    const columns = resume?.columns ?? request.columns ??
+    if (inferred !== undefined) held.source = inferred.source;
+    const given = resume?.columns ?? request.columns ?? inferred?.keys ??
       (format === "ndjson"
         ? await onRunConnection(() =>
           ndjsonColumns(target, table, request.seqColumn)
         )
         : undefined);
+    // NDJSON's keys map now; a CSV header's names once it is read.
+    const columns = format === "ndjson" && given !== undefined
+      ? resolveKeys({
+        columns: given,
+        into,
+        extraColumns: request.extraColumns,
+        source: held.source.name,
+      })
+      : given;
     const startOffset = resume?.progress.byteOffset ?? 0;
     const pipeline = pipelineOptions(request, {
       source: held.source,
       format,
       encoding,
       columns,
+      into,
       resume,
       startOffset,
       sourceId,
@@ -210,8 +280,11 @@ export async function planLoad(request: IngestOptions): Promise<LoadPlan> {
       runOptions,
       restart,
       resume,
+      targetTable,
       startOffset,
       columns,
+      into,
+      columnTypes: inferred?.types,
       pipeline,
       rejectFile: held.rejectFile,
       reconnectRun,
@@ -244,6 +317,7 @@ function pipelineOptions(
     | "format"
     | "encoding"
     | "columns"
+    | "into"
     | "resume"
     | "startOffset"
     | "sourceId"
@@ -265,6 +339,9 @@ function pipelineOptions(
       codec: resolveCodec(request.codec),
       header: startOffset === 0 && (request.header ?? true),
       columns: plan.columns,
+      into: plan.into,
+      extraColumns: request.extraColumns,
+      extraKeys: request.extraKeys,
       laneColumn: request.lane,
       // With a reject file, malformed records go there too.
       malformed: request.rejectFile !== undefined ? "reject" : "stop",
@@ -368,6 +445,12 @@ function sourceOptions(
     header: format === "csv" && (request.header ?? true),
     lane: request.lane ?? null,
     encoding: encoding.name,
+    // Stored only when not an error (the default reads as before), and
+    // extraKeys only for NDJSON, whose records have keys.
+    extraColumns: request.extraColumns === "ignore" ? "ignore" : undefined,
+    extraKeys: format === "ndjson" && request.extraKeys === "ignore"
+      ? "ignore"
+      : undefined,
   };
 }
 
@@ -385,7 +468,7 @@ async function ndjsonColumns(
     throw new UsageError(
       `Cannot load NDJSON into ${
         formatTableName(table)
-      }: the table does not exist, so its columns cannot name the keys (create it, or pass --columns and --create)`,
+      }: the table does not exist, so its columns cannot name the keys (create it, or pass --create to create it from the keys)`,
     );
   }
   return columns.filter((column) => column !== seqColumn);

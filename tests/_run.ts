@@ -22,9 +22,14 @@ const root = join(import.meta.dirname!, "..");
 /** The test files that need no server: `deno task test:unit` runs these. */
 const UNIT_TESTS: readonly string[] = [
   "tests/cli_test.ts",
+  "tests/column_map_test.ts",
   "tests/config_test.ts",
+  "tests/connection_string_test.ts",
   "tests/csv_codec_test.ts",
+  "tests/infer_column_types_test.ts",
+  "tests/infer_source_columns_test.ts",
   "tests/input_format_test.ts",
+  "tests/keep_mask_codec_test.ts",
   "tests/layout_test.ts",
   "tests/ndjson_codec_test.ts",
   "tests/parallel_writers_test.ts",

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { ColumnEntry } from "../codec/column_entry.ts";
+import type { ExtraPolicy } from "../codec/column_map.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { metaTables } from "./schema.ts";
 import type { InputFormat } from "../source/input_format.ts";
@@ -27,8 +29,15 @@ export interface SourceOptions {
   nullString: string | null;
   /** Whether the first record is a header. */
   header: boolean;
-  /** The columns the fields load into, in file order. */
-  columns: string[];
+  /**
+   * The column each field loads into, in file order (see `resolveFields`:
+   * a field skipped or renamed keeps its header's name).
+   */
+  columns: ColumnEntry[];
+  /** What a field whose column the table lacks did, when not `error`. */
+  extraColumns?: ExtraPolicy;
+  /** What an NDJSON key that is no field did, when not `error`. */
+  extraKeys?: ExtraPolicy;
   /** The lane column, or `null` for the single `default` lane. */
   lane: string | null;
   /**
@@ -52,6 +61,12 @@ export interface SourceState {
   options: SourceOptions;
   /** Writer 0's committed prefix. */
   progress: SourceProgress;
+  /**
+   * The generation of the target table its progress belongs to (see
+   * `target_identity.ts`; 1 for a source registered before they were
+   * recorded).
+   */
+  targetGeneration: number;
 }
 
 /**
@@ -74,7 +89,8 @@ export function defaultSourceId(realPath: string, target: string): string {
 }
 
 /**
- * Reads a source's stored options and writer 0's progress.
+ * Reads a source's stored options, writer 0's progress, and the generation
+ * of the target table that progress belongs to.
  *
  * @param target An open database with the bookkeeping schema.
  * @param metaSchema The bookkeeping schema.
@@ -103,7 +119,8 @@ export async function readSourceState(
 ): Promise<SourceState | undefined> {
   const t = metaTables(metaSchema);
   const { rows } = await target.query(
-    `SELECT s.options, p.byte_offset::float8 AS byte_offset,
+    `SELECT s.options, coalesce(s.target_generation, 1)::float8 AS generation,
+            p.byte_offset::float8 AS byte_offset,
             p.rows_committed::float8 AS rows_committed,
             p.lines_committed::float8 AS lines_committed,
             p.fingerprint, p.complete
@@ -123,12 +140,14 @@ export async function readSourceState(
       fingerprint: String(row.fingerprint ?? ""),
       complete: row.complete === true,
     },
+    targetGeneration: Number(row.generation),
   };
 }
 
 /**
  * How the options of this run differ from the stored ones, as phrases for
- * a message (empty when they agree). Columns are compared only when this
+ * a message (empty when they agree), each naming the option as a person
+ * gives it (`--null`, `--no-header`). Columns are compared only when this
  * run names them: otherwise they come from the header, which lies in the
  * verified prefix.
  *
@@ -146,8 +165,9 @@ export async function readSourceState(
  *   target: "public.t", format: "csv" as const, delimiter: ",", quote: '"',
  *   nullString: null, header: true, columns: ["a"], lane: null, encoding: "utf-8" as const,
  * };
- * assert.deepEqual(optionDifferences(stored, { ...stored, delimiter: ";" }, false), [
- *   'delimiter was "," and is now ";"',
+ * assert.deepEqual(optionDifferences(stored, { ...stored, delimiter: ";", nullString: "NA" }, false), [
+ *   '--delimiter was "," and is now ";"',
+ *   '--null was not given and is now "NA"',
  * ]);
  * ```
  */
@@ -166,19 +186,49 @@ export function optionDifferences(
     "header",
     "lane",
     "encoding",
+    "extraColumns",
+    "extraKeys",
   ];
   if (columnsGiven) keys.push("columns");
-  // No escape means the quote (doubled quotes), as before there was one.
+  // No escape means the quote (doubled quotes), as before there was one;
+  // no extraColumns or extraKeys means an error, as before there were.
   const value = (options: SourceOptions, key: keyof SourceOptions) =>
     JSON.stringify(
-      key === "escape" ? options.escape ?? options.quote : options[key],
+      key === "escape"
+        ? options.escape ?? options.quote
+        : key === "extraColumns" || key === "extraKeys"
+        ? options[key] ?? "error"
+        : options[key],
     );
+  const shown = (options: SourceOptions, key: keyof SourceOptions) => {
+    if (key === "header") return options.header ? "not given" : "given";
+    const text = value(options, key);
+    return text === "null" || text === undefined ? "not given" : text;
+  };
   return keys
     .filter((key) => value(stored, key) !== value(now, key))
     .map((key) =>
-      `${key} was ${value(stored, key)} and is now ${value(now, key)}`
+      `${OPTION_NAMES[key] ?? key} was ${shown(stored, key)} and is now ${
+        shown(now, key)
+      }`
     );
 }
+
+/** The option each stored setting comes from, as a person gives it. */
+const OPTION_NAMES: Partial<Record<keyof SourceOptions, string>> = {
+  target: "--table",
+  format: "--format",
+  delimiter: "--delimiter",
+  quote: "--quote",
+  escape: "--escape",
+  nullString: "--null",
+  header: "--no-header",
+  lane: "--lane",
+  encoding: "--encoding",
+  columns: "--columns",
+  extraColumns: "--extra-columns",
+  extraKeys: "--extra-keys",
+};
 
 /** A held source lock; release it when the run ends. */
 export interface SourceLock {
