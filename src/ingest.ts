@@ -98,6 +98,13 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
         (writer, first) => writerFor(targets[writer], writer, first),
         { writers: plan.writers, signal: options.signal },
       );
+    } else if (options.dryRun) {
+      await target.transaction(async (session) => {
+        await load(savepointTarget(target, session));
+        throw DRY_RUN_ROLLBACK;
+      }).catch((error) => {
+        if (error !== DRY_RUN_ROLLBACK) throw error;
+      });
     } else if (options.atomic) {
       await target.transaction((session) =>
         load(savepointTarget(target, session))
@@ -114,6 +121,9 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     await plan.release();
   }
 }
+
+/** Thrown inside a dry run's transaction to roll it back. */
+const DRY_RUN_ROLLBACK = new Error("A dry run always rolls back");
 
 /**
  * The plan's decode and batching: on a worker thread (which reads a file
@@ -239,6 +249,7 @@ function summary(
     sourceId: plan.sourceId,
     resumedAt: plan.startOffset,
     rejectFile: options.rejectFile,
+    dryRun: options.dryRun === true,
     rowsPerSecond: seconds > 0 ? progress.rows / seconds : 0,
     megabytesPerSecond: seconds > 0
       ? (progress.bytes - plan.startOffset) / 1e6 / seconds
@@ -265,6 +276,12 @@ function interruption(
     : new InterruptedError("SIGINT");
   const resumable = options.sourceId !== undefined ||
     source.realPath !== undefined;
+  if (options.dryRun) {
+    return new InterruptedError(
+      reason.signal,
+      `Interrupted by ${reason.signal}: the dry run rolled back; nothing was committed`,
+    );
+  }
   if (options.atomic) {
     return new InterruptedError(
       reason.signal,

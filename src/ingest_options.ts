@@ -189,6 +189,15 @@ export interface IngestOptions {
    */
   atomic?: boolean;
   /**
+   * Run the whole load, then roll it back: one transaction (each batch a
+   * savepoint, as with `atomic`) that never commits. The table and columns
+   * are checked (or created, with `create`, and dropped again), every row
+   * goes through the server, and rejects and the summary are reported, but
+   * no row, counter or progress is committed (only the bookkeeping schema
+   * is created when it is missing). Default `false`.
+   */
+  dryRun?: boolean;
+  /**
    * After a lost connection to a server, how many times to reconnect (with
    * backoff from 0.5 s, doubling up to 8 s: about 40 s for the default 8)
    * before giving up; the batch in hand is kept and re-synced with the
@@ -287,4 +296,6 @@ export interface IngestSummary extends IngestProgress {
   rowsPerSecond: number;
   /** Source megabytes (10^6 bytes) per second, this run's bytes. */
   megabytesPerSecond: number;
+  /** Whether the load was a dry run: its rows were rolled back. */
+  dryRun: boolean;
 }

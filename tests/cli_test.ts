@@ -132,6 +132,7 @@ Deno.test("summaryLine() says rows, batches, seconds, rows/s and MB/s", () => {
       seconds: 3,
       rowsPerSecond: 333_333.4,
       megabytesPerSecond: 50,
+      dryRun: false,
     }),
     "loaded 1,000,000 rows from orders.csv into public.orders (app@db:5432/shop) in 100 batches, 3.00 s (333,333 rows/s, 50.0 MB/s)",
   );

@@ -172,6 +172,10 @@ Options:
   --atomic            load everything in one transaction, like psql -1: all
                       rows or none. A failed or interrupted run leaves nothing
                       behind, so there is no resume: run it again from the start
+  --dry-run           run the whole load and roll it back: the table and
+                      columns are checked (or created and dropped again), every
+                      row goes through the server, rejects and the summary are
+                      reported; no row, counter or progress is committed
 
 Lanes and resuming:
   --lane COLUMN       each record's lane is its COLUMN field; rows get gapless

@@ -75,6 +75,7 @@ export async function runIngest(args: string[]): Promise<number> {
     "flush-ms": { type: "string" },
     "reject-file": { type: "string" },
     atomic: { type: "boolean" },
+    "dry-run": { type: "boolean" },
     retries: { type: "string" },
     parallel: { type: "string" },
     "max-rejects": { type: "string" },
@@ -167,6 +168,7 @@ export async function runIngest(args: string[]): Promise<number> {
         rejectFile,
         maxRejects,
         atomic: values.atomic ?? config.atomic,
+        dryRun: values["dry-run"],
         parallel: positiveInteger(values.parallel, "--parallel") ??
           config.parallel,
         retries: wholeNumber(values.retries, "--retries") ?? config.retries,
@@ -249,6 +251,8 @@ function runJson(
   const newBytes = sum((summary) => summary.bytes - summary.resumedAt);
   return {
     table: summaries[0]?.table,
+    destination: summaries[0]?.destination,
+    dryRun: summaries[0]?.dryRun,
     rows,
     rejected: sum((summary) => summary.rejected),
     batches: sum((summary) => summary.batches),

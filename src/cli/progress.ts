@@ -103,7 +103,7 @@ function counted(count: number, noun: string, plural = `${noun}s`): string {
  *
  * const line = summaryLine({
  *   table: "public.t", destination: "app@db:5432/shop", source: "t.csv", sourceId: "t", resumedAt: 0,
- *   rows: 13880, batches: 1, bytes: 60000, seconds: 0.2, rowsPerSecond: 69400, megabytesPerSecond: 0.3,
+ *   rows: 13880, batches: 1, bytes: 60000, seconds: 0.2, rowsPerSecond: 69400, megabytesPerSecond: 0.3, dryRun: false,
  *   rejected: 1, rejectFile: "bad.csv",
  * });
  * assert.equal(
@@ -112,13 +112,16 @@ function counted(count: number, noun: string, plural = `${noun}s`): string {
  * );
  * const again = summaryLine({
  *   table: "public.t", destination: "app@db:5432/shop", source: "t.csv", sourceId: "t", resumedAt: 60000,
- *   rows: 0, batches: 0, bytes: 0, seconds: 0.1, rowsPerSecond: 0, megabytesPerSecond: 0, rejected: 0,
+ *   rows: 0, batches: 0, bytes: 0, seconds: 0.1, rowsPerSecond: 0, megabytesPerSecond: 0, rejected: 0, dryRun: false,
  * });
  * assert.equal(again, "nothing new in t.csv: its first 60,000 bytes were loaded into public.t (app@db:5432/shop) before");
  * ```
  */
 export function summaryLine(summary: IngestSummary): string {
-  if (summary.rows === 0 && summary.rejected === 0 && summary.resumedAt > 0) {
+  if (
+    summary.rows === 0 && summary.rejected === 0 && summary.resumedAt > 0 &&
+    !summary.dryRun
+  ) {
     return `nothing new in ${summary.source}: its first ${
       WHOLE.format(summary.resumedAt)
     } bytes were loaded into ${summary.table} (${summary.destination}) before`;
@@ -129,7 +132,10 @@ export function summaryLine(summary: IngestSummary): string {
   const rejected = summary.rejected > 0
     ? `; ${WHOLE.format(summary.rejected)} rejected into ${summary.rejectFile}`
     : "";
-  return `loaded ${
+  const loaded = summary.dryRun
+    ? "dry run, rolled back: would have loaded"
+    : "loaded";
+  return `${loaded} ${
     counted(summary.rows, "row")
   } from ${summary.source} into ${summary.table} (${summary.destination}) in ${
     counted(summary.batches, "batch", "batches")

@@ -21,6 +21,8 @@ export interface ParallelRequest {
   lane?: string;
   /** The whole load in one transaction. */
   atomic?: boolean;
+  /** A dry run: one transaction, rolled back. */
+  dryRun?: boolean;
   /** A reject file. */
   rejectFile?: string;
 }
@@ -101,6 +103,11 @@ export function parallelWriters(
   if (request.atomic) {
     throw refuse(
       "--atomic loads everything in one transaction, on one connection",
+    );
+  }
+  if (request.dryRun) {
+    throw refuse(
+      "--dry-run loads everything in one transaction, on one connection, and rolls it back",
     );
   }
   if (request.rejectFile !== undefined) {
