@@ -309,13 +309,25 @@ export function exitCodeFor(error: unknown): number {
 }
 
 /**
- * `text` with its control characters escaped (`\n`, `\r`, `\t`, `\u0007`):
- * input quoted in a message (a key, a value the server echoes) must not
- * break it across lines or reach the terminal raw.
+ * `text` with its control characters and line separators escaped (`\n`,
+ * `\r`, `\t`, `\u0007`, `\u2028`): input quoted in a message (a key, a
+ * value the server echoes) or shown in a table cell must not break it
+ * across lines or reach the terminal raw.
+ *
+ * @param text Any text.
+ * @returns The text, one line, with nothing a terminal acts on.
+ *
+ * @example Usage
+ * ```ts
+ * import { printable } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(printable("a\nb\tc\u0007"), "a\\nb\\tc\\u0007");
+ * ```
  */
-function printable(text: string): string {
+export function printable(text: string): string {
   // deno-lint-ignore no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (char) => {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (char) => {
     switch (char) {
       case "\n":
         return "\\n";

@@ -23,6 +23,7 @@ import {
 import { WasmNdjsonCopyCodec } from "../src/codec/ndjson/wasm_ndjson_codec.ts";
 import type { RowBlock } from "../src/codec/row_block.ts";
 import { InputSyntaxError, UsageError } from "../src/errors.ts";
+import { split } from "./_chunks.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -92,20 +93,6 @@ function rowsOf(output: Run, format: CopyFormat): (string | null)[][] {
       format,
     )
   );
-}
-
-/** The bytes cut at the given points (taken modulo the length). */
-function split(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((cut) => cut % (bytes.length + 1)))]
-    .sort((a, b) => a - b);
-  const chunks: Uint8Array[] = [];
-  let previous = 0;
-  for (const point of points) {
-    chunks.push(bytes.subarray(previous, point));
-    previous = point;
-  }
-  chunks.push(bytes.subarray(previous));
-  return chunks;
 }
 
 const fieldText = fc.array(

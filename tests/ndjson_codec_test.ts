@@ -12,6 +12,7 @@ import {
   rowStart,
 } from "../src/codec/row_block.ts";
 import { WasmNdjsonCopyCodec } from "../src/codec/ndjson/wasm_ndjson_codec.ts";
+import { split } from "./_chunks.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -90,20 +91,6 @@ function joined(blocks: RowBlock[], format: CopyFormat): Encoded {
     endOffsets: blocks.flatMap((block) => [...block.endOffsets]),
     laneKeys,
   };
-}
-
-/** `bytes` cut at the given points (any order, repeats allowed). */
-function split(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((cut) => cut % (bytes.length + 1)))]
-    .sort((a, b) => a - b);
-  const chunks: Uint8Array[] = [];
-  let from = 0;
-  for (const point of points) {
-    chunks.push(bytes.subarray(from, point));
-    from = point;
-  }
-  chunks.push(bytes.subarray(from));
-  return chunks;
 }
 
 /** The error encoding `chunks` throws. */

@@ -13,6 +13,7 @@ import { InputSyntaxError } from "../src/errors.ts";
 import type { MalformedRecord, RowBlock } from "../src/codec/row_block.ts";
 import { WasmCsvCopyCodec } from "../src/codec/csv/wasm_csv_codec.ts";
 import { runCli } from "./_helpers.ts";
+import { split } from "./_chunks.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -66,20 +67,6 @@ function run(codec: Codec, chunks: Uint8Array[]): Run {
     rejects: blocks.flatMap((b) => [...b.rejects ?? []]),
     error,
   };
-}
-
-/** The bytes cut at the given points (taken modulo the length). */
-function split(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((cut) => cut % (bytes.length + 1)))]
-    .sort((a, b) => a - b);
-  const chunks: Uint8Array[] = [];
-  let previous = 0;
-  for (const point of points) {
-    chunks.push(bytes.subarray(previous, point));
-    previous = point;
-  }
-  chunks.push(bytes.subarray(previous));
-  return chunks;
 }
 
 /** COPY rows back to records. */

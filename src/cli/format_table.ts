@@ -6,6 +6,7 @@
  */
 
 import stringWidth from "npm:string-width@9.0.0";
+import { printable } from "../errors.ts";
 import { count } from "./count.ts";
 
 /**
@@ -48,7 +49,7 @@ export function formatTable(
       )
     )
   );
-  const header = fields.map(escapeControls);
+  const header = fields.map(printable);
   const widths = header.map((name, i) =>
     Math.max(stringWidth(name), ...cells.map((cell) => stringWidth(cell[i])))
   );
@@ -78,33 +79,12 @@ function showValue(value: unknown): string {
     }`;
   }
   if (typeof value === "object") {
-    return escapeControls(
+    return printable(
       JSON.stringify(
         value,
         (_key, v) => typeof v === "bigint" ? v.toString() : v,
       ),
     );
   }
-  return escapeControls(String(value));
-}
-
-/**
- * `text` with its line breaks, tabs and other control characters written
- * as escapes (`\n`, `\r`, `\t`, `\u001b`), so a cell stays on its line and
- * sends the terminal nothing it would act on.
- */
-function escapeControls(text: string): string {
-  // deno-lint-ignore no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (char) => {
-    switch (char) {
-      case "\n":
-        return "\\n";
-      case "\r":
-        return "\\r";
-      case "\t":
-        return "\\t";
-      default:
-        return `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`;
-    }
-  });
+  return printable(String(value));
 }
