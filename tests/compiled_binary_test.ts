@@ -112,12 +112,13 @@ Deno.test("deno task compile builds one executable that, copied into an empty di
     assert.deepEqual(
       rows.stdout.trim().split("\n").map((line) => JSON.parse(line)),
       [
-        { id: "1", customer: "ada", note: "first, with a comma" },
-        { id: "2", customer: "grace", note: null },
-        { id: "3", customer: "", note: "" },
+        { id: 1, customer: "ada", note: "first, with a comma" },
+        { id: 2, customer: "grace", note: null },
+        { id: 3, customer: "", note: "" },
       ],
     );
-    // The rows are in the user's directory; the program unpacked under HOME.
+    // Typed by --create (id integer). The rows are in the user's directory;
+    // the program unpacked under HOME.
     assert.ok((await Deno.stat(join(dir, ".lanecopy", "db"))).isDirectory);
     assert.ok((await Deno.stat(join(dir, ".cache", "lanecopy"))).isDirectory);
 
