@@ -29,14 +29,14 @@ interface Backend {
   close(): Promise<void>;
 }
 
-async function serverBackend(): Promise<Backend> {
+function serverBackend(): Promise<Backend> {
   const run = (args: string[]) => runCli([...args, "--db", databaseUrl()]);
-  return {
+  return Promise.resolve({
     name: "server",
     run,
     rows: (text) => rowsOf(run(["sql", text, "--json"])),
     close: async () => {},
-  };
+  });
 }
 
 async function embeddedBackend(): Promise<Backend> {
