@@ -220,44 +220,46 @@ async function tableIdentityStory(backend: Backend): Promise<void> {
   await assertCounted(backend, 3);
 }
 
-/** A temp directory holding `people.csv`. */
-async function peopleDir(): Promise<string> {
+/**
+ * Runs `body` against the backend `open` makes over a temp directory that
+ * holds `people.csv` (or `files`' text for it) and the other `files`, then
+ * frees the backend and the directory, whatever happened.
+ */
+async function withPeople(
+  open: (dir: string) => Backend | Promise<Backend>,
+  body: (backend: Backend, dir: string) => Promise<void>,
+  files: Record<string, string> = {},
+): Promise<void> {
   const dir = await Deno.makeTempDir();
-  await Deno.writeTextFile(`${dir}/people.csv`, PEOPLE);
-  return dir;
+  for (
+    const [name, text] of Object.entries({ "people.csv": PEOPLE, ...files })
+  ) {
+    await Deno.writeTextFile(`${dir}/${name}`, text);
+  }
+  const backend = await open(dir);
+  try {
+    await body(backend, dir);
+  } finally {
+    await backend.cleanup();
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 Deno.test("ingest on a server reloads a dropped, recreated or truncated table with one notice, not after VACUUM FULL, and says when a source is already loaded or how many rows a restart keeps", async () => {
-  const dir = await peopleDir();
-  const backend = server(dir);
-  try {
+  await withPeople(server, async (backend) => {
     await tableIdentityStory(backend);
-  } finally {
-    await backend.cleanup();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("ingest on the embedded database reloads a dropped, recreated or truncated table with one notice, not after VACUUM FULL, and says when a source is already loaded or how many rows a restart keeps", async () => {
-  const dir = await peopleDir();
-  const backend = await embedded(dir);
-  try {
+  await withPeople(embedded, async (backend) => {
     await tableIdentityStory(backend);
-  } finally {
-    await backend.cleanup();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("ingest of several files into a table truncated since reloads every file, even those whose run did not find the truncate", async () => {
-  const dir = await peopleDir();
-  await Deno.writeTextFile(
-    `${dir}/more.csv`,
-    "id,name,team\n4,di,blue\n5,ed,red\n",
-  );
-  const backend = server(dir);
-  const target = `public.${backend.table}`;
-  try {
+  await withPeople(server, async (backend) => {
+    const target = `public.${backend.table}`;
     const files = ["people.csv", "more.csv"];
     assert.deepEqual(loaded(await backend.ingest(files, ["--create"])), [3, 2]);
     await sql(`truncate ${backend.table}`);
@@ -274,21 +276,12 @@ Deno.test("ingest of several files into a table truncated since reloads every fi
       `people.csv is already loaded: 3 rows in ${target}; nothing to do`,
       `more.csv is already loaded: 2 rows in ${target}; nothing to do`,
     ]);
-  } finally {
-    await backend.cleanup();
-    await Deno.remove(dir, { recursive: true });
-  }
+  }, { "more.csv": "id,name,team\n4,di,blue\n5,ed,red\n" });
 });
 
 Deno.test("a new source into a table truncated since lanecopy loaded it starts the lane counters again, and the earlier source then reloads", async () => {
-  const dir = await peopleDir();
-  await Deno.writeTextFile(
-    `${dir}/more.csv`,
-    "id,name,team\n4,di,blue\n5,ed,red\n",
-  );
-  const backend = server(dir);
-  const target = `public.${backend.table}`;
-  try {
+  await withPeople(server, async (backend) => {
+    const target = `public.${backend.table}`;
     assert.deepEqual(
       loaded(await backend.ingest(["people.csv"], ["--create"])),
       [3],
@@ -306,24 +299,18 @@ Deno.test("a new source into a table truncated since lanecopy loaded it starts t
       `${target} was truncated since the last run of people.csv: loading it from the start`,
     ]);
     await assertCounted(backend, 5);
-  } finally {
-    await backend.cleanup();
-    await Deno.remove(dir, { recursive: true });
-  }
+  }, { "more.csv": "id,name,team\n4,di,blue\n5,ed,red\n" });
 });
 
 Deno.test("ingest --parallel reloads a truncated table with every writer, and a complete parallel source says it is already loaded", async () => {
-  const dir = await Deno.makeTempDir();
   const teams = ["red", "blue", "green", "gold", "grey"];
   let csv = "id,name,team\n";
   for (let id = 1; id <= 60; id++) {
     csv += `${id},n${id},${teams[id % teams.length]}\n`;
   }
-  await Deno.writeTextFile(`${dir}/people.csv`, csv);
-  const backend = server(dir);
-  const target = `public.${backend.table}`;
-  const parallel = ["--parallel", "2", "--batch-size", "7"];
-  try {
+  await withPeople(server, async (backend) => {
+    const target = `public.${backend.table}`;
+    const parallel = ["--parallel", "2", "--batch-size", "7"];
     assert.deepEqual(
       loaded(await backend.ingest(["people.csv"], ["--create", ...parallel])),
       [60],
@@ -347,23 +334,18 @@ Deno.test("ingest --parallel reloads a truncated table with every writer, and a 
       `people.csv is already loaded: 60 rows in ${target}; nothing to do`,
     ]);
     await assertCounted(backend, 60);
-  } finally {
-    await backend.cleanup();
-    await Deno.remove(dir, { recursive: true });
-  }
+  }, { "people.csv": csv });
 });
 
 Deno.test("bookkeeping from before table identities gains them, keeps its progress, and still finds a table emptied since", async () => {
-  const dir = await peopleDir();
-  const backend = server(dir);
-  const { table, meta } = backend;
-  const target = `public.${table}`;
-  /** Takes the bookkeeping back to how an earlier version made it. */
-  const older = async () => {
-    await sql(`drop table ${meta}.targets`);
-    await sql(`alter table ${meta}.sources drop column target_generation`);
-  };
-  try {
+  await withPeople(server, async (backend, dir) => {
+    const { table, meta } = backend;
+    const target = `public.${table}`;
+    /** Takes the bookkeeping back to how an earlier version made it. */
+    const older = async () => {
+      await sql(`drop table ${meta}.targets`);
+      await sql(`alter table ${meta}.sources drop column target_generation`);
+    };
     assert.deepEqual(
       loaded(await backend.ingest(["people.csv"], ["--create"])),
       [3],
@@ -400,8 +382,5 @@ Deno.test("bookkeeping from before table identities gains them, keeps its progre
          from ${meta}.sources s, ${meta}.targets t`,
     );
     assert.deepEqual(generation, { source: 2, target: 2 });
-  } finally {
-    await backend.cleanup();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
