@@ -227,7 +227,7 @@ async function tableIdentityStory(backend: Backend): Promise<void> {
  */
 async function withPeople(
   open: (dir: string) => Backend | Promise<Backend>,
-  body: (backend: Backend, dir: string) => Promise<void>,
+  body: (backend: Backend) => Promise<void>,
   files: Record<string, string> = {},
 ): Promise<void> {
   const dir = await Deno.makeTempDir();
@@ -238,7 +238,7 @@ async function withPeople(
   }
   const backend = await open(dir);
   try {
-    await body(backend, dir);
+    await body(backend);
   } finally {
     await backend.cleanup();
     await Deno.remove(dir, { recursive: true });
@@ -338,7 +338,7 @@ Deno.test("ingest --parallel reloads a truncated table with every writer, and a 
 });
 
 Deno.test("bookkeeping from before table identities gains them, keeps its progress, and still finds a table emptied since", async () => {
-  await withPeople(server, async (backend, dir) => {
+  await withPeople(server, async (backend) => {
     const { table, meta } = backend;
     const target = `public.${table}`;
     /** Takes the bookkeeping back to how an earlier version made it. */
