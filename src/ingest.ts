@@ -17,7 +17,8 @@ import type { Source } from "./source/open_source.ts";
 import { reconnectWithBackoff } from "./target/reconnect_with_backoff.ts";
 import { savepointTarget } from "./target/savepoint_target.ts";
 import type { Target } from "./target/target.ts";
-import { BatchWriter } from "./write/batch_writer.ts";
+import { BatchWriter, type BatchWriterOptions } from "./write/batch_writer.ts";
+import type { RowsApplied } from "./write/upsert_staging.ts";
 import type {
   IngestOptions,
   IngestProgress,
@@ -65,12 +66,24 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     batches: 0,
     bytes: plan.startOffset,
     totalBytes: plan.source.size,
+    ...(options.onConflict === "update" && { inserted: 0, updated: 0 }),
+    ...(options.onConflict === "nothing" && { inserted: 0, skipped: 0 }),
     seconds: 0,
   };
   try {
     const pipeline = await openPipeline(plan, options);
-    const onCommit = (batch: Batch, rows: number, rejected: number) => {
+    const onCommit = (
+      batch: Batch,
+      rows: number,
+      rejected: number,
+      applied?: RowsApplied,
+    ) => {
       progress.rows += rows;
+      if (applied !== undefined) {
+        progress.inserted! += applied.inserted;
+        if (progress.updated !== undefined) progress.updated += applied.updated;
+        if (progress.skipped !== undefined) progress.skipped += applied.skipped;
+      }
       progress.rejected += rejected;
       progress.batches++;
       progress.bytes = Math.max(progress.bytes, batch.endOffset);
@@ -156,7 +169,7 @@ interface WriterOf {
   /** The header's names, once read. */
   header: Promise<string[] | undefined>;
   /** Called after each batch commits. */
-  onCommit: (batch: Batch, rows: number, rejected: number) => void;
+  onCommit: BatchWriterOptions["onCommit"];
 }
 
 /** The {@linkcode BatchWriter} of writer `of.writer`, on its connection. */
@@ -182,6 +195,11 @@ function batchWriter(
     source: plan.source.name,
     lane: options.lane,
     seqColumn: options.seqColumn,
+    onConflict: options.onConflict &&
+      { action: options.onConflict, key: options.key },
+    replace: options.replace
+      ? { metaSchema: plan.metaSchema, sourceId: plan.sourceId }
+      : undefined,
     bookkeeping: {
       metaSchema: plan.metaSchema,
       sourceId: plan.sourceId,

@@ -213,6 +213,29 @@ export interface IngestOptions {
    * loaded with (or `restart`). Default 1.
    */
   parallel?: number;
+  /**
+   * Upsert (`--on-conflict`): a record whose key the table holds already
+   * changes nothing (`nothing`) or updates that row (`update`; the last
+   * record of a key in input order wins). Each batch goes by COPY into a
+   * temporary staging table, then by one `INSERT … ON CONFLICT` into the
+   * table, in the batch's transaction: exactly once, in key order. Needs a
+   * primary key, or `key`. Unset: rows are appended (a key already there is
+   * a rejected row).
+   */
+  onConflict?: "nothing" | "update";
+  /**
+   * The columns of the unique index `onConflict` matches by (`--key a,b`).
+   * Default: the primary key. With `create`, the new table's primary key.
+   */
+  key?: string[];
+  /**
+   * Replace the table's rows with the source's (`--replace`): the batches
+   * load, resumably, into a shadow table, and one transaction at the end
+   * makes the table's rows equal it (readers see the old rows until then).
+   * The table stays the same table: views, grants, triggers and foreign
+   * keys on it keep working.
+   */
+  replace?: boolean;
 }
 
 /**
@@ -248,6 +271,12 @@ export interface IngestProgress {
   bytes: number;
   /** The source's size, when known. */
   totalBytes?: number;
+  /** Upsert: records that inserted a row. */
+  inserted?: number;
+  /** Upsert (`update`): records that updated a row already there. */
+  updated?: number;
+  /** Upsert (`nothing`): records whose key was there, which changed nothing. */
+  skipped?: number;
   /** Seconds since the load started. */
   seconds: number;
 }

@@ -54,6 +54,7 @@ import type { ColumnType } from "./write/column_type_rules.ts";
 import { inferForCreate } from "./write/infer_source_columns.ts";
 import { DEFAULT_SEQ_COLUMN } from "./write/prepare_table.ts";
 import { RejectFile } from "./write/reject_file.ts";
+import { checkWriteMode, refuseSplitKeys } from "./write/write_mode.ts";
 
 /** A load, planned: everything it needs before reading the first record. */
 export interface LoadPlan {
@@ -162,6 +163,7 @@ interface Held {
  * ```
  */
 export async function planLoad(request: IngestOptions): Promise<LoadPlan> {
+  checkWriteMode(request);
   const encoding = resolveEncoding(request.encoding ?? DEFAULTS.encoding);
   const table = parseTableName(request.table);
   const targetName = formatTableName(table);
@@ -229,6 +231,9 @@ export async function planLoad(request: IngestOptions): Promise<LoadPlan> {
           held.writerTargets = await openWriterTargets(writers, request);
         },
       },
+    );
+    await onRunConnection(() =>
+      refuseSplitKeys(target, table, request, writers)
     );
     const inferred = await inferForCreate(held.source, {
       ...request,
@@ -451,6 +456,9 @@ function sourceOptions(
     extraKeys: format === "ndjson" && request.extraKeys === "ignore"
       ? "ignore"
       : undefined,
+    onConflict: request.onConflict,
+    key: request.key,
+    replace: request.replace || undefined,
   };
 }
 

@@ -270,10 +270,14 @@ export async function claimBatch(
 }
 
 /**
- * Marks a writer's progress complete: the run reached the end of the source.
+ * Marks a writer's progress complete: the run reached the end of the
+ * source. The source's progress rows are locked first, in writer order,
+ * so that of writers finishing at once exactly one sees them all complete.
  *
- * @param session An open database.
+ * @param session An open database (the caller's transaction).
  * @param owner The source and writer.
+ * @returns Whether every writer of the source is complete now, and
+ * whether this call completed it.
  *
  * @example Usage
  * ```ts
@@ -292,7 +296,8 @@ export async function claimBatch(
  *   nullString: null, header: true, columns: ["a"], lane: null, encoding: "utf-8" as const,
  * };
  * await target.transaction((session) => registerSource(session, owner, options, false));
- * await markComplete(target, owner);
+ * assert.deepEqual(await markComplete(target, owner), { sourceComplete: true, completedNow: true });
+ * assert.deepEqual(await markComplete(target, owner), { sourceComplete: true, completedNow: false });
  * assert.equal((await readSourceState(target, "lanecopy", "s"))?.progress.complete, true);
  * await target.close();
  * await Deno.remove(dataDir, { recursive: true });
@@ -301,13 +306,33 @@ export async function claimBatch(
 export async function markComplete(
   session: Session,
   owner: BatchOwner,
-): Promise<void> {
+): Promise<Completion> {
   const t = metaTables(owner.metaSchema);
+  const { rows } = await session.query(
+    `SELECT writer, complete FROM ${t.progress}
+      WHERE source_id = $1 ORDER BY writer FOR UPDATE`,
+    [owner.sourceId],
+  );
   await session.query(
     `UPDATE ${t.progress} SET complete = true, updated_at = now()
       WHERE source_id = $1 AND writer = $2`,
     [owner.sourceId, owner.writer],
   );
+  const others = rows.filter((row) => Number(row.writer) !== owner.writer);
+  const mine = rows.find((row) => Number(row.writer) === owner.writer);
+  const sourceComplete = others.every((row) => row.complete === true);
+  return {
+    sourceComplete,
+    completedNow: sourceComplete && mine?.complete !== true,
+  };
+}
+
+/** What {@linkcode markComplete} found. */
+export interface Completion {
+  /** Every writer of the source is complete now. */
+  sourceComplete: boolean;
+  /** This writer's completion completed the source (it was not complete before). */
+  completedNow: boolean;
 }
 
 /**

@@ -47,6 +47,12 @@ export interface ResumeRequest extends ParallelRequest {
   columns?: ColumnEntry[];
   /** Told of a resume, a restart, and why a run loads from the start. */
   onNotice?: (message: string) => void;
+  /**
+   * The load replaces the table's rows (`--replace`): a complete source
+   * that has grown since loads again from its start (its new rows alone
+   * are not the table's new contents).
+   */
+  replace?: boolean;
 }
 
 /** The run, as {@linkcode planResume} reads and reports it. */
@@ -166,11 +172,14 @@ export async function planResume(
   const state = await step(() => readSourceState(target, metaSchema, sourceId));
   const found = await step(() => findTarget(target, metaSchema, context.table));
   const gone = state && rowsGone(state, found);
-  const restart = state !== undefined &&
-    ((request.restart ?? false) || gone !== undefined);
   const stored = state &&
     await step(() => readWriterProgress(target, metaSchema, sourceId));
-  const earlier = stored && !restart ? resumePoint(stored.progress) : undefined;
+  const before = stored && resumePoint(stored.progress);
+  const replaceAgain = request.replace === true && before?.complete === true &&
+    grown(context.sourceSize, before.offsets);
+  const restart = state !== undefined &&
+    ((request.restart ?? false) || gone !== undefined || replaceAgain);
+  const earlier = restart ? undefined : before;
   const writers = parallelWriters(
     request,
     target.kind,
@@ -183,7 +192,11 @@ export async function planResume(
   const resume = state !== undefined && earlier?.started
     ? resumeFrom(request, context, state, earlier, writers)
     : undefined;
-  const notice = startNotice(context, found, gone, restart && stored);
+  const notice = replaceAgain
+    ? `${
+      context.sourceName ?? `source "${sourceId}"`
+    } may have grown since it replaced the rows of ${context.targetName}: replacing them again from its start`
+    : startNotice(context, found, gone, restart && stored);
   if (notice !== undefined) request.onNotice?.(notice);
   return { restart, writers, resume, targetTable: found };
 }

@@ -45,6 +45,12 @@ export interface SourceOptions {
    * (`LATIN1`, `WIN1252`, …; see `resolveEncoding`).
    */
   encoding: string;
+  /** Upsert: `nothing` or `update` (unset: appended). */
+  onConflict?: "nothing" | "update";
+  /** Upsert: the key columns named (unset: the primary key). */
+  key?: string[];
+  /** Whether the load replaces the table's rows (unset: no). */
+  replace?: boolean;
 }
 
 /** What an earlier run of a source committed, for one writer. */
@@ -188,6 +194,9 @@ export function optionDifferences(
     "encoding",
     "extraColumns",
     "extraKeys",
+    "onConflict",
+    "key",
+    "replace",
   ];
   if (columnsGiven) keys.push("columns");
   // No escape means the quote (doubled quotes), as before there was one;
@@ -228,6 +237,9 @@ const OPTION_NAMES: Partial<Record<keyof SourceOptions, string>> = {
   columns: "--columns",
   extraColumns: "--extra-columns",
   extraKeys: "--extra-keys",
+  onConflict: "--on-conflict",
+  key: "--key",
+  replace: "--replace",
 };
 
 /** A held source lock; release it when the run ends. */

@@ -51,6 +51,12 @@ export interface IngestConfig {
   atomic?: boolean;
   /** Writers loading at once (`--parallel`). */
   parallel?: number;
+  /** Upsert (`--on-conflict`). */
+  onConflict?: "nothing" | "update";
+  /** The upsert's key columns (`--key`). */
+  key?: string[];
+  /** Replace the table's rows (`--replace`). */
+  replace?: boolean;
   /** PostgreSQL URL. */
   db?: string;
   /** The embedded database's directory. */
@@ -100,6 +106,9 @@ const KEYS: [pointer: string, option: keyof IngestConfig][] = [
   ["/max_rejects", "maxRejects"],
   ["/atomic", "atomic"],
   ["/parallel", "parallel"],
+  ["/on_conflict", "onConflict"],
+  ["/key", "key"],
+  ["/replace", "replace"],
   ["/format", "format"],
   ["/codec", "codec"],
   ["/extra_keys", "extraKeys"],

@@ -177,6 +177,27 @@ Options:
                       row goes through the server, rejects and the summary are
                       reported; no row, counter or progress is committed
 
+Rows already in the table (default: append; a key already there is a
+rejected row):
+  --on-conflict ACTION  upsert: a record whose key the table holds changes
+                      nothing (nothing: the row there stays) or updates it
+                      (update: in input order the last record of a key wins).
+                      Each batch goes by COPY into a temporary staging table,
+                      then one INSERT ... ON CONFLICT moves it in key order, in
+                      the batch's transaction: exactly once, as fast as COPY.
+                      The summary counts inserted and updated (or skipped)
+  --key COLUMNS       with --on-conflict: the columns of the unique index to
+                      match by, comma-separated (default: the primary key;
+                      with --create, the new table's primary key). With
+                      --parallel the key must hold the --lane column
+  --replace           the table's rows become the input's: batches load,
+                      resumably, into a shadow table in --meta-schema; after
+                      the last, one transaction deletes the rows not in it,
+                      inserts the new ones and updates changed ones (matched
+                      by the primary key). Readers see the old rows until
+                      then; views, grants, triggers and foreign keys on the
+                      table keep working. Rows are written twice
+
 Lanes and resuming:
   --lane COLUMN       each record's lane is its COLUMN field; rows get gapless
                       seqs per lane, in input order, in --seq-column (which the
@@ -237,6 +258,7 @@ Exit codes:
 
 Examples:
   lanecopy ingest examples/orders.csv --table orders --create
+  lanecopy ingest prices.csv --table prices --on-conflict update --key sku
   cat orders.csv | lanecopy ingest - --table sales.orders --db postgres://app@db/shop
 `;
 

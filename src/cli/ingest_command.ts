@@ -22,6 +22,7 @@ import {
   parseDelimiter,
   parseExtraPolicy,
   positiveInteger,
+  splitColumns,
   wholeNumber,
 } from "./args.ts";
 import { readConfig } from "./config.ts";
@@ -78,6 +79,9 @@ export async function runIngest(args: string[]): Promise<number> {
     "dry-run": { type: "boolean" },
     retries: { type: "string" },
     parallel: { type: "string" },
+    "on-conflict": { type: "string" },
+    key: { type: "string" },
+    replace: { type: "boolean" },
     "max-rejects": { type: "string" },
     config: { type: "string" },
     lane: { type: "string" },
@@ -172,6 +176,12 @@ export async function runIngest(args: string[]): Promise<number> {
         parallel: positiveInteger(values.parallel, "--parallel") ??
           config.parallel,
         retries: wholeNumber(values.retries, "--retries") ?? config.retries,
+        onConflict: (values["on-conflict"] ?? config.onConflict) as
+          | "nothing"
+          | "update"
+          | undefined,
+        key: parseKey(values.key) ?? config.key,
+        replace: values.replace ?? config.replace,
         create: values.create ?? config.create,
         infer: !values["no-infer"],
         db: databaseUrl(values.db ?? config.db),
@@ -210,6 +220,20 @@ export async function runIngest(args: string[]): Promise<number> {
     stop.release();
     display?.stop();
   }
+}
+
+/**
+ * `--key a,b`: the key's columns, split as `--columns` is (quoted as in
+ * CSV, for names holding a comma).
+ */
+function parseKey(value: string | undefined): string[] | undefined {
+  const columns = splitColumns(value);
+  if (columns?.some((column) => column === "")) {
+    throw new UsageError(
+      `Cannot use --key ${value}: a column name is empty (name the key's columns, comma-separated: --key region,id)`,
+    );
+  }
+  return columns;
 }
 
 /**

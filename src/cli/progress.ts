@@ -135,9 +135,18 @@ export function summaryLine(summary: IngestSummary): string {
   const loaded = summary.dryRun
     ? "dry run, rolled back: would have loaded"
     : "loaded";
+  const applied = summary.inserted === undefined ? "" : ` (${
+    [
+      `${WHOLE.format(summary.inserted)} inserted`,
+      summary.updated !== undefined &&
+      `${WHOLE.format(summary.updated)} updated`,
+      summary.skipped !== undefined &&
+      `${WHOLE.format(summary.skipped)} skipped: key already there`,
+    ].filter(Boolean).join(", ")
+  })`;
   return `${loaded} ${
     counted(summary.rows, "row")
-  } from ${summary.source} into ${summary.table} (${summary.destination}) in ${
+  }${applied} from ${summary.source} into ${summary.table} (${summary.destination}) in ${
     counted(summary.batches, "batch", "batches")
   }, ${SECONDS.format(summary.seconds)} s (${
     WHOLE.format(summary.rowsPerSecond)

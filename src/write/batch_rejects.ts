@@ -19,6 +19,7 @@ import { recordBytes, type Reject, type RejectFile } from "./reject_file.ts";
 import { findRejectedRows, type RejectedRow } from "./reject_search.ts";
 import { spliceSeqChunks } from "./seq_splice.ts";
 import { locateServerError } from "./server_error.ts";
+import type { UpsertStaging } from "./upsert_staging.ts";
 
 /** Whose rejects they are, and the reject file's settings. */
 export interface RejectContext {
@@ -53,6 +54,11 @@ export interface RejectSearch {
    * reserve seqs): each row's seq, when the table takes them.
    */
   reserve: (session: Session) => Promise<Float64Array | undefined>;
+  /**
+   * Upsert: `spec` is its staging table; each part of the batch moves
+   * from there into the table (so a row the move refuses is found too).
+   */
+  upsert?: UpsertStaging;
 }
 
 /**
@@ -107,11 +113,13 @@ export async function searchRejected(
           ? spliceSeqChunks(rows, seqs.subarray(from, to), search.format)
           : rows.data,
       );
+      await search.upsert?.apply(session, to - from, true);
     },
     {
       first: search.first,
       prepare: async (session) => {
         seqs = await search.reserve(session);
+        await search.upsert?.create(session);
       },
     },
   );

@@ -33,6 +33,7 @@ import {
   searchRejected,
 } from "./batch_rejects.ts";
 import { isRejection, locateServerError, namedRow } from "./server_error.ts";
+import type { RowsApplied } from "./upsert_staging.ts";
 import {
   OverlappedCommits,
   type OverlappedCommitsOptions,
@@ -88,7 +89,12 @@ export interface BatchWriterOptions
    * Called after each batch commits, with the rows it loaded and the
    * records it rejected into the reject file.
    */
-  onCommit?: (batch: Batch, rows: number, rejected: number) => void;
+  onCommit?: (
+    batch: Batch,
+    rows: number,
+    rejected: number,
+    applied?: RowsApplied,
+  ) => void;
   /**
    * Where rows the server rejects go instead of failing their batch: the
    * batch loads without them (batches need their `raw` source bytes). The
@@ -223,9 +229,21 @@ export class BatchWriter extends WritableStream<Batch> {
             if (
               bookkeeping.register && !run.registered && ready !== undefined
             ) {
+              await ready.shadow?.clear(session);
               await registerRun(session, bookkeeping, ready.columns);
             }
-            await markComplete(session, bookkeeping);
+            const completion = await markComplete(session, bookkeeping);
+            if (ready?.shadow && !completion.completedNow) {
+              // Complete before this run: nothing is to be swapped in.
+              if (completion.sourceComplete) await ready.shadow.drop(session);
+            } else if (ready?.shadow) {
+              const rows = await ready.shadow.swap(session);
+              options.onNotice?.(
+                `replaced the rows of ${
+                  formatTableName(options.table)
+                }: it holds ${rows} row${rows === 1 ? "" : "s"} now`,
+              );
+            }
           });
         await retryWhenLost(options.target, options.reconnect, complete);
       },
@@ -266,6 +284,7 @@ async function writeBatch(
   let dropped = new Set<number>();
   let rejects: Reject[] = [];
   let malformed = malformedRejects(context, batch, run.rejected);
+  let applied: RowsApplied | undefined;
   /** The batch's rejects, in source order. */
   const inOrder = () =>
     [...malformed, ...rejects].sort((a, b) => a.startOffset - b.startOffset);
@@ -284,10 +303,12 @@ async function writeBatch(
       await options.target.transaction(async (session) => {
         const seqs = await reserve(session, options, ready, kept, run);
         if (rowCount(kept) > 0) {
+          await ready.upsert?.create(session);
           await session.copyFrom(
             ready.spec,
             seqs ? spliceSeqChunks(kept, seqs, options.format) : kept.data,
           );
+          applied = await ready.upsert?.apply(session, rowCount(kept));
         }
         if (rejects.length + malformed.length > 0) {
           await options.rejects!.file.write(inOrder());
@@ -327,7 +348,12 @@ async function writeBatch(
     run.rejected += rejected;
     if (options.bookkeeping?.register) run.registered = true;
     event("committed");
-    options.onCommit?.(batch, rowCount(batch) - dropped.size, rejected);
+    options.onCommit?.(
+      batch,
+      rowCount(batch) - dropped.size,
+      rejected,
+      applied,
+    );
     return;
   }
 }
@@ -359,6 +385,7 @@ async function rejectedRows(
       format: options.format,
       first: options.rejects === undefined,
       reserve: (session) => reserve(session, options, ready, batch, run),
+      upsert: ready.upsert,
     });
   } catch (failed) {
     if (failed instanceof ClaimLost) return undefined;
@@ -422,9 +449,10 @@ async function overlapCommits(
       owner: options.bookkeeping!,
       target: formatTableName(options.table),
       onEvent: event,
-      committed: (batch, number) => {
+      upsert: ready.upsert,
+      committed: (batch, number, applied) => {
         event("committed", batch, number);
-        options.onCommit?.(batch, rowCount(batch), 0);
+        options.onCommit?.(batch, rowCount(batch), 0, applied);
       },
       alone: (batch, number) => writeBatch(options, ready, batch, run, number),
     };
@@ -453,6 +481,11 @@ async function reserve(
 ): Promise<Float64Array | undefined> {
   const bookkeeping = options.bookkeeping;
   if (bookkeeping === undefined) return undefined;
+  // A run that starts over starts its shadow table over, with its
+  // registration.
+  if (bookkeeping.register && !run.registered) {
+    await ready.shadow?.clear(session);
+  }
   return await claimRange(session, bookkeeping, batch, {
     target: formatTableName(options.table),
     columns: ready.columns,

@@ -28,6 +28,7 @@ import type { CopyFormat } from "../codec/copy_row.ts";
 import { type Batch, rowCount } from "../codec/row_block.ts";
 import { assignSeqs, batchLanes, spliceSeqChunks } from "./seq_splice.ts";
 import type { CopySpec, Target } from "../target/target.ts";
+import type { RowsApplied, UpsertStaging } from "./upsert_staging.ts";
 
 /** Batches in flight at once, one per connection. */
 const IN_FLIGHT = 2;
@@ -54,8 +55,15 @@ export interface OverlappedCommitsOptions {
     batch: Batch,
     number: number,
   ) => void;
-  /** A batch committed here (in source order). */
-  committed: (batch: Batch, number: number) => void;
+  /**
+   * Upsert: `spec` is its staging table; the rows move into the table
+   * after the claim, once the batch before has committed (so records of a
+   * key apply in input order, and a batch never waits on the next one's
+   * rows).
+   */
+  upsert?: UpsertStaging;
+  /** A batch committed here (in source order), with what its records did (upsert). */
+  committed: (batch: Batch, number: number, applied?: RowsApplied) => void;
   /**
    * The one-at-a-time path, for a batch that did not commit here and for
    * every batch after it.
@@ -69,6 +77,8 @@ interface InFlight {
   number: number;
   /** Resolves to the error that ended its transaction, or `undefined` once committed. */
   outcome: Promise<unknown>;
+  /** What its records did, once committed (upsert). */
+  applied?: RowsApplied;
   /** Resolves once it is settled: committed and reported, or handed to `alone`. */
   settled: Promise<void>;
 }
@@ -190,10 +200,12 @@ export class OverlappedCommits {
     const committed = Promise.withResolvers<void>();
     committed.promise.catch(() => {});
     this.#committed = committed.promise;
-    const { spec, format, owner, target } = this.#options;
+    const { spec, format, owner, target, upsert } = this.#options;
     this.#options.onEvent?.("start", batch, number);
+    let applied: RowsApplied | undefined;
     const outcome = session.transaction(async (tx) => {
       if (rowCount(batch) > 0) {
+        await upsert?.create(tx);
         await tx.copyFrom(
           spec,
           firstSeqs
@@ -219,9 +231,13 @@ export class OverlappedCommits {
           throw new NotClaimed(`lane "${lane}" moved`);
         }
       }
+      if (rowCount(batch) > 0) {
+        applied = await upsert?.apply(tx, rowCount(batch));
+      }
     }, {
       onCommitSent: () => this.#options.onEvent?.("commit-sent", batch, number),
     }).then(() => {
+      entry.applied = applied;
       committed.resolve();
       return undefined;
     }, (error: unknown) => {
@@ -245,7 +261,7 @@ export class OverlappedCommits {
     try {
       const error = await entry.outcome;
       if (error === undefined) {
-        this.#options.committed(entry.batch, entry.number);
+        this.#options.committed(entry.batch, entry.number, entry.applied);
         return;
       }
       if (this.#overlapping) {

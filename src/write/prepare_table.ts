@@ -23,6 +23,9 @@ import {
 } from "../target/table_name.ts";
 import type { CopySpec, Session, Target } from "../target/target.ts";
 import type { ColumnType } from "./column_type_rules.ts";
+import { conflictKey } from "./conflict_key.ts";
+import { ShadowTable } from "./replace_shadow.ts";
+import { type ConflictAction, UpsertStaging } from "./upsert_staging.ts";
 
 /**
  * The seq column when none is given (from the config schema).
@@ -88,6 +91,17 @@ export interface PrepareTableOptions {
    * does the seq column receive them.
    */
   reservesSeqs: boolean;
+  /**
+   * Upsert (`--on-conflict`): what a record whose key the table holds does,
+   * and the key (`--key`; default the primary key; with `create`, the new
+   * table's primary key).
+   */
+  onConflict?: { action: ConflictAction; key?: readonly string[] };
+  /**
+   * Replace (`--replace`): the rows load into the source's shadow table
+   * (in the bookkeeping schema), which takes the table's place at the end.
+   */
+  replace?: { metaSchema: string; sourceId: string };
 }
 
 /** The table as a batch writes it. */
@@ -101,6 +115,10 @@ export interface PreparedTable {
   columns: ColumnEntry[];
   /** Whether each row gets its lane seq spliced in. */
   writesSeq: boolean;
+  /** Upsert: the staging table `spec` COPYs into, and its move into the table. */
+  upsert?: UpsertStaging;
+  /** Replace: the shadow table `spec` COPYs into. */
+  shadow?: ShadowTable;
 }
 
 /**
@@ -154,16 +172,40 @@ export async function prepareTable(
   }
   const writesSeq = options.reservesSeqs &&
     (options.lane !== undefined || (existing?.includes(seqColumn) ?? false));
-  return {
-    spec: {
-      table: options.table,
-      columns: writesSeq ? [...names, seqColumn] : names,
-      format: options.format,
-      encoding: options.encoding,
-    },
-    columns: fields,
-    writesSeq,
+  const spec: CopySpec = {
+    table: options.table,
+    columns: writesSeq ? [...names, seqColumn] : names,
+    format: options.format,
+    encoding: options.encoding,
   };
+  if (options.onConflict !== undefined) {
+    const { action } = options.onConflict;
+    const key = await conflictKey(options.target, {
+      table: options.table,
+      key: options.onConflict.key,
+      loaded: spec.columns,
+      option: `--on-conflict ${action}`,
+    });
+    const upsert = await UpsertStaging.open(options.target, {
+      ...spec,
+      key,
+      action,
+    });
+    return { spec: upsert.spec, columns: fields, writesSeq, upsert };
+  }
+  if (options.replace !== undefined) {
+    const shadow = await ShadowTable.open(options.target, {
+      table: options.table,
+      ...options.replace,
+    });
+    return {
+      spec: { ...spec, table: shadow.table },
+      columns: fields,
+      writesSeq,
+      shadow,
+    };
+  }
+  return { spec, columns: fields, writesSeq };
 }
 
 /** Refuses input names that fill the seq column or name a column twice. */
@@ -219,6 +261,10 @@ async function createTable(
     i,
   ) => [column, options.columnTypes?.[i] ?? "text"]);
   if (options.lane !== undefined) columns.push([seqColumn, "bigint"]);
+  const key = options.onConflict?.key;
+  const primaryKey = key?.length
+    ? `, PRIMARY KEY (${key.map(quoteIdentifier).join(", ")})`
+    : "";
   const created = await options.target.transaction(async (session) => {
     await session.query(
       "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
@@ -240,12 +286,12 @@ async function createTable(
       `CREATE TABLE ${quoteTableName(table)} (${
         columns.map(([name, type]) => `${quoteIdentifier(name)} ${type}`)
           .join(", ")
-      })`,
+      }${primaryKey})`,
     );
     done.push(
       `created ${formatTableName(table)} (${
         columns.map(([name, type]) => `${name} ${type}`).join(", ")
-      })`,
+      }${key?.length ? `, primary key (${key.join(", ")})` : ""})`,
     );
     return done;
   });

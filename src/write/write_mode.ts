@@ -1,0 +1,129 @@
+/**
+ * How a load writes rows: appended (the default), upserted
+ * (`--on-conflict`), or replacing the table's rows (`--replace`); and what
+ * each mode refuses before a record is read.
+ *
+ * @module
+ */
+
+import { ExitCode, UsageError } from "../errors.ts";
+import type { TableName } from "../target/table_name.ts";
+import type { Session } from "../target/target.ts";
+import { uniqueKeys } from "./conflict_key.ts";
+
+/** The options that choose the write mode. */
+export interface WriteModeRequest {
+  /** Upsert: `nothing` or `update`. */
+  onConflict?: string;
+  /** The upsert's key columns. */
+  key?: readonly string[];
+  /** Replace the table's rows. */
+  replace?: boolean;
+  /** The lane column. */
+  lane?: string;
+  /** Writers (`--parallel`). */
+  parallel?: number;
+}
+
+/**
+ * Refuses (exit 4) combinations that cannot work, before anything is
+ * opened: an unknown `--on-conflict` action, `--on-conflict` with
+ * `--replace`, `--key` without `--on-conflict`, `--on-conflict` with
+ * `--parallel` but no `--lane`.
+ *
+ * @param request The run's options.
+ *
+ * @example Usage
+ * ```ts
+ * import { checkWriteMode } from "./write_mode.ts";
+ * import assert from "node:assert/strict";
+ *
+ * checkWriteMode({ onConflict: "update", key: ["id"] });
+ * assert.throws(() => checkWriteMode({ key: ["id"] }), /--key needs --on-conflict/);
+ * assert.throws(
+ *   () => checkWriteMode({ onConflict: "update", replace: true }),
+ *   /--on-conflict and --replace/,
+ * );
+ * ```
+ */
+export function checkWriteMode(request: WriteModeRequest): void {
+  const { onConflict } = request;
+  if (
+    onConflict !== undefined && onConflict !== "nothing" &&
+    onConflict !== "update"
+  ) {
+    throw new UsageError(
+      `Cannot use --on-conflict ${onConflict}: expected nothing (keep the row that is there) or update (the record's values win)`,
+    );
+  }
+  if (onConflict !== undefined && request.replace) {
+    throw new UsageError(
+      "Cannot use --on-conflict and --replace together: --replace makes the table's rows those of the input (every row not in it goes), --on-conflict merges the input into the rows that are there; choose one",
+    );
+  }
+  if (request.key !== undefined && onConflict === undefined) {
+    throw new UsageError(
+      "Cannot use --key: --key needs --on-conflict nothing|update (it names the unique index a record's key is matched by)",
+    );
+  }
+  if (
+    onConflict !== undefined && (request.parallel ?? 1) > 1 &&
+    request.lane === undefined
+  ) {
+    throw new UsageError(
+      `Cannot upsert with --parallel ${request.parallel} without --lane: records of one key must go to one writer, in input order, and writers are chosen by lane (add --lane with a column of the key)`,
+      ExitCode.Refused,
+    );
+  }
+}
+
+/**
+ * Refuses (exit 4) an upsert with several writers whose key does not hold
+ * the lane column: two records of one key could then go to two writers,
+ * whose commits do not keep their input order (and could wait on each
+ * other's rows). With the lane in the key, a key's records share a lane,
+ * hence a writer.
+ *
+ * @param session An open database.
+ * @param table The target table.
+ * @param request The run's options (`onConflict`, `key`, `lane`).
+ * @param writers The writers the run uses.
+ *
+ * @example Usage
+ * ```ts
+ * import { refuseSplitKeys } from "./write_mode.ts";
+ * import { openTarget } from "../target/open_target.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * const target = await openTarget({ dataDir });
+ * await target.query("create table t (region text, id int, primary key (region, id))");
+ * const table = { schema: "public", table: "t" };
+ * await refuseSplitKeys(target, table, { onConflict: "update", lane: "region" }, 3);
+ * await assert.rejects(
+ *   refuseSplitKeys(target, table, { onConflict: "update", lane: "id", key: ["region"] }, 3),
+ *   /key \(region\) does not hold the lane column "id"/,
+ * );
+ * await target.close();
+ * await Deno.remove(dataDir, { recursive: true });
+ * ```
+ */
+export async function refuseSplitKeys(
+  session: Session,
+  table: TableName,
+  request: WriteModeRequest,
+  writers: number,
+): Promise<void> {
+  if (request.onConflict === undefined || writers < 2) return;
+  const key = request.key ??
+    (await uniqueKeys(session, table)).find((candidate) => candidate.primary)
+      ?.columns;
+  if (key === undefined) return; // the writer says which keys there are
+  if (request.lane !== undefined && key.includes(request.lane)) return;
+  throw new UsageError(
+    `Cannot upsert with --parallel ${writers}: the key (${
+      key.join(", ")
+    }) does not hold the lane column "${request.lane}", so records of one key could go to two writers, which would apply them out of input order and could wait on each other's rows. Use a key that holds the lane column (--key), a lane column that is part of the key, or one writer`,
+    ExitCode.Refused,
+  );
+}
