@@ -113,7 +113,7 @@ export async function searchRejected(
           ? spliceSeqChunks(rows, seqs.subarray(from, to), search.format)
           : rows.data,
       );
-      await search.upsert?.apply(session, to - from, true);
+      await search.upsert?.apply(session, to - from);
     },
     {
       first: search.first,

@@ -87,18 +87,16 @@ export class UpsertStaging {
   readonly spec: CopySpec;
   readonly #create: string;
   readonly #apply: string;
-  readonly #clear: string;
   readonly #action: ConflictAction;
 
   private constructor(
     spec: CopySpec,
-    statements: { create: string; apply: string; clear: string },
+    statements: { create: string; apply: string },
     action: ConflictAction,
   ) {
     this.spec = spec;
     this.#create = statements.create;
     this.#apply = statements.apply;
-    this.#clear = statements.clear;
     this.#action = action;
   }
 
@@ -167,15 +165,18 @@ export class UpsertStaging {
                    (${definition},
                     ${ORDER_COLUMN} bigint GENERATED ALWAYS AS IDENTITY)
                    ON COMMIT DELETE ROWS`,
-        apply: `WITH applied AS (
+        // The staged rows are taken out as they go in: a transaction that
+        // goes on (a savepoint of --atomic, the reject search) stages its
+        // next rows into an empty table.
+        apply: `WITH staged AS (DELETE FROM ${staging} RETURNING *),
+                applied AS (
                   INSERT INTO ${target} (${columns})
-                  SELECT DISTINCT ON (${groups}) ${columns} FROM ${staging}
+                  SELECT DISTINCT ON (${groups}) ${columns} FROM staged
                    ORDER BY ${groups}, ${ORDER_COLUMN} ${wins}
                   ON CONFLICT (${key.join(", ")}) ${onConflict}
                   RETURNING xmax = 0 AS inserted)
                 SELECT count(*) FILTER (WHERE inserted)::float8 AS inserted
                   FROM applied`,
-        clear: `DELETE FROM ${staging}`,
       },
       options.action,
     );
@@ -192,22 +193,16 @@ export class UpsertStaging {
   }
 
   /**
-   * Moves the staged rows into the target: per key the last (`update`)
-   * or first (`nothing`) record in input order, in key order.
+   * Moves the staged rows into the target (and out of the staging
+   * table): per key the last (`update`) or first (`nothing`) record in
+   * input order, in key order.
    *
    * @param session The batch's transaction, the rows staged.
    * @param records How many rows were staged.
-   * @param clear Empty the staging table after (for another COPY in the
-   * same transaction).
    * @returns What the records did.
    */
-  async apply(
-    session: Session,
-    records: number,
-    clear = false,
-  ): Promise<RowsApplied> {
+  async apply(session: Session, records: number): Promise<RowsApplied> {
     const { rows } = await session.query(this.#apply);
-    if (clear) await session.query(this.#clear);
     const inserted = Number(rows[0].inserted);
     // In input order, every record after a key's first is an update of it
     // (or skipped), whichever batch the first was in.
