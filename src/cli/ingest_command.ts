@@ -261,8 +261,9 @@ function sourcePaths(positionals: string[], sourceId?: string): string[] {
 /**
  * What `ingest --json` prints: one file's summary as it is; for several,
  * one object with the run's totals (`rows`, `rejected`, `batches`, `bytes`,
- * `seconds`, `rowsPerSecond`, `megabytesPerSecond`: the same names as a
- * summary's) and `files`, each file's summary in the order loaded.
+ * `seconds`, `rowsPerSecond`, `megabytesPerSecond`, and an upsert's
+ * `inserted`, `updated`, `skipped`: the same names as a summary's) and
+ * `files`, each file's summary in the order loaded.
  */
 function runJson(
   summaries: IngestSummary[],
@@ -281,6 +282,12 @@ function runJson(
     rejected: sum((summary) => summary.rejected),
     batches: sum((summary) => summary.batches),
     bytes: sum((summary) => summary.bytes),
+    // An upsert's counts, under the same names, when the summaries have them.
+    ...Object.fromEntries(
+      (["inserted", "updated", "skipped"] as const)
+        .filter((name) => summaries[0][name] !== undefined)
+        .map((name) => [name, sum((summary) => summary[name] ?? 0)]),
+    ),
     seconds,
     rowsPerSecond: seconds > 0 ? rows / seconds : 0,
     megabytesPerSecond: seconds > 0 ? newBytes / 1e6 / seconds : 0,
