@@ -32,7 +32,12 @@ import {
   rejectOf,
   searchRejected,
 } from "./batch_rejects.ts";
-import { isRejection, locateServerError, namedRow } from "./server_error.ts";
+import {
+  isRejection,
+  locateServerError,
+  namedRow,
+  showTableName,
+} from "./server_error.ts";
 import type { RowsApplied } from "./upsert_staging.ts";
 import {
   OverlappedCommits,
@@ -147,8 +152,7 @@ export interface BatchEvent {
  * server rejects is reported at its source line. A batch carrying an
  * `error` (malformed input) fails the stream with it. With a reject file,
  * rejected rows and the batch's malformed records (`rejects`) are written
- * there before the batch commits. Queue: one batch
- * (highWaterMark 1), so the next batch is encoded while this one is written.
+ * there before the batch commits. Queue: one batch (highWaterMark 1).
  *
  * @example Usage
  * ```ts
@@ -233,11 +237,8 @@ export class BatchWriter extends WritableStream<Batch> {
               await registerRun(session, bookkeeping, ready.columns);
             }
             const completion = await markComplete(session, bookkeeping);
-            if (ready?.shadow && !completion.completedNow) {
-              // Complete before this run: nothing is to be swapped in.
-              if (completion.sourceComplete) await ready.shadow.drop(session);
-            } else if (ready?.shadow) {
-              const rows = await ready.shadow.swap(session);
+            const rows = await ready?.shadow?.settle(session, completion);
+            if (rows !== undefined) {
               options.onNotice?.(
                 `replaced the rows of ${
                   formatTableName(options.table)
@@ -372,6 +373,7 @@ async function rejectedRows(
   run: RunState,
   error: unknown,
 ): Promise<RejectedRow[] | undefined> {
+  showTableName(error, ready.spec.table, ready.table);
   if (!isRejection(error) || rowCount(batch) === 0) {
     throw locateServerError(error, batch, options.source);
   }
@@ -390,6 +392,9 @@ async function rejectedRows(
   } catch (failed) {
     if (failed instanceof ClaimLost) return undefined;
     throw failed;
+  }
+  for (const row of found) {
+    showTableName(row.error, ready.spec.table, ready.table);
   }
   if (found.length === 0) {
     throw locateServerError(error, batch, options.source);
@@ -447,7 +452,7 @@ async function overlapCommits(
       format: options.format,
       writesSeq: ready.writesSeq,
       owner: options.bookkeeping!,
-      target: formatTableName(options.table),
+      target: ready.lanesTarget,
       onEvent: event,
       upsert: ready.upsert,
       committed: (batch, number, applied) => {
@@ -487,7 +492,7 @@ async function reserve(
     await ready.shadow?.clear(session);
   }
   return await claimRange(session, bookkeeping, batch, {
-    target: formatTableName(options.table),
+    target: ready.lanesTarget,
     columns: ready.columns,
     writesSeq: ready.writesSeq,
     registered: run.registered,

@@ -106,7 +106,12 @@ export interface PrepareTableOptions {
 
 /** The table as a batch writes it. */
 export interface PreparedTable {
-  /** The COPY's table, columns (the seq column last, when written) and format. */
+  /** The target table. */
+  table: TableName;
+  /**
+   * The COPY's table (the target's, or a staging or shadow table), columns
+   * (the seq column last, when written) and format.
+   */
   spec: CopySpec;
   /**
    * The input's fields in file order, each with the column it loads into
@@ -115,6 +120,11 @@ export interface PreparedTable {
   columns: ColumnEntry[];
   /** Whether each row gets its lane seq spliced in. */
   writesSeq: boolean;
+  /**
+   * The name the rows' lanes count under: the table's, `schema.table`
+   * (during a replace, the shadow's, until it takes the table's place).
+   */
+  lanesTarget: string;
   /** Upsert: the staging table `spec` COPYs into, and its move into the table. */
   upsert?: UpsertStaging;
   /** Replace: the shadow table `spec` COPYs into. */
@@ -191,7 +201,14 @@ export async function prepareTable(
       key,
       action,
     });
-    return { spec: upsert.spec, columns: fields, writesSeq, upsert };
+    return {
+      table: options.table,
+      spec: upsert.spec,
+      columns: fields,
+      writesSeq,
+      lanesTarget: formatTableName(options.table),
+      upsert,
+    };
   }
   if (options.replace !== undefined) {
     const shadow = await ShadowTable.open(options.target, {
@@ -199,13 +216,21 @@ export async function prepareTable(
       ...options.replace,
     });
     return {
+      table: options.table,
       spec: { ...spec, table: shadow.table },
       columns: fields,
       writesSeq,
+      lanesTarget: formatTableName(shadow.table),
       shadow,
     };
   }
-  return { spec, columns: fields, writesSeq };
+  return {
+    table: options.table,
+    spec,
+    columns: fields,
+    writesSeq,
+    lanesTarget: formatTableName(options.table),
+  };
 }
 
 /** Refuses input names that fill the seq column or name a column twice. */

@@ -14,7 +14,9 @@
  * policies on it keep working, and readers see the old rows until that
  * commit (the swap is ordinary MVCC work; it locks out other writers, not
  * readers). The cost: every row is written twice (shadow, then target),
- * and changed or deleted rows leave dead rows for VACUUM.
+ * and changed or deleted rows leave dead rows for VACUUM. Lanes: the
+ * records count in lanes under the shadow's name while they load; the
+ * swap makes those the table's lanes (the old ones go) and notifies each.
  *
  * @module
  */
@@ -28,6 +30,8 @@ import {
   type TableName,
 } from "../target/table_name.ts";
 import type { Session, Target } from "../target/target.ts";
+import type { Completion } from "../bookkeeping/batch_claims.ts";
+import { metaTables, NOTIFY_CHANNEL } from "../bookkeeping/schema.ts";
 import { uniqueKeys } from "./conflict_key.ts";
 
 /** Where a source's shadow table lives. */
@@ -73,10 +77,13 @@ export class ShadowTable {
   /** The shadow table. */
   readonly table: TableName;
   readonly #target: TableName;
+  /** The bookkeeping's lanes table, where the shadow's lanes count until the swap. */
+  readonly #lanes: string;
 
   private constructor(table: TableName, target: TableName) {
     this.table = table;
     this.#target = target;
+    this.#lanes = metaTables(table.schema).lanes;
   }
 
   /**
@@ -114,22 +121,42 @@ export class ShadowTable {
   }
 
   /**
-   * Empties the shadow, for a run that starts over (in its first batch's
-   * transaction, with its registration).
+   * Empties the shadow and its lanes, for a run that starts over (in its
+   * first batch's transaction, with its registration).
    *
    * @param session The transaction.
    */
   async clear(session: Session): Promise<void> {
     await session.query(`TRUNCATE ${quoteTableName(this.table)}`);
+    await session.query(`DELETE FROM ${this.#lanes} WHERE target = $1`, [
+      formatTableName(this.table),
+    ]);
   }
 
   /**
-   * Drops the shadow (a run of a source that was complete already).
+   * In the transaction that marked a writer complete: swaps the shadow in
+   * when that completed the source; drops it (made again by a run of a
+   * source that was complete before) when the source was complete already.
    *
    * @param session The transaction.
+   * @param completion What marking the writer complete found.
+   * @returns The rows the table holds after a swap; `undefined` without one.
    */
-  async drop(session: Session): Promise<void> {
+  async settle(
+    session: Session,
+    completion: Completion,
+  ): Promise<number | undefined> {
+    if (completion.completedNow) return await this.swap(session);
+    if (completion.sourceComplete) await this.#drop(session);
+    return undefined;
+  }
+
+  /** Drops the shadow and its lanes. */
+  async #drop(session: Session): Promise<void> {
     await session.query(`DROP TABLE IF EXISTS ${quoteTableName(this.table)}`);
+    await session.query(`DELETE FROM ${this.#lanes} WHERE target = $1`, [
+      formatTableName(this.table),
+    ]);
   }
 
   /**
@@ -191,6 +218,20 @@ export class ShadowTable {
       `SELECT count(*)::float8 AS n FROM ${shadow}`,
     );
     await session.query(`DROP TABLE ${shadow}`);
+    // The lanes now count what the table holds: the shadow's records.
+    const [table, from] = [this.#target, this.table].map(formatTableName);
+    await session.query(`DELETE FROM ${this.#lanes} WHERE target = $1`, [
+      table,
+    ]);
+    await session.query(
+      `WITH moved AS (
+         UPDATE ${this.#lanes} SET target = $1, updated_at = now()
+          WHERE target = $2 RETURNING lane, next_seq)
+       SELECT pg_notify($3, json_build_object(
+         'target', $1::text, 'lane', lane, 'last_seq', next_seq - 1)::text)
+         FROM moved`,
+      [table, from, NOTIFY_CHANNEL],
+    );
     return Number(rows[0].n);
   }
 }

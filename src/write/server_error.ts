@@ -8,6 +8,7 @@
 
 import { DatabaseLoadError, type ServerErrorFields } from "../errors.ts";
 import { type Batch, rowCount } from "../codec/row_block.ts";
+import type { TableName } from "../target/table_name.ts";
 
 /** An error the server sent: an `Error` with the server's fields. */
 export interface ServerError extends Error, ServerErrorFields {
@@ -148,4 +149,37 @@ export function locateServerError(
     columnName: match?.[2] ?? error.column,
     value: match?.[3],
   });
+}
+
+/**
+ * Says the table's name where a server error names the staging or shadow
+ * table the rows went into: `relation "lanecopy_staging_…"` becomes the
+ * table's, and `replace_…_pkey` the table's `…_pkey`.
+ *
+ * @param error The error (its message is changed in place).
+ * @param copiedInto The table the rows were COPYed into.
+ * @param table The target table.
+ *
+ * @example Usage
+ * ```ts
+ * import { showTableName } from "./server_error.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new Error('duplicate key value violates unique constraint "replace_0a1b_pkey"');
+ * showTableName(
+ *   error,
+ *   { schema: "lanecopy", table: "replace_0a1b" },
+ *   { schema: "public", table: "items" },
+ * );
+ * assert.equal(error.message, 'duplicate key value violates unique constraint "items_pkey"');
+ * ```
+ */
+export function showTableName(
+  error: unknown,
+  copiedInto: TableName,
+  table: TableName,
+): void {
+  if (error instanceof Error && copiedInto.table !== table.table) {
+    error.message = error.message.replaceAll(copiedInto.table, table.table);
+  }
 }

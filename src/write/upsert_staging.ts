@@ -49,7 +49,10 @@ const ORDER_COLUMN = "lanecopy_input_order";
 
 /**
  * A temporary staging table on each connection, and the statement that
- * moves a batch from it into the target.
+ * moves a batch from it into the target. The staging table has the loaded
+ * columns' types (typmods and domains kept), NOT NULL and CHECK
+ * constraints, so a record the table would refuse is refused at its COPY
+ * line, even one that a later record of its key replaces in the batch.
  *
  * @example Upsert two batches
  * ```ts
@@ -115,18 +118,25 @@ export class UpsertStaging {
   ): Promise<UpsertStaging> {
     const { rows } = await session.query(
       `SELECT a.attname::text AS name,
-              pg_catalog.format_type(a.atttypid, a.atttypmod) AS type
+              pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
+              a.attnotnull AS not_null
          FROM pg_catalog.pg_attribute a
         WHERE a.attrelid = to_regclass($1) AND a.attnum > 0
           AND NOT a.attisdropped`,
       [quoteTableName(options.table)],
     );
     const types = new Map(
-      rows.map((row) => [row.name as string, row.type as string]),
+      rows.map((row) => [
+        row.name as string,
+        `${row.type}${row.not_null ? " NOT NULL" : ""}`,
+      ]),
     );
-    const definition = options.columns.map((column) =>
-      `${quoteIdentifier(column)} ${types.get(column) ?? "text"}`
-    ).join(", ");
+    const definition = [
+      ...options.columns.map((column) =>
+        `${quoteIdentifier(column)} ${types.get(column) ?? "text"}`
+      ),
+      ...await loadedChecks(session, options),
+    ].join(", ");
     const name = `lanecopy_staging_${
       createHash("sha256").update(definition).digest("hex").slice(0, 12)
     }`;
@@ -210,4 +220,38 @@ export class UpsertStaging {
       ? { inserted, updated: records - inserted, skipped: 0 }
       : { inserted, updated: 0, skipped: records - inserted };
   }
+}
+
+/**
+ * The table's CHECK constraints on loaded columns only, as the staging
+ * table's: every record is checked at its COPY line, also one a later
+ * record of its key replaces in the same batch (as applying the records
+ * one by one would).
+ */
+async function loadedChecks(
+  session: Session,
+  options: UpsertStagingOptions,
+): Promise<string[]> {
+  const { rows } = await session.query(
+    `SELECT c.conname::text AS name,
+            pg_catalog.pg_get_constraintdef(c.oid) AS definition,
+            array(SELECT a.attname::text FROM pg_catalog.pg_attribute a
+                   WHERE a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey))
+              AS columns
+       FROM pg_catalog.pg_constraint c
+      WHERE c.conrelid = to_regclass($1) AND c.contype = 'c'
+      ORDER BY c.conname`,
+    [quoteTableName(options.table)],
+  );
+  return rows
+    .filter((row) =>
+      (row.columns as string[]).every((column) =>
+        options.columns.includes(column)
+      )
+    )
+    .map((row) =>
+      `CONSTRAINT ${quoteIdentifier(row.name as string)} ${
+        (row.definition as string).replace(/ NOT VALID$/, "")
+      }`
+    );
 }
