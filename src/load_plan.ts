@@ -54,7 +54,11 @@ import type { ColumnType } from "./write/column_type_rules.ts";
 import { inferForCreate } from "./write/infer_source_columns.ts";
 import { DEFAULT_SEQ_COLUMN } from "./write/prepare_table.ts";
 import { RejectFile } from "./write/reject_file.ts";
-import { checkWriteMode, refuseSplitKeys } from "./write/write_mode.ts";
+import {
+  checkWriteMode,
+  refuseSplitKeys,
+  UPSERT_BATCH_SIZE,
+} from "./write/write_mode.ts";
 
 /** A load, planned: everything it needs before reading the first record. */
 export interface LoadPlan {
@@ -354,7 +358,8 @@ function pipelineOptions(
       startOffset,
       startLine: (resume?.progress.lines ?? 0) + 1,
     },
-    batchSize: request.batchSize ?? DEFAULTS.batchSize,
+    batchSize: request.batchSize ??
+      (request.onConflict ? UPSERT_BATCH_SIZE : DEFAULTS.batchSize),
     flushMs: request.flushMs ?? DEFAULTS.flushMs,
     committed: resume?.progress,
     sourceId: plan.sourceId,

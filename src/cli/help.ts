@@ -5,6 +5,7 @@
  * @module
  */
 
+import { UPSERT_BATCH_SIZE } from "../write/write_mode.ts";
 import { DEFAULTS } from "../defaults.ts";
 import { ExitCode } from "../errors.ts";
 import { DEFAULT_BATCH_SIZE } from "../ingest.ts";
@@ -150,7 +151,9 @@ Options:
                       input at its file:line:column) or ignore (left out)
   --batch-size N      rows per batch/transaction (default ${
     DEFAULT_BATCH_SIZE.toLocaleString("en-US")
-  })
+  }; ${UPSERT_BATCH_SIZE.toLocaleString("en-US")} with
+                      --on-conflict: a batch goes into the table in key order,
+                      and a larger one visits fewer pages per row)
   --flush-ms N        commit a partial batch once its oldest record has waited
                       N ms (default ${DEFAULTS.flushMs}): a live stream loads as it comes
   --db URL            PostgreSQL URL or libpq settings ("host=db dbname=shop");

@@ -11,6 +11,16 @@ import type { TableName } from "../target/table_name.ts";
 import type { Session } from "../target/target.ts";
 import { uniqueKeys } from "./conflict_key.ts";
 
+/**
+ * Rows per batch of an upsert when none is given: a batch's rows go into
+ * the table in key order, so the more of them, the closer together their
+ * keys, and the fewer index and heap pages the batch touches per row. 1M
+ * rows upserted into a table holding half of their keys (fsync off, one
+ * run each): batches of 10,000 took 6.5 s, 25,000 5.1 s, 50,000 4.9 s,
+ * 100,000 4.5 s.
+ */
+export const UPSERT_BATCH_SIZE = 50_000;
+
 /** The options that choose the write mode. */
 export interface WriteModeRequest {
   /** Upsert: `nothing` or `update`. */
