@@ -21,6 +21,7 @@ const root = join(import.meta.dirname!, "..");
 
 /** The test files that need no server: `deno task test:unit` runs these. */
 const UNIT_TESTS: readonly string[] = [
+  "tests/binary_codec_test.ts",
   "tests/cli_test.ts",
   "tests/column_map_test.ts",
   "tests/config_test.ts",

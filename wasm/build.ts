@@ -49,6 +49,12 @@ export const WASM_ENTRIES: readonly WasmEntry[] = [
     exportName: "NDJSON_CODEC_WASM",
     title: "The NDJSON scan core",
   },
+  {
+    source: "wasm/binary_copy.ts",
+    output: "src/codec/binary/_binary_wasm.generated.ts",
+    exportName: "BINARY_COPY_WASM",
+    title: "The COPY text to COPY binary transcoder",
+  },
 ];
 
 /**
