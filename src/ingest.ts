@@ -18,7 +18,7 @@ import { reconnectWithBackoff } from "./target/reconnect_with_backoff.ts";
 import { savepointTarget } from "./target/savepoint_target.ts";
 import type { Target } from "./target/target.ts";
 import { BatchWriter, type BatchWriterOptions } from "./write/batch_writer.ts";
-import type { RowsApplied } from "./write/upsert_staging.ts";
+import type { BatchOutcome } from "./write/copy_data.ts";
 import type {
   IngestOptions,
   IngestProgress,
@@ -64,6 +64,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     rows: 0,
     rejected: 0,
     batches: 0,
+    binaryBatches: 0,
     bytes: plan.startOffset,
     totalBytes: plan.source.size,
     ...(options.onConflict === "update" && { inserted: 0, updated: 0 }),
@@ -76,9 +77,11 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       batch: Batch,
       rows: number,
       rejected: number,
-      applied?: RowsApplied,
+      outcome?: BatchOutcome,
     ) => {
       progress.rows += rows;
+      if (outcome?.binary) progress.binaryBatches! += 1;
+      const applied = outcome?.applied;
       if (applied !== undefined) {
         progress.inserted! += applied.inserted;
         if (progress.updated !== undefined) progress.updated += applied.updated;
@@ -200,6 +203,8 @@ function batchWriter(
     replace: options.replace
       ? { metaSchema: plan.metaSchema, sourceId: plan.sourceId }
       : undefined,
+    copyFormat: options.copyFormat,
+    codec: options.codec,
     bookkeeping: {
       metaSchema: plan.metaSchema,
       sourceId: plan.sourceId,

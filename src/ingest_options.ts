@@ -236,6 +236,15 @@ export interface IngestOptions {
    * keys on it keep working.
    */
   replace?: boolean;
+  /**
+   * How batches go to the server (`--copy-format`): `auto` (the default)
+   * sends a batch in COPY binary when every column has a binary encoder
+   * and every value follows its rules (the server then parses less), else
+   * in text; `binary` makes a batch that cannot an error; `text` always
+   * sends text. Text is also what any input in another encoding than
+   * UTF-8 goes as.
+   */
+  copyFormat?: "text" | "binary" | "auto";
 }
 
 /**
@@ -271,6 +280,8 @@ export interface IngestProgress {
   bytes: number;
   /** The source's size, when known. */
   totalBytes?: number;
+  /** Batches that went in COPY binary (the rest went in text); set by `ingest`. */
+  binaryBatches?: number;
   /** Upsert: records that inserted a row. */
   inserted?: number;
   /** Upsert (`update`): records that updated a row already there. */

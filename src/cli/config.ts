@@ -57,6 +57,8 @@ export interface IngestConfig {
   key?: string[];
   /** Replace the table's rows (`--replace`). */
   replace?: boolean;
+  /** How batches go to the server (`--copy-format`). */
+  copyFormat?: "auto" | "binary" | "text";
   /** PostgreSQL URL. */
   db?: string;
   /** The embedded database's directory. */
@@ -109,6 +111,7 @@ const KEYS: [pointer: string, option: keyof IngestConfig][] = [
   ["/on_conflict", "onConflict"],
   ["/key", "key"],
   ["/replace", "replace"],
+  ["/copy_format", "copyFormat"],
   ["/format", "format"],
   ["/codec", "codec"],
   ["/extra_keys", "extraKeys"],

@@ -171,7 +171,16 @@ Options:
                       summary's names and "files", each file's summary); see
                       "lanecopy --help" for the types and a failed run's object
   -v, --verbose       one line per batch step on stderr (start, commit-sent,
-                      committed, skipped)
+                      committed, skipped; binary or text)
+  --copy-format F     how batches go to the server: auto (default) sends a
+                      batch in COPY binary when every column's type has a
+                      binary encoder (integers, numeric, float, bool, text
+                      types, json, jsonb, bytea, date, timestamp, timestamptz,
+                      uuid, and domains over them) and every value is in a
+                      plain form (ISO dates, times with an offset, decimal
+                      numbers), so the server parses less; else in text, as
+                      read. binary: a batch that cannot is an error. text:
+                      always text (also any input not in UTF-8)
   --atomic            load everything in one transaction, like psql -1: all
                       rows or none. A failed or interrupted run leaves nothing
                       behind, so there is no resume: run it again from the start
@@ -187,8 +196,9 @@ rejected row):
                       (update: in input order the last record of a key wins).
                       Each batch goes by COPY into a temporary staging table,
                       then one INSERT ... ON CONFLICT moves it in key order, in
-                      the batch's transaction: exactly once, as fast as COPY.
-                      The summary counts inserted and updated (or skipped)
+                      the batch's transaction: exactly once, with no
+                      row-by-row INSERT. The summary counts inserted and
+                      updated (or skipped)
   --key COLUMNS       with --on-conflict: the columns of the unique index to
                       match by, comma-separated (default: the primary key;
                       with --create, the new table's primary key). With

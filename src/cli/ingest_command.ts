@@ -82,6 +82,7 @@ export async function runIngest(args: string[]): Promise<number> {
     "on-conflict": { type: "string" },
     key: { type: "string" },
     replace: { type: "boolean" },
+    "copy-format": { type: "string" },
     "max-rejects": { type: "string" },
     config: { type: "string" },
     lane: { type: "string" },
@@ -182,6 +183,8 @@ export async function runIngest(args: string[]): Promise<number> {
           | undefined,
         key: parseKey(values.key) ?? config.key,
         replace: values.replace ?? config.replace,
+        copyFormat: parseCopyFormat(values["copy-format"]) ??
+          config.copyFormat,
         create: values.create ?? config.create,
         infer: !values["no-infer"],
         db: databaseUrl(values.db ?? config.db),
@@ -220,6 +223,19 @@ export async function runIngest(args: string[]): Promise<number> {
     stop.release();
     display?.stop();
   }
+}
+
+/** `--copy-format`: `text`, `binary` or `auto` (unset: the default, auto). */
+function parseCopyFormat(
+  value: string | undefined,
+): "text" | "binary" | "auto" | undefined {
+  if (
+    value === undefined || value === "text" || value === "binary" ||
+    value === "auto"
+  ) return value;
+  throw new UsageError(
+    `Cannot use --copy-format ${value}: expected auto (binary where the values allow, the default), binary or text`,
+  );
 }
 
 /**
@@ -298,9 +314,14 @@ function runJson(
 /** One line per batch step on stderr (`--verbose`). */
 function logBatchEvent(event: BatchEvent): void {
   const writer = event.writer === undefined ? "" : `writer ${event.writer} `;
+  const format = event.binary === undefined
+    ? ""
+    : event.binary
+    ? ", binary"
+    : ", text";
   console.error(
     `lanecopy: ${writer}batch ${event.batch} ${event.kind} bytes ${event.startOffset}-${event.endOffset}, ${
       count(event.rows, "row")
-    }`,
+    }${format}`,
   );
 }

@@ -144,11 +144,18 @@ export function summaryLine(summary: IngestSummary): string {
       `${WHOLE.format(summary.skipped)} skipped: key already there`,
     ].filter(Boolean).join(", ")
   })`;
+  const binary = summary.binaryBatches
+    ? ` (${
+      summary.binaryBatches === summary.batches
+        ? "all"
+        : WHOLE.format(summary.binaryBatches)
+    } in binary)`
+    : "";
   return `${loaded} ${
     counted(summary.rows, "row")
   }${applied} from ${summary.source} into ${summary.table} (${summary.destination}) in ${
     counted(summary.batches, "batch", "batches")
-  }, ${SECONDS.format(summary.seconds)} s (${
+  }${binary}, ${SECONDS.format(summary.seconds)} s (${
     WHOLE.format(summary.rowsPerSecond)
   } rows/s, ${
     RATE.format(summary.megabytesPerSecond)

@@ -64,8 +64,8 @@ export interface CopySpec {
   table: TableName;
   /** Target columns in the order the data has them. */
   columns: readonly string[];
-  /** The COPY data format. */
-  format: CopyFormat;
+  /** The COPY data format: the codec's (`text`, `csv`), or `binary`. */
+  format: CopyFormat | "binary";
   /**
    * The data's encoding, PostgreSQL's name (COPY's `ENCODING` option: the
    * server converts it). Default: the connection's, UTF-8.

@@ -11,14 +11,22 @@ import type { CopyFormat } from "../codec/copy_row.ts";
 import {
   type Batch,
   type MalformedRecord,
+  rowCount,
   sliceRows,
 } from "../codec/row_block.ts";
 import { DatabaseLoadError, ExitCode, UsageError } from "../errors.ts";
+import type { TableName } from "../target/table_name.ts";
 import type { CopySpec, Session, Target } from "../target/target.ts";
 import { recordBytes, type Reject, type RejectFile } from "./reject_file.ts";
 import { findRejectedRows, type RejectedRow } from "./reject_search.ts";
 import { spliceSeqChunks } from "./seq_splice.ts";
-import { locateServerError } from "./server_error.ts";
+import { ClaimLost } from "./run_claims.ts";
+import {
+  isRejection,
+  locateServerError,
+  namedRow,
+  showTableName,
+} from "./server_error.ts";
 import type { UpsertStaging } from "./upsert_staging.ts";
 
 /** Whose rejects they are, and the reject file's settings. */
@@ -308,4 +316,83 @@ export function rejectOf(
     reason,
     bytes,
   };
+}
+
+/** What {@linkcode rejectedRows} needs besides the batch. */
+export interface RejectedRowsRequest extends Omit<RejectSearch, "format"> {
+  /** The target table (its name replaces a staging or shadow table's in errors). */
+  table: TableName;
+  /** The source's name, for errors. */
+  source: string;
+}
+
+/**
+ * The rows of `batch` the server rejects, after `error` failed its
+ * transaction, for the reject file. Throws `error` (placed at its row)
+ * instead when it is no rejection of data, or when there is no reject file
+ * (`first`: after a search for the row when the server named none);
+ * `undefined` when the batch's claim failed meanwhile ({@linkcode ClaimLost}).
+ *
+ * @param target The database.
+ * @param batch The batch (COPY text rows).
+ * @param error What failed its transaction.
+ * @param request The text COPY, the claim, the table and source names.
+ * @returns The rejected rows, in batch order.
+ *
+ * @example A CHECK the server names no line for
+ * ```ts
+ * import { rejectedRows } from "./batch_rejects.ts";
+ * import { openTarget } from "../target/open_target.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * const target = await openTarget({ dataDir });
+ * await target.query("create table t (n int check (n > 0))");
+ * const table = { schema: "public", table: "t" };
+ * const batch = {
+ *   data: new TextEncoder().encode("1\n-2\n"), rowEnds: Uint32Array.of(2, 5),
+ *   lines: Float64Array.of(2, 3), endOffsets: Float64Array.of(2, 5), startOffset: 0, endOffset: 5,
+ * };
+ * const spec = { table, columns: ["n"], format: "text" as const };
+ * const error = await target.copyFrom(spec, batch.data).catch((error) => error);
+ * const found = await rejectedRows(target, batch, error, {
+ *   spec, table, source: "t.csv", first: false, reserve: () => Promise.resolve(undefined),
+ * });
+ * assert.deepEqual(found?.map((row) => row.index), [1]);
+ * await target.close();
+ * await Deno.remove(dataDir, { recursive: true });
+ * ```
+ */
+export async function rejectedRows(
+  target: Target,
+  batch: Batch,
+  error: unknown,
+  request: RejectedRowsRequest,
+): Promise<RejectedRow[] | undefined> {
+  const { source } = request;
+  showTableName(error, request.spec.table, request.table);
+  if (!isRejection(error) || rowCount(batch) === 0) {
+    throw locateServerError(error, batch, source);
+  }
+  if (request.first && namedRow(error) !== undefined) {
+    throw locateServerError(error, batch, source);
+  }
+  let found: RejectedRow[];
+  try {
+    found = await searchRejected(target, batch, {
+      ...request,
+      format: request.spec.format as CopyFormat,
+    });
+  } catch (failed) {
+    if (failed instanceof ClaimLost) return undefined;
+    throw failed;
+  }
+  for (const row of found) {
+    showTableName(row.error, request.spec.table, request.table);
+  }
+  if (found.length === 0) throw locateServerError(error, batch, source);
+  if (request.first) {
+    throw locateServerError(found[0].error, batch, source, found[0].index);
+  }
+  return found;
 }

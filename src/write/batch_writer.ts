@@ -22,22 +22,16 @@ import {
   resync,
   type RunBookkeeping,
 } from "./run_claims.ts";
-import { spliceSeqChunks } from "./seq_splice.ts";
+import { type BatchOutcome, copyData } from "./copy_data.ts";
 import type { Reject, RejectFile } from "./reject_file.ts";
-import type { RejectedRow } from "./reject_search.ts";
 import {
   checkRejectLimit,
   malformedRejects,
   type RejectContext,
+  rejectedRows,
   rejectOf,
-  searchRejected,
 } from "./batch_rejects.ts";
-import {
-  isRejection,
-  locateServerError,
-  namedRow,
-  showTableName,
-} from "./server_error.ts";
+import { isRejection } from "./server_error.ts";
 import type { RowsApplied } from "./upsert_staging.ts";
 import {
   OverlappedCommits,
@@ -98,7 +92,7 @@ export interface BatchWriterOptions
     batch: Batch,
     rows: number,
     rejected: number,
-    applied?: RowsApplied,
+    outcome?: BatchOutcome,
   ) => void;
   /**
    * Where rows the server rejects go instead of failing their batch: the
@@ -139,6 +133,8 @@ export interface BatchEvent {
   rows: number;
   /** The writer, in a parallel load (`--parallel`). */
   writer?: number;
+  /** Whether its rows went in COPY binary (from `commit-sent` on). */
+  binary?: boolean;
 }
 
 /**
@@ -286,6 +282,7 @@ async function writeBatch(
   let rejects: Reject[] = [];
   let malformed = malformedRejects(context, batch, run.rejected);
   let applied: RowsApplied | undefined;
+  let [binary, textOnly] = [false, false];
   /** The batch's rejects, in source order. */
   const inOrder = () =>
     [...malformed, ...rejects].sort((a, b) => a.startOffset - b.startOffset);
@@ -296,6 +293,7 @@ async function writeBatch(
       startOffset: batch.startOffset,
       endOffset: batch.endOffset,
       rows: rowCount(batch) - dropped.size,
+      ...(kind !== "start" && kind !== "skipped" && { binary }),
     });
   while (true) {
     const { kept, from } = dropRows(batch, dropped);
@@ -303,12 +301,12 @@ async function writeBatch(
     try {
       await options.target.transaction(async (session) => {
         const seqs = await reserve(session, options, ready, kept, run);
+        binary = false;
         if (rowCount(kept) > 0) {
           await ready.upsert?.create(session);
-          await session.copyFrom(
-            ready.spec,
-            seqs ? spliceSeqChunks(kept, seqs, options.format) : kept.data,
-          );
+          const copy = copyData(kept, seqs, ready, textOnly);
+          binary = copy.binary;
+          await session.copyFrom(copy.spec, copy.data);
           applied = await ready.upsert?.apply(session, rowCount(kept));
         }
         if (rejects.length + malformed.length > 0) {
@@ -335,7 +333,19 @@ async function writeBatch(
         malformed = malformedRejects(context, batch, run.rejected);
         continue;
       }
-      const found = await rejectedRows(options, ready, kept, run, error);
+      if (binary && isRejection(error)) {
+        // Again in text, so that the server's error reads as ever.
+        textOnly = true;
+        continue;
+      }
+      const found = await rejectedRows(options.target, kept, error, {
+        spec: ready.spec,
+        table: ready.table,
+        source: options.source,
+        first: options.rejects === undefined,
+        reserve: (session) => reserve(session, options, ready, kept, run),
+        upsert: ready.upsert,
+      });
       if (found === undefined) continue; // the claim moved: re-sync
       for (const row of found) {
         const index = from[row.index];
@@ -349,65 +359,12 @@ async function writeBatch(
     run.rejected += rejected;
     if (options.bookkeeping?.register) run.registered = true;
     event("committed");
-    options.onCommit?.(
-      batch,
-      rowCount(batch) - dropped.size,
-      rejected,
+    options.onCommit?.(batch, rowCount(batch) - dropped.size, rejected, {
       applied,
-    );
+      binary,
+    });
     return;
   }
-}
-
-/**
- * The rows of `batch` the server rejects, after `error` failed its
- * transaction, for the reject file. Throws `error` (placed at its row)
- * instead when it is no rejection of data, or when there is no reject file
- * (after a search for the row when the server named none); `undefined`
- * when the batch's claim failed meanwhile.
- */
-async function rejectedRows(
-  options: BatchWriterOptions,
-  ready: PreparedTable,
-  batch: Batch,
-  run: RunState,
-  error: unknown,
-): Promise<RejectedRow[] | undefined> {
-  showTableName(error, ready.spec.table, ready.table);
-  if (!isRejection(error) || rowCount(batch) === 0) {
-    throw locateServerError(error, batch, options.source);
-  }
-  if (options.rejects === undefined && namedRow(error) !== undefined) {
-    throw locateServerError(error, batch, options.source);
-  }
-  let found: RejectedRow[];
-  try {
-    found = await searchRejected(options.target, batch, {
-      spec: ready.spec,
-      format: options.format,
-      first: options.rejects === undefined,
-      reserve: (session) => reserve(session, options, ready, batch, run),
-      upsert: ready.upsert,
-    });
-  } catch (failed) {
-    if (failed instanceof ClaimLost) return undefined;
-    throw failed;
-  }
-  for (const row of found) {
-    showTableName(row.error, ready.spec.table, ready.table);
-  }
-  if (found.length === 0) {
-    throw locateServerError(error, batch, options.source);
-  }
-  if (options.rejects === undefined) {
-    throw locateServerError(
-      found[0].error,
-      batch,
-      options.source,
-      found[0].index,
-    );
-  }
-  return found;
 }
 
 /**
@@ -436,28 +393,33 @@ async function overlapCommits(
   } catch {
     return undefined; // e.g. max_connections reached: one at a time still works
   }
-  const event = (kind: BatchEvent["kind"], batch: Batch, number: number) =>
+  const event = (
+    kind: BatchEvent["kind"],
+    batch: Batch,
+    number: number,
+    binary?: boolean,
+  ) =>
     options.onEvent?.({
       kind,
       batch: number,
       startOffset: batch.startOffset,
       endOffset: batch.endOffset,
       rows: rowCount(batch),
+      binary,
     });
   try {
     const commits: OverlappedCommitsOptions = {
       primary: options.target,
       second,
-      spec: ready.spec,
-      format: options.format,
+      encoding: ready,
       writesSeq: ready.writesSeq,
       owner: options.bookkeeping!,
       target: ready.lanesTarget,
       onEvent: event,
       upsert: ready.upsert,
-      committed: (batch, number, applied) => {
-        event("committed", batch, number);
-        options.onCommit?.(batch, rowCount(batch), 0, applied);
+      committed: (batch, number, outcome) => {
+        event("committed", batch, number, outcome.binary);
+        options.onCommit?.(batch, rowCount(batch), 0, outcome);
       },
       alone: (batch, number) => writeBatch(options, ready, batch, run, number),
     };

@@ -24,11 +24,11 @@
 
 import { type BatchOwner, claimBatch } from "../bookkeeping/batch_claims.ts";
 import { metaTables } from "../bookkeeping/schema.ts";
-import type { CopyFormat } from "../codec/copy_row.ts";
 import { type Batch, rowCount } from "../codec/row_block.ts";
-import { assignSeqs, batchLanes, spliceSeqChunks } from "./seq_splice.ts";
-import type { CopySpec, Target } from "../target/target.ts";
-import type { RowsApplied, UpsertStaging } from "./upsert_staging.ts";
+import { assignSeqs, batchLanes } from "./seq_splice.ts";
+import { type BatchOutcome, copyData, type CopyEncoding } from "./copy_data.ts";
+import type { Target } from "../target/target.ts";
+import type { UpsertStaging } from "./upsert_staging.ts";
 
 /** Batches in flight at once, one per connection. */
 const IN_FLIGHT = 2;
@@ -39,10 +39,8 @@ export interface OverlappedCommitsOptions {
   primary: Target;
   /** A second connection to the same database (`Target.fork`), closed at the end. */
   second: Target;
-  /** The COPY statement's table, columns and format. */
-  spec: CopySpec;
-  /** The rows' COPY format. */
-  format: CopyFormat;
+  /** The text COPY, and the binary encoder when batches may go in binary. */
+  encoding: CopyEncoding;
   /** Whether the rows get seqs spliced in (the table has the seq column). */
   writesSeq: boolean;
   /** The source and writer whose batches these are. */
@@ -54,6 +52,7 @@ export interface OverlappedCommitsOptions {
     kind: "start" | "commit-sent",
     batch: Batch,
     number: number,
+    binary?: boolean,
   ) => void;
   /**
    * Upsert: `spec` is its staging table; the rows move into the table
@@ -63,7 +62,7 @@ export interface OverlappedCommitsOptions {
    */
   upsert?: UpsertStaging;
   /** A batch committed here (in source order), with what its records did (upsert). */
-  committed: (batch: Batch, number: number, applied?: RowsApplied) => void;
+  committed: (batch: Batch, number: number, outcome: BatchOutcome) => void;
   /**
    * The one-at-a-time path, for a batch that did not commit here and for
    * every batch after it.
@@ -77,8 +76,8 @@ interface InFlight {
   number: number;
   /** Resolves to the error that ended its transaction, or `undefined` once committed. */
   outcome: Promise<unknown>;
-  /** What its records did, once committed (upsert). */
-  applied?: RowsApplied;
+  /** What it did, once committed. */
+  done?: BatchOutcome;
   /** Resolves once it is settled: committed and reported, or handed to `alone`. */
   settled: Promise<void>;
 }
@@ -200,18 +199,16 @@ export class OverlappedCommits {
     const committed = Promise.withResolvers<void>();
     committed.promise.catch(() => {});
     this.#committed = committed.promise;
-    const { spec, format, owner, target, upsert } = this.#options;
+    const { encoding, owner, target, upsert } = this.#options;
     this.#options.onEvent?.("start", batch, number);
-    let applied: RowsApplied | undefined;
+    const done: BatchOutcome = { binary: false };
     const outcome = session.transaction(async (tx) => {
       if (rowCount(batch) > 0) {
         await upsert?.create(tx);
-        await tx.copyFrom(
-          spec,
-          firstSeqs
-            ? spliceSeqChunks(batch, assignSeqs(laneKeys, firstSeqs), format)
-            : batch.data,
-        );
+        const seqs = firstSeqs && assignSeqs(laneKeys, firstSeqs);
+        const copy = copyData(batch, seqs, encoding);
+        done.binary = copy.binary;
+        await tx.copyFrom(copy.spec, copy.data);
       }
       await previousCommitted;
       const reserved = await claimBatch(tx, owner, {
@@ -232,12 +229,13 @@ export class OverlappedCommits {
         }
       }
       if (rowCount(batch) > 0) {
-        applied = await upsert?.apply(tx, rowCount(batch));
+        done.applied = await upsert?.apply(tx, rowCount(batch));
       }
     }, {
-      onCommitSent: () => this.#options.onEvent?.("commit-sent", batch, number),
+      onCommitSent: () =>
+        this.#options.onEvent?.("commit-sent", batch, number, done.binary),
     }).then(() => {
-      entry.applied = applied;
+      entry.done = done;
       committed.resolve();
       return undefined;
     }, (error: unknown) => {
@@ -261,7 +259,7 @@ export class OverlappedCommits {
     try {
       const error = await entry.outcome;
       if (error === undefined) {
-        this.#options.committed(entry.batch, entry.number, entry.applied);
+        this.#options.committed(entry.batch, entry.number, entry.done!);
         return;
       }
       if (this.#overlapping) {

@@ -23,7 +23,10 @@ import {
 } from "../target/table_name.ts";
 import type { CopySpec, Session, Target } from "../target/target.ts";
 import type { ColumnType } from "./column_type_rules.ts";
+import { BinaryRows } from "../codec/binary/binary_rows.ts";
+import { binaryColumns } from "./binary_columns.ts";
 import { conflictKey } from "./conflict_key.ts";
+import type { CopyFormatChoice } from "./copy_data.ts";
 import { ShadowTable } from "./replace_shadow.ts";
 import { type ConflictAction, UpsertStaging } from "./upsert_staging.ts";
 
@@ -102,6 +105,14 @@ export interface PrepareTableOptions {
    * (in the bookkeeping schema), which takes the table's place at the end.
    */
   replace?: { metaSchema: string; sourceId: string };
+  /**
+   * `auto` (the default): each batch goes in COPY binary when every column
+   * has a binary encoder and every value follows its rules, else in text;
+   * `binary`: a batch that cannot is an error; `text`: always text.
+   */
+  copyFormat?: CopyFormatChoice;
+  /** The binary encoder's implementation: WebAssembly (default) or its TypeScript twin. */
+  codec?: "wasm" | "ts";
 }
 
 /** The table as a batch writes it. */
@@ -129,6 +140,12 @@ export interface PreparedTable {
   upsert?: UpsertStaging;
   /** Replace: the shadow table `spec` COPYs into. */
   shadow?: ShadowTable;
+  /** The binary encoder of the COPY's columns, when batches may go in binary. */
+  binary?: BinaryRows;
+  /** `--copy-format binary`: a batch that cannot go in binary stops the load. */
+  forced?: boolean;
+  /** The source's name, for messages. */
+  source?: string;
 }
 
 /**
@@ -188,6 +205,7 @@ export async function prepareTable(
     format: options.format,
     encoding: options.encoding,
   };
+  const binary = await binaryRows(options, spec, writesSeq ? seqColumn : "");
   if (options.onConflict !== undefined) {
     const { action } = options.onConflict;
     const key = await conflictKey(options.target, {
@@ -202,6 +220,7 @@ export async function prepareTable(
       action,
     });
     return {
+      ...binary,
       table: options.table,
       spec: upsert.spec,
       columns: fields,
@@ -216,6 +235,7 @@ export async function prepareTable(
       ...options.replace,
     });
     return {
+      ...binary,
       table: options.table,
       spec: { ...spec, table: shadow.table },
       columns: fields,
@@ -225,12 +245,60 @@ export async function prepareTable(
     };
   }
   return {
+    ...binary,
     table: options.table,
     spec,
     columns: fields,
     writesSeq,
     lanesTarget: formatTableName(options.table),
   };
+}
+
+/**
+ * The binary encoder of the COPY's columns, unless the load goes in text:
+ * `--copy-format text`, an encoding other than UTF-8 (a text COPY has the
+ * server convert it; a binary one would not), or a column no encoder
+ * takes. With `--copy-format binary` the last two are refused.
+ */
+async function binaryRows(
+  options: PrepareTableOptions,
+  spec: CopySpec,
+  seqColumn: string,
+): Promise<Pick<PreparedTable, "binary" | "forced" | "source">> {
+  const choice = options.copyFormat ?? "auto";
+  if (choice === "text") return {};
+  const forced = choice === "binary";
+  const refuse = (why: string) => {
+    if (!forced) return {};
+    throw new UsageError(
+      `Cannot use --copy-format binary: ${why} (use --copy-format auto or text)`,
+    );
+  };
+  if (options.format !== "text") {
+    return refuse(`the rows are COPY ${options.format}, not text`);
+  }
+  if (options.encoding !== undefined) {
+    return refuse(
+      `the input is ${options.encoding}, and only a text COPY has the server convert it`,
+    );
+  }
+  const columns = await binaryColumns(
+    options.target,
+    options.table,
+    spec.columns,
+    seqColumn || undefined,
+  );
+  if (!("types" in columns)) {
+    return refuse(
+      `column "${columns.column}" is of type ${columns.type}, which has no binary encoder here`,
+    );
+  }
+  const binary = new BinaryRows({
+    types: columns.types,
+    naiveTimestamptzIsUtc: columns.naiveUtc,
+    codec: options.codec,
+  });
+  return { binary, forced, source: options.source };
 }
 
 /** Refuses input names that fill the seq column or name a column twice. */

@@ -9,7 +9,6 @@
  */
 
 import { createHash } from "node:crypto";
-import type { CopyFormat } from "../codec/copy_row.ts";
 import { quoteIdentifier, quoteTableName } from "../target/table_name.ts";
 import type { TableName } from "../target/table_name.ts";
 import type { CopySpec, Session } from "../target/target.ts";
@@ -39,7 +38,7 @@ export interface UpsertStagingOptions {
   /** What a record whose key is there does. */
   action: ConflictAction;
   /** The rows' COPY format. */
-  format: CopyFormat;
+  format: CopySpec["format"];
   /** The rows' encoding when not UTF-8 (COPY's `ENCODING`). */
   encoding?: string;
 }
