@@ -7,6 +7,12 @@
  * when the run ends, by wall time and by this process's CPU time (the
  * steadier of the two on a machine busy with other work).
  *
+ * COPY binary: the same decode to COPY text, then `BinaryRows.encode` of
+ * each block the codec returns (WASM codec with the WASM encoder, TS with
+ * TS), for the typed table's columns (`typed_table.ts`); its MB/s are of
+ * CSV input, like the rest. Every block must go in binary: a value the
+ * encoder misses stops the bench.
+ *
  * Beside them runs a yardstick, `wasm/bare_transcoder.ts`: a bare scalar
  * CSV-to-COPY-text transcoder (no metadata, no lane keys, no validation,
  * no SIMD), built in memory and first checked to write the very rows the
@@ -20,10 +26,23 @@
 
 import process from "node:process";
 import type { CopyFormat } from "../src/codec/copy_row.ts";
+import type { RowBlock } from "../src/codec/row_block.ts";
 import { CsvCopyCodec } from "../src/codec/csv/csv_codec.ts";
 import { WasmCsvCopyCodec } from "../src/codec/csv/wasm_csv_codec.ts";
+import { BinaryRows } from "../src/codec/binary/binary_rows.ts";
+import {
+  TYPE_BOOL,
+  TYPE_INT4,
+  TYPE_INT8,
+  TYPE_JSONB,
+  TYPE_NUMERIC,
+  TYPE_TEXT,
+  TYPE_TIMESTAMPTZ,
+  TYPE_UUID,
+} from "../src/codec/binary/_binary_constants.ts";
 import { compile } from "../wasm/build.ts";
 import { generateCsv } from "./generate.ts";
+import { TYPED_COLUMNS } from "./typed_table.ts";
 
 const ROWS = Number(Deno.env.get("LANECOPY_BENCH_ROWS") ?? 100_000);
 const SMALL_CHUNK = 64 * 1024;
@@ -37,6 +56,25 @@ const label = `${ROWS / 1000}k rows, ${megabytes.toFixed(1)} MB`;
 
 type Make = () => CsvCopyCodec | WasmCsvCopyCodec;
 
+/** The binary encoder of each of the typed table's SQL types. */
+const BINARY_TYPES: Readonly<Record<string, number>> = {
+  bigint: TYPE_INT8,
+  int: TYPE_INT4,
+  text: TYPE_TEXT,
+  "numeric(12,2)": TYPE_NUMERIC,
+  bool: TYPE_BOOL,
+  timestamptz: TYPE_TIMESTAMPTZ,
+  jsonb: TYPE_JSONB,
+  uuid: TYPE_UUID,
+};
+const types = Uint8Array.from(TYPED_COLUMNS, ([name, type]) => {
+  const code = BINARY_TYPES[type];
+  if (code === undefined) {
+    throw new Error(`Cannot bench COPY binary: column ${name} is ${type}`);
+  }
+  return code;
+});
+
 function encodeAll(make: Make, chunkSize: number): number {
   const codec = make();
   let rows = 0;
@@ -44,6 +82,41 @@ function encodeAll(make: Make, chunkSize: number): number {
     rows += codec.push(csv.subarray(at, at + chunkSize)).rowEnds.length;
   }
   return rows + codec.finish().rowEnds.length;
+}
+
+/**
+ * Decodes to COPY text, then encodes each block in COPY binary; returns
+ * the rows, or -1 when a block has a value the encoder misses.
+ */
+function binaryAll(
+  make: Make,
+  codec: "wasm" | "ts",
+  chunkSize: number,
+): number {
+  const csvCodec = make();
+  const binary = new BinaryRows({
+    types,
+    naiveTimestamptzIsUtc: false,
+    codec,
+  });
+  let rows = 0;
+  const encode = (block: RowBlock) => {
+    if (block.rowEnds.length === 0) return;
+    const encoded = binary.encode(block);
+    if (!(encoded instanceof Uint8Array)) {
+      throw new Error(
+        `Cannot bench COPY binary: source line ${
+          block.lines[encoded.row]
+        }, column ${TYPED_COLUMNS[encoded.field]?.[0]} has no binary form`,
+      );
+    }
+    rows += block.rowEnds.length;
+  };
+  for (let at = 0; at < csv.length; at += chunkSize) {
+    encode(csvCodec.push(csv.subarray(at, at + chunkSize)));
+  }
+  encode(csvCodec.finish());
+  return rows;
 }
 
 /** The codec's COPY text rows, joined, for checking the yardstick. */
@@ -153,6 +226,33 @@ for (const format of ["text", "csv"] as const satisfies CopyFormat[]) {
   }
 }
 
+{
+  const text = { copyFormat: "text" as const, laneColumn: "lane" };
+  const cases: [string, Make, "wasm" | "ts", number][] = [
+    [
+      "WASM, COPY binary",
+      () => new WasmCsvCopyCodec(text),
+      "wasm",
+      SMALL_CHUNK,
+    ],
+    ["TS, COPY binary", () => new CsvCopyCodec(text), "ts", SMALL_CHUNK],
+    [
+      "WASM, COPY binary, 1 MiB chunks",
+      () => new WasmCsvCopyCodec(text),
+      "wasm",
+      LARGE_CHUNK,
+    ],
+  ];
+  for (const [name, make, codec, chunkSize] of cases) {
+    Deno.bench({
+      name,
+      group: `csv encode binary, via COPY text (${label})`,
+      baseline: name === "WASM, COPY binary",
+      fn: () => measure(name, () => binaryAll(make, codec, chunkSize) === ROWS),
+    });
+  }
+}
+
 function median(values: number[]): number {
   const sorted = values.toSorted((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
@@ -170,7 +270,7 @@ globalThis.addEventListener("unload", () => {
       }`,
     );
   }
-  for (const format of ["text", "csv"]) {
+  for (const format of ["text", "csv", "binary"]) {
     const ratio = (which: Map<string, number[]>) =>
       (median(which.get(`TS, COPY ${format}`)!) /
         median(which.get(`WASM, COPY ${format}`)!)).toFixed(1);
@@ -181,6 +281,18 @@ globalThis.addEventListener("unload", () => {
         `  WASM / TS, COPY ${format}: ${ratio(timings)}x wall, ${
           ratio(cpuTimings)
         }x CPU`,
+      );
+    }
+  }
+  for (const which of ["WASM", "TS"]) {
+    const [binary, text] = [`${which}, COPY binary`, `${which}, COPY text`];
+    if (timings.has(binary) && timings.has(text)) {
+      const share = (times: Map<string, number[]>) =>
+        (median(times.get(text)!) / median(times.get(binary)!)).toFixed(2);
+      console.log(
+        `  ${which}, COPY binary / COPY text: ${share(timings)} wall, ${
+          share(cpuTimings)
+        } CPU (MB/s with the binary encode, over without)`,
       );
     }
   }

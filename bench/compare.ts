@@ -1,11 +1,17 @@
 /**
  * Side by side, on a real server: `psql \copy`, the lanecopy CLI (with the
- * WASM codec, and with `--codec ts`) and the INSERT batch path (batch 1000)
- * load the same generated CSV into a typed table, in interleaved rounds,
- * each into the freshly truncated table. Every load runs as a subprocess
- * under `/usr/bin/time`, so wall time, client CPU (user + sys) and client
- * peak RSS are measured the same way for all of them;
- * the row count is checked after each load. Prints a markdown table.
+ * WASM codec, and with `--codec ts`; `--copy-format auto`, the default,
+ * sends COPY binary where it can, and `--copy-format text` today's text
+ * path) and the INSERT batch path (batch 1000) load the same generated CSV
+ * into a typed table, in interleaved rounds, each into the freshly
+ * truncated table. The ceiling, "server COPY binary file", is the server
+ * loading the same rows from a COPY binary file it wrote itself (set up
+ * untimed; no client work at all; the server must be on this machine).
+ * Every load runs as a subprocess under `/usr/bin/time` (`load_methods.ts`),
+ * so wall time, client CPU (user + sys) and client peak RSS are measured
+ * the same way for all of them; the row count is checked after each load.
+ * Prints a markdown table, then server CPU per row and each wall time
+ * over the ceiling's.
  *
  * ```sh
  * DATABASE_URL=postgres://… deno run -A bench/compare.ts --rows 100000 [--rounds 3]
@@ -40,6 +46,25 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { writeCsvFile } from "./generate.ts";
 import { insertCsvFile } from "./insert_path.ts";
+import {
+  type Measured,
+  printAgainstCeiling,
+  printTable,
+} from "./compare_tables.ts";
+import {
+  insertPath,
+  LANECOPY,
+  LANECOPY_LANES,
+  LANECOPY_PARALLEL,
+  LANECOPY_TEXT,
+  LANECOPY_TS,
+  lanecopyLanes,
+  lastJsonLine,
+  LoadError,
+  PSQL,
+  quoted,
+  serverBinaryFile,
+} from "./load_methods.ts";
 import { type MethodResult, writeReport } from "./report.ts";
 import { postmasterPid, serverCpuSeconds } from "./server_cpu.ts";
 import { typedTableDdl } from "./typed_table.ts";
@@ -51,217 +76,7 @@ const INSERT_BATCH = 1000;
 const REPORT_BATCH_SIZES = [1000, 10_000, 100_000];
 const SCHEMA = "public";
 
-/** What one subprocess load measured. */
-export interface LoadMeasure {
-  /** Wall-clock seconds, around the subprocess. */
-  wall: number;
-  /** Client CPU seconds: user + sys of the subprocess. */
-  cpu: number;
-  /** Client peak resident set size, KiB. */
-  maxRssKiB: number;
-  /** The subprocess's standard output. */
-  stdout: string;
-}
-
-/** A load that did not succeed, with what the subprocess said. */
-class LoadError extends Error {
-  override name = "LoadError";
-}
-
-/**
- * Runs a command under `/usr/bin/time -f "%e %U %S %M"` and returns its
- * wall time, CPU seconds and peak RSS. Rejects with its stderr when it exits
- * non-zero.
- *
- * @param argv The command and its arguments.
- * @returns What the run measured, and its stdout.
- *
- * @example Time a trivial command
- * ```ts
- * import { timedRun } from "./compare.ts";
- * import assert from "node:assert/strict";
- *
- * const measure = await timedRun(["true"]);
- * assert.ok(measure.wall >= 0 && measure.maxRssKiB > 0);
- * ```
- */
-export async function timedRun(argv: string[]): Promise<LoadMeasure> {
-  const timeFile = await Deno.makeTempFile({ prefix: "lanecopy_time_" });
-  try {
-    const started = performance.now();
-    const output = await new Deno.Command("/usr/bin/time", {
-      args: ["-f", "%e %U %S %M", "-o", timeFile, ...argv],
-      cwd: REPO_ROOT,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const wall = (performance.now() - started) / 1000;
-    const decoder = new TextDecoder();
-    const stdout = decoder.decode(output.stdout);
-    if (!output.success) {
-      throw new LoadError(
-        `exited with code ${output.code}, stderr:\n${
-          decoder.decode(output.stderr).trimEnd()
-        }`,
-      );
-    }
-    const timeLine = (await Deno.readTextFile(timeFile)).trim().split("\n")
-      .at(-1) ?? "";
-    const [, user, sys, rss] = timeLine.split(" ").map(Number);
-    return { wall, cpu: user + sys, maxRssKiB: rss, stdout };
-  } finally {
-    await Deno.remove(timeFile).catch(() => {});
-  }
-}
-
-/** Quotes a string as an SQL literal for psql's `\copy`. */
-function sqlLiteral(text: string): string {
-  return `'${text.replaceAll("'", "''")}'`;
-}
-
-/** A load method: how to run it into `table` (`schema.name`, unquoted). */
-interface Method {
-  name: string;
-  /** Loads with `--lane`: into the typed table plus a `lane_seq` column. */
-  lanes?: boolean;
-  run(file: string, table: string, url: string): Promise<LoadMeasure>;
-}
-
-const PSQL: Method = {
-  name: "psql \\copy",
-  run: (file, table, url) =>
-    timedRun([
-      "psql",
-      url,
-      "-X",
-      "-q",
-      "-v",
-      "ON_ERROR_STOP=1",
-      "-c",
-      `\\copy ${quoted(table)} FROM ${sqlLiteral(file)} (FORMAT csv, HEADER)`,
-    ]),
-};
-
-/** The lanecopy CLI with the given codec (`wasm` is the default). */
-function lanecopy(codec: "wasm" | "ts"): Method {
-  return {
-    name: codec === "wasm" ? "lanecopy CLI" : "lanecopy CLI --codec ts",
-    run: (file, table, url) => runLanecopy(file, table, url, codec),
-  };
-}
-
-const LANECOPY = lanecopy("wasm");
-const LANECOPY_TS = lanecopy("ts");
-
-/**
- * The lanecopy CLI with `--lane lane` (gapless seqs per lane, into the
- * typed table plus `lane_seq`) and `parallel` writers.
- */
-function lanecopyLanes(parallel: number, batchSize?: number): Method {
-  return {
-    name: `lanecopy CLI --lane${parallel > 1 ? ` --parallel ${parallel}` : ""}${
-      batchSize === undefined ? "" : ` --batch-size ${batchSize}`
-    }`,
-    lanes: true,
-    run: (file, table, url) =>
-      runLanecopy(file, table, url, "wasm", [
-        "--lane",
-        "lane",
-        "--parallel",
-        String(parallel),
-        ...(batchSize === undefined ? [] : ["--batch-size", String(batchSize)]),
-      ]),
-  };
-}
-
-const LANECOPY_LANES = lanecopyLanes(1);
-const LANECOPY_PARALLEL = lanecopyLanes(2);
-
-async function runLanecopy(
-  file: string,
-  table: string,
-  url: string,
-  codec: "wasm" | "ts",
-  flags: string[] = [],
-): Promise<LoadMeasure> {
-  const measure = await timedRun([
-    Deno.execPath(),
-    "run",
-    "-A",
-    // The flags `deno task ingest` and `deno task install` use.
-    "--v8-flags=--max-semi-space-size=1",
-    "src/cli/main.ts",
-    "ingest",
-    file,
-    "--table",
-    table,
-    "--db",
-    url,
-    // Each round is a new load of the file, not a resume of the last.
-    "--source-id",
-    `bench ${crypto.randomUUID()}`,
-    "--codec",
-    codec,
-    ...flags,
-    "--quiet",
-    "--json",
-  ]);
-  const summary = lastJsonLine(measure.stdout);
-  if (typeof summary?.rows !== "number") {
-    throw new LoadError(
-      `lanecopy printed no JSON summary with rows: ${measure.stdout.trim()}`,
-    );
-  }
-  return measure;
-}
-
-/** The INSERT batch path at `batch` rows per statement, as its own process. */
-function insertPath(batch: number): Method {
-  return {
-    name: `INSERT unnest batch ${batch}`,
-    run: (file, table, url) =>
-      timedRun([
-        Deno.execPath(),
-        "run",
-        "-A",
-        fileURLToPath(import.meta.url),
-        "--insert-worker",
-        file,
-        "--insert-batch",
-        String(batch),
-        "--table",
-        table,
-        "--db",
-        url,
-      ]),
-  };
-}
-
 const INSERT = insertPath(INSERT_BATCH);
-
-function quoted(table: string): string {
-  return table.split(".").map((part) => `"${part.replaceAll('"', '""')}"`)
-    .join(".");
-}
-
-function lastJsonLine(stdout: string): Record<string, unknown> | undefined {
-  for (const line of stdout.trim().split("\n").reverse()) {
-    try {
-      const value = JSON.parse(line);
-      if (value && typeof value === "object") return value;
-    } catch {
-      // Not JSON: keep looking.
-    }
-  }
-  return undefined;
-}
-
-function median(values: number[]): number {
-  const sorted = values.toSorted((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 async function withClient<T>(
   url: string,
@@ -324,6 +139,7 @@ async function freshLink(file: string): Promise<string> {
 async function compare(
   url: string,
   file: string,
+  dir: string,
   rows: number,
   rounds: number,
   only?: string[],
@@ -336,7 +152,9 @@ async function compare(
   );
   const methods = [
     PSQL,
+    serverBinaryFile(dir),
     LANECOPY,
+    LANECOPY_TEXT,
     LANECOPY_TS,
     LANECOPY_LANES,
     LANECOPY_PARALLEL,
@@ -346,18 +164,28 @@ async function compare(
   ].filter((method) =>
     method === PSQL || only === undefined || only.includes(method.name)
   );
-  const results = new Map<string, LoadMeasure[]>(
-    methods.map((method) => [method.name, []]),
-  );
-  const serverCpu = new Map<string, number[]>(
-    methods.map((method) => [method.name, []]),
-  );
+  const measured: Measured = {
+    loads: new Map(methods.map((method) => [method.name, []])),
+    serverCpu: new Map(methods.map((method) => [method.name, []])),
+    binaryBatches: new Map(),
+  };
   const postmaster = await postmasterPid(url).catch(() => undefined);
   const failures = new Map<string, string>();
   await withClient(url, async (client) => {
     await recreate(client, typed);
     await recreate(client, withLanes, true);
   });
+  for (const method of methods) {
+    try {
+      await method.prepare?.(file, url);
+    } catch (error) {
+      if (
+        !(error instanceof LoadError || error instanceof Deno.errors.NotFound)
+      ) throw error;
+      failures.set(method.name, error.message);
+      console.error(`${method.name}: set-up failed: ${error.message}`);
+    }
+  }
   for (let round = 0; round < rounds; round++) {
     // Rotate the order each round so no method always runs first.
     const order = methods.map((_, i) => methods[(i + round) % methods.length]);
@@ -376,7 +204,7 @@ async function compare(
           // The loader's backend may outlive it for a moment: read once
           // the server has no other client left.
           await backendsGone(url);
-          serverCpu.get(method.name)!.push(
+          measured.serverCpu.get(method.name)!.push(
             await serverCpuSeconds(postmaster) - cpuBefore,
           );
         }
@@ -384,7 +212,14 @@ async function compare(
         if (loaded !== rows) {
           throw new LoadError(`loaded ${loaded} rows: expected ${rows}`);
         }
-        results.get(method.name)!.push(measure);
+        measured.loads.get(method.name)!.push(measure);
+        const summary = lastJsonLine(measure.stdout);
+        if (typeof summary?.binaryBatches === "number") {
+          measured.binaryBatches.set(
+            method.name,
+            `${summary.binaryBatches}/${summary.batches}`,
+          );
+        }
         console.error(
           `round ${round + 1}: ${method.name}: ${measure.wall.toFixed(2)} s`,
         );
@@ -400,74 +235,51 @@ async function compare(
     }
   }
 
-  const psqlWall = median(results.get(PSQL.name)!.map((m) => m.wall));
   console.log(
     `\n${rows.toLocaleString("en-US")} rows, ${
       ((await Deno.stat(file)).size / 1e6).toFixed(1)
     } MB, median of ${rounds} round(s)\n`,
   );
-  console.log(
-    "| method | median wall s | rows/s | ratio to psql \\copy | client CPU s | server CPU s | client peak RSS MiB |",
-  );
-  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
-  const measured: MethodResult[] = [];
-  for (const method of methods) {
-    const measures = results.get(method.name)!;
-    if (measures.length === 0) {
-      console.log(`| ${method.name} | failed | | | | | |`);
-      continue;
-    }
-    const wall = median(measures.map((m) => m.wall));
-    const cpu = median(measures.map((m) => m.cpu));
-    const server = serverCpu.get(method.name)!;
-    const serverSeconds = server.length > 0 ? median(server) : NaN;
-    const rss = Math.max(...measures.map((m) => m.maxRssKiB)) / 1024;
-    const ratio = Number.isFinite(psqlWall) ? (psqlWall / wall).toFixed(2) : "";
-    measured.push({
-      method: method.name,
-      wall,
-      rowsPerSecond: rows / wall,
-      clientCpu: cpu,
-      serverCpu: serverSeconds,
-      peakRssMiB: rss,
-    });
-    console.log(
-      `| ${method.name} | ${wall.toFixed(2)} | ${
-        Math.round(rows / wall).toLocaleString("en-US")
-      } | ${ratio} | ${cpu.toFixed(2)} | ${serverSeconds.toFixed(2)} | ${
-        rss.toFixed(0)
-      } |`,
-    );
-  }
-  if (report) {
-    const laneSize = (name: string) =>
-      /^lanecopy CLI --lane(?: --batch-size (\d+))?$/.exec(name);
-    const written = await writeReport(join(REPO_ROOT, "bench"), {
-      rows,
-      bytes: (await Deno.stat(file)).size,
-      rounds,
-      context: `${navigator.hardwareConcurrency} CPUs, ${await withClient(
-        url,
-        async (client) =>
-          (await client.query("SHOW server_version")).rows[0].server_version,
-      )}, ${new Date().toISOString().slice(0, 10)}.`,
-      methods: measured.filter((m) => !/--batch-size/.test(m.method)),
-      batchSizes: measured.flatMap((m) => {
-        const match = laneSize(m.method);
-        return match
-          ? [{
-            batchSize: match[1] ? Number(match[1]) : 10_000,
-            rowsPerSecond: m.rowsPerSecond,
-          }]
-          : [];
-      }).sort((a, b) => a.batchSize - b.batchSize),
-    });
-    console.log(`\nwrote ${written.join(", ")}`);
-  }
+  const results = printTable(methods, measured, rows);
+  printAgainstCeiling(results, measured.binaryBatches, rows);
+  if (report) await reportOf(results, url, file, rows, rounds);
   console.log(
     "\nratio > 1: faster than psql \\copy. Wall times include process start.",
   );
   return failures.has(PSQL.name) ? 1 : 0;
+}
+
+/** Writes `bench/REPORT.md` and its charts (`--report`). */
+async function reportOf(
+  results: MethodResult[],
+  url: string,
+  file: string,
+  rows: number,
+  rounds: number,
+): Promise<void> {
+  const laneSize = (name: string) =>
+    /^lanecopy CLI --lane(?: --batch-size (\d+))?$/.exec(name);
+  const written = await writeReport(join(REPO_ROOT, "bench"), {
+    rows,
+    bytes: (await Deno.stat(file)).size,
+    rounds,
+    context: `${navigator.hardwareConcurrency} CPUs, ${await withClient(
+      url,
+      async (client) =>
+        (await client.query("SHOW server_version")).rows[0].server_version,
+    )}, ${new Date().toISOString().slice(0, 10)}.`,
+    methods: results.filter((m) => !/--batch-size/.test(m.method)),
+    batchSizes: results.flatMap((m) => {
+      const match = laneSize(m.method);
+      return match
+        ? [{
+          batchSize: match[1] ? Number(match[1]) : 10_000,
+          rowsPerSecond: m.rowsPerSecond,
+        }]
+        : [];
+    }).sort((a, b) => a.batchSize - b.batchSize),
+  });
+  console.log(`\nwrote ${written.join(", ")}`);
 }
 
 async function checkEqual(
@@ -584,6 +396,7 @@ async function main(args: string[]): Promise<number> {
       : await compare(
         url,
         file,
+        dir,
         rows,
         rounds,
         values.methods?.split(",").map((name) => name.trim()),

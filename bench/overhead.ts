@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 // @ts-types="@types/pg"
 import pg from "pg";
-import { type LoadMeasure, timedRun } from "./compare.ts";
+import { type LoadMeasure, timedRun } from "./load_methods.ts";
 import { writeCsvFile } from "./generate.ts";
 import { TYPED_COLUMNS, typedTableDdl } from "./typed_table.ts";
 

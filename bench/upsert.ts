@@ -51,7 +51,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 // @ts-types="@types/pg"
 import pg from "pg";
-import { type LoadMeasure, timedRun } from "./compare.ts";
+import { type LoadMeasure, timedRun } from "./load_methods.ts";
 import { postmasterPid, serverCpuSeconds } from "./server_cpu.ts";
 import {
   startThrowawayCluster,
