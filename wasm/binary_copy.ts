@@ -7,7 +7,8 @@
  * as text. `src/codec/binary/_binary_core.ts` (with `_binary_bytes.ts`,
  * `_binary_numbers.ts` and `_binary_time.ts`) is its TypeScript twin,
  * function for function; nothing else differs but how each language holds
- * a 64-bit integer.
+ * a 64-bit integer, and that a row's fields are split 16 bytes at a time
+ * with SIMD here.
  *
  * Memory (addresses from `layout`):
  * - registers: 16 i32 (`REG_*`);
@@ -247,6 +248,23 @@ function row(r: i32, start: usize, end: usize, at: usize): usize {
     let q = p;
     let escaped = false;
     while (q < stop) {
+      // Runs of bytes that are neither a tab nor a backslash, 16 at a
+      // time (the twin goes byte by byte; the result is the same).
+      while (q + 16 <= stop) {
+        const bytes = v128.load(q);
+        const found = i8x16.bitmask(
+          v128.or(
+            i8x16.eq(bytes, i8x16.splat(<i8> TAB)),
+            i8x16.eq(bytes, i8x16.splat(<i8> BACKSLASH)),
+          ),
+        );
+        if (found != 0) {
+          q += <usize> ctz<u32>(found);
+          break;
+        }
+        q += 16;
+      }
+      if (q >= stop) break;
       const b = load<u8>(q);
       if (b == TAB) break;
       if (b == BACKSLASH) escaped = true;

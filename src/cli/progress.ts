@@ -144,22 +144,22 @@ export function summaryLine(summary: IngestSummary): string {
       `${WHOLE.format(summary.skipped)} skipped: key already there`,
     ].filter(Boolean).join(", ")
   })`;
-  const binary = summary.binaryBatches
-    ? ` (${
-      summary.binaryBatches === summary.batches
-        ? "all"
-        : WHOLE.format(summary.binaryBatches)
-    } in binary)`
-    : "";
+  const binary = !summary.binaryBatches
+    ? ""
+    : summary.binaryBatches === summary.batches
+    ? "; every batch in COPY binary"
+    : `; ${WHOLE.format(summary.binaryBatches)} of ${
+      WHOLE.format(summary.batches)
+    } batches in COPY binary`;
   return `${loaded} ${
     counted(summary.rows, "row")
   }${applied} from ${summary.source} into ${summary.table} (${summary.destination}) in ${
     counted(summary.batches, "batch", "batches")
-  }${binary}, ${SECONDS.format(summary.seconds)} s (${
+  }, ${SECONDS.format(summary.seconds)} s (${
     WHOLE.format(summary.rowsPerSecond)
   } rows/s, ${
     RATE.format(summary.megabytesPerSecond)
-  } MB/s)${resumed}${rejected}`;
+  } MB/s)${resumed}${rejected}${binary}`;
 }
 
 /**
