@@ -277,9 +277,37 @@ export class DatabaseLoadError extends Error {
    * 23: bad values, constraint violations) rather than failing otherwise.
    */
   get isRejectedRow(): boolean {
-    return this.code !== undefined &&
-      (this.code.startsWith("22") || this.code.startsWith("23"));
+    return rejectsData(this.code, this.serverMessage);
   }
+}
+
+/**
+ * Whether a server error's SQLSTATE and message say the server rejected
+ * the data itself: classes 22 (bad values) and 23 (constraint
+ * violations), also as Citus passes on a worker's violation in a COPY
+ * (as an internal error, XX000, with the worker's message).
+ *
+ * @param code The SQLSTATE.
+ * @param message The server's message.
+ * @returns Whether it is a rejection of data.
+ *
+ * @example Usage
+ * ```ts
+ * import { rejectsData } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(rejectsData("23514", "x"), true);
+ * assert.equal(rejectsData("XX000", 'new row for relation "t_102075" violates check constraint "c"'), true);
+ * assert.equal(rejectsData("XX000", "cache lookup failed"), false);
+ * ```
+ */
+export function rejectsData(
+  code: string | undefined,
+  message: string | undefined,
+): boolean {
+  if (code === undefined) return false;
+  return code.startsWith("22") || code.startsWith("23") ||
+    (code === "XX000" && / violates .*constraint /.test(message ?? ""));
 }
 
 /**

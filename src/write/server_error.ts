@@ -6,7 +6,11 @@
  * @module
  */
 
-import { DatabaseLoadError, type ServerErrorFields } from "../errors.ts";
+import {
+  DatabaseLoadError,
+  rejectsData,
+  type ServerErrorFields,
+} from "../errors.ts";
 import { type Batch, rowCount } from "../codec/row_block.ts";
 import type { TableName } from "../target/table_name.ts";
 
@@ -48,8 +52,8 @@ export function isServerError(error: unknown): error is ServerError {
 
 /**
  * Whether an error is the server rejecting data (SQLSTATE classes 22, bad
- * values, and 23, constraint violations), which a smaller part of the batch
- * might not hit.
+ * values, and 23, constraint violations, also as Citus passes on a
+ * worker's), which a smaller part of the batch might not hit.
  *
  * @param error Anything thrown.
  * @returns Whether it is such a server error.
@@ -62,11 +66,15 @@ export function isServerError(error: unknown): error is ServerError {
  * const error = Object.assign(new Error("x"), { code: "23503", severity: "ERROR" });
  * assert.equal(isRejection(error), true);
  * assert.equal(isRejection(new Error("socket hang up")), false);
+ * const fromWorker = Object.assign(
+ *   new Error('new row for relation "t_102075" violates check constraint "t_v_check"'),
+ *   { code: "XX000", severity: "ERROR" },
+ * );
+ * assert.equal(isRejection(fromWorker), true);
  * ```
  */
 export function isRejection(error: unknown): error is ServerError {
-  return isServerError(error) &&
-    (error.code.startsWith("22") || error.code.startsWith("23"));
+  return isServerError(error) && rejectsData(error.code, error.message);
 }
 
 /**
