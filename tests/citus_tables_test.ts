@@ -1,0 +1,94 @@
+import assert from "node:assert/strict";
+import { query, scratchLoad } from "./_helpers.ts";
+import { createRecordsTable, LANES } from "./_loader.ts";
+import {
+  citusTest,
+  createDistributedRecords,
+  loadKillResume,
+  ROWS,
+  rowsByWorker,
+} from "./_citus.ts";
+import { laneWriter } from "../src/parallel/writer_split.ts";
+
+citusTest(
+  "a reference table loads as on one server, killed and resumed, a full copy on every node",
+  async () => {
+    const { url, table, meta } = scratchLoad("citus_ref");
+    await createRecordsTable(url, table);
+    await query(url, "select create_reference_table($1)", [table]);
+    await loadKillResume(url, table, meta);
+    const placements = await query(
+      url,
+      `select nodeport, result from run_command_on_placements($1,
+       'select count(*) || '' '' || count(distinct id) from %s')`,
+      [table],
+    );
+    const [nodes] = await query(
+      url,
+      "select count(*)::int as n from pg_dist_node where isactive",
+    );
+    assert.ok(Number(nodes.n) >= 3, "the cluster has fewer than 3 nodes");
+    assert.equal(placements.length, nodes.n, "not a copy on every node");
+    for (const placement of placements) {
+      assert.equal(
+        placement.result,
+        `${ROWS} ${ROWS}`,
+        `the copy on port ${placement.nodeport} differs`,
+      );
+    }
+  },
+);
+
+citusTest(
+  "a local table on the coordinator loads as on one server, killed and resumed",
+  async () => {
+    const { url, table, meta } = scratchLoad("citus_local");
+    await createRecordsTable(url, table);
+    await loadKillResume(url, table, meta);
+    const [citus] = await query(
+      url,
+      "select count(*)::int as n from pg_dist_partition where logicalrelid = $1::regclass",
+      [table],
+    );
+    assert.equal(citus.n, 0, "the table became a Citus table");
+  },
+);
+
+citusTest(
+  "--parallel 2 --lane lane into a distributed table, killed and resumed, equals one writer's load",
+  async () => {
+    const url = scratchLoad("citus_par").url;
+    const lanes = Array.from({ length: LANES }, (_, k) => `lane${k}`);
+    assert.deepEqual(
+      new Set(lanes.map((lane) => laneWriter(lane, 2))),
+      new Set([0, 1]),
+      "the lanes do not hash to both writers",
+    );
+    const one = scratchLoad("citus_par1");
+    const two = scratchLoad("citus_par2");
+    await createDistributedRecords(url, one.table);
+    await createDistributedRecords(url, two.table);
+    await loadKillResume(url, one.table, one.meta);
+    await loadKillResume(url, two.table, two.meta, "--parallel", "2");
+
+    const [writers] = await query(
+      url,
+      `select count(*)::int as n, bool_and(rows_committed > 0) as busy
+       from ${two.meta}.progress`,
+    );
+    assert.deepEqual(writers, { n: 2, busy: true });
+    const rows = (table: string) =>
+      query(url, `select id, lane, v, lane_seq from ${table} order by id`);
+    assert.deepEqual(await rows(two.table), await rows(one.table));
+    const counters = (meta: string) =>
+      query(
+        url,
+        `select lane, next_seq, row_count from ${meta}.lanes order by lane`,
+      );
+    assert.deepEqual(await counters(two.meta), await counters(one.meta));
+    assert.deepEqual(
+      await rowsByWorker(url, two.table),
+      await rowsByWorker(url, one.table),
+    );
+  },
+);
