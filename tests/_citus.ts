@@ -31,10 +31,22 @@ import {
 /** The PostgreSQL major version the Citus runtime files are built for. */
 export const CITUS_PG_MAJOR = 15;
 
-/** The Citus runtime files of this repository's CI, beside the repository. */
-export const CITUS_RUNTIME: string = fileURLToPath(
-  new URL("../../shared/citus", import.meta.url),
-);
+/**
+ * The Citus runtime files of this repository's CI: `LANECOPY_CITUS_DIR`
+ * when set, else `../shared/citus` beside the repository, else (for a
+ * clone elsewhere on the CI machine, such as /tmp) `/work/shared/citus`.
+ */
+export const CITUS_RUNTIME: string = Deno.env.get("LANECOPY_CITUS_DIR") ??
+  [
+    fileURLToPath(new URL("../../shared/citus", import.meta.url)),
+    "/work/shared/citus",
+  ].find((dir) => {
+    try {
+      return Deno.statSync(dir).isDirectory;
+    } catch {
+      return false;
+    }
+  }) ?? fileURLToPath(new URL("../../shared/citus", import.meta.url));
 
 /** The archive of the runtime files, unpacked at `/` as root. */
 const RUNTIME_ARCHIVE = "citus-13.2.2-pg15-amd64.tar.gz";
