@@ -205,6 +205,7 @@ function batchWriter(
       : undefined,
     copyFormat: options.copyFormat,
     codec: options.codec,
+    distributeBy: options.distributeBy,
     bookkeeping: {
       metaSchema: plan.metaSchema,
       sourceId: plan.sourceId,

@@ -245,6 +245,12 @@ export interface IngestOptions {
    * UTF-8 goes as.
    */
   copyFormat?: "text" | "binary" | "auto";
+  /**
+   * With `create` on a Citus coordinator: the column the new table is
+   * distributed by (`--distribute-by`; default the lane column, when there
+   * is one). Refused where Citus is not installed.
+   */
+  distributeBy?: string;
 }
 
 /**

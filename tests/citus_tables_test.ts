@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { query, scratchLoad } from "./_helpers.ts";
+import {
+  ingestArgs,
+  query,
+  runCli,
+  scratchLoad,
+  writeTemp,
+} from "./_helpers.ts";
 import { createRecordsTable, LANES } from "./_loader.ts";
 import {
   citusTest,
@@ -89,6 +95,79 @@ citusTest(
     assert.deepEqual(
       await rowsByWorker(url, two.table),
       await rowsByWorker(url, one.table),
+    );
+  },
+);
+
+citusTest(
+  "--create on Citus distributes the new table by the lane column, or by --distribute-by, and loads it",
+  async () => {
+    const { url, table, meta } = scratchLoad("citus_create");
+    const path = await writeTemp(
+      "id,lane,v\n1,a,x\n2,b,y\n3,a,z\n4,c,w\n",
+    );
+    const byLane = await runCli(
+      ingestArgs(
+        path,
+        table,
+        "--create",
+        "--lane",
+        "lane",
+        "--meta-schema",
+        meta,
+      ),
+    );
+    assert.equal(byLane.code, 0, byLane.stderr);
+    assert.match(
+      byLane.stderr,
+      new RegExp(`distributed public\\.${table} by lane \\(Citus\\)`),
+    );
+    const byId = await runCli(
+      ingestArgs(
+        path,
+        `${table}_id`,
+        "--create",
+        "--distribute-by",
+        "id",
+        "--meta-schema",
+        meta,
+      ),
+    );
+    assert.equal(byId.code, 0, byId.stderr);
+    const tables = await query(
+      url,
+      `select logicalrelid::text as name, column_to_column_name(logicalrelid, partkey) as by
+         from pg_dist_partition where logicalrelid::text in ($1, $2) order by 1`,
+      [table, `${table}_id`],
+    );
+    assert.deepEqual(tables.map((row) => [row.name, row.by]), [
+      [table, "lane"],
+      [`${table}_id`, "id"],
+    ]);
+    const [counted] = await query(
+      url,
+      `select count(*)::int as n from ${table}`,
+    );
+    assert.equal(counted.n, 4);
+    const bad = await runCli(
+      ingestArgs(
+        path,
+        `${table}_bad`,
+        "--create",
+        "--distribute-by",
+        "nope",
+        "--meta-schema",
+        meta,
+      ),
+    );
+    assert.notEqual(bad.code, 0);
+    const [left] = await query(url, "select to_regclass($1) is null as gone", [
+      `${table}_bad`,
+    ]);
+    assert.equal(
+      left.gone,
+      true,
+      "a failed distribution leaves no table behind",
     );
   },
 );

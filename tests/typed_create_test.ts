@@ -295,3 +295,26 @@ Deno.test("--create on standard input types from the first records and loads the
   });
   await Deno.remove(file);
 });
+
+Deno.test("--create --distribute-by is refused where Citus is not installed, and creates nothing", async () => {
+  const table = scratchTable("not_citus");
+  const path = await writeTemp("id,v\n1,x\n");
+  const result = await runCli([
+    "ingest",
+    path,
+    "--table",
+    table,
+    "--create",
+    "--distribute-by",
+    "id",
+    "--db",
+    databaseUrl(),
+  ]);
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(
+    result.stderr,
+    /Cannot use --distribute-by id: the database has no Citus extension/,
+  );
+  const rows = await sql("select to_regclass($1) is null as gone", [table]);
+  assert.equal(rows[0].gone, true);
+});

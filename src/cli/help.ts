@@ -144,6 +144,9 @@ Options:
                       and arrays), else text (codes with leading zeros, mixed
                       or empty columns). Prints what it created
   --no-infer          with --create, every column is text
+  --distribute-by COLUMN  with --create on a Citus coordinator: distribute
+                      the new table by COLUMN (default: the --lane column;
+                      without one, the table stays on the coordinator)
   --extra-columns P   a field whose column the table lacks: error (default:
                       refused before anything loads, naming them all) or
                       ignore (the field is skipped)

@@ -83,6 +83,7 @@ export async function runIngest(args: string[]): Promise<number> {
     key: { type: "string" },
     replace: { type: "boolean" },
     "copy-format": { type: "string" },
+    "distribute-by": { type: "string" },
     "max-rejects": { type: "string" },
     config: { type: "string" },
     lane: { type: "string" },
@@ -185,6 +186,7 @@ export async function runIngest(args: string[]): Promise<number> {
         replace: values.replace ?? config.replace,
         copyFormat: parseCopyFormat(values["copy-format"]) ??
           config.copyFormat,
+        distributeBy: values["distribute-by"],
         create: values.create ?? config.create,
         infer: !values["no-infer"],
         db: databaseUrl(values.db ?? config.db),

@@ -113,6 +113,12 @@ export interface PrepareTableOptions {
   copyFormat?: CopyFormatChoice;
   /** The binary encoder's implementation: WebAssembly (default) or its TypeScript twin. */
   codec?: "wasm" | "ts";
+  /**
+   * With `create` on a Citus coordinator: the column the new table is
+   * distributed by (`--distribute-by`; default the lane column). Refused
+   * where Citus is not installed.
+   */
+  distributeBy?: string;
 }
 
 /** The table as a batch writes it. */
@@ -386,9 +392,38 @@ async function createTable(
         columns.map(([name, type]) => `${name} ${type}`).join(", ")
       }${key?.length ? `, primary key (${key.join(", ")})` : ""})`,
     );
+    const by = await distributionColumn(session, options);
+    if (by !== undefined) {
+      await session.query("SELECT create_distributed_table($1, $2)", [
+        quoteTableName(table),
+        by,
+      ]);
+      done.push(`distributed ${formatTableName(table)} by ${by} (Citus)`);
+    }
     return done;
   });
   for (const message of created) options.onNotice?.(message);
+}
+
+/**
+ * The column a new table is distributed by: `distributeBy`, else the lane
+ * column, on a Citus coordinator; none elsewhere (`distributeBy` is then
+ * refused).
+ */
+async function distributionColumn(
+  session: Session,
+  options: PrepareTableOptions,
+): Promise<string | undefined> {
+  const { rows } = await session.query(
+    "SELECT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'citus') AS citus",
+  );
+  if (rows[0].citus !== true) {
+    if (options.distributeBy === undefined) return undefined;
+    throw new UsageError(
+      `Cannot use --distribute-by ${options.distributeBy}: the database has no Citus extension, so a table cannot be distributed (leave --distribute-by out)`,
+    );
+  }
+  return options.distributeBy ?? options.lane;
 }
 
 /** Whether `lookup` (`to_regclass`, `to_regnamespace`) finds `name`. */
