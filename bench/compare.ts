@@ -43,7 +43,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 // @ts-types="@types/pg"
-import pg from "pg";
+import type pg from "pg";
 import { writeCsvFile } from "./generate.ts";
 import { insertCsvFile } from "./insert_path.ts";
 import {
@@ -64,6 +64,7 @@ import {
   PSQL,
   quoted,
   serverBinaryFile,
+  withClient,
 } from "./load_methods.ts";
 import { type MethodResult, writeReport } from "./report.ts";
 import { postmasterPid, serverCpuSeconds } from "./server_cpu.ts";
@@ -77,19 +78,6 @@ const REPORT_BATCH_SIZES = [1000, 10_000, 100_000];
 const SCHEMA = "public";
 
 const INSERT = insertPath(INSERT_BATCH);
-
-async function withClient<T>(
-  url: string,
-  use: (client: pg.Client) => Promise<T>,
-): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await use(client);
-  } finally {
-    await client.end();
-  }
-}
 
 async function recreate(
   client: pg.Client,

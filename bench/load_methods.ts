@@ -10,6 +10,8 @@
 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+// @ts-types="@types/pg"
+import pg from "pg";
 import { typedTableDdl } from "./typed_table.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -333,3 +335,23 @@ export const LANECOPY_LANES: Method = lanecopyLanes(1);
 export const LANECOPY_PARALLEL: Method = lanecopyLanes(2);
 /** The ceiling's name: the server loads a COPY binary file it wrote. */
 export const CEILING: string = serverBinaryFile("").name;
+
+/**
+ * Runs `use` with a client connected to `url`, then closes it.
+ *
+ * @param url The server.
+ * @param use What to do with the client.
+ * @returns What `use` returns.
+ */
+export async function withClient<T>(
+  url: string,
+  use: (client: pg.Client) => Promise<T>,
+): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end();
+  }
+}

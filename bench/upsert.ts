@@ -50,8 +50,8 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 // @ts-types="@types/pg"
-import pg from "pg";
-import { type LoadMeasure, timedRun } from "./load_methods.ts";
+import type pg from "pg";
+import { type LoadMeasure, timedRun, withClient } from "./load_methods.ts";
 import { postmasterPid, serverCpuSeconds } from "./server_cpu.ts";
 import {
   startThrowawayCluster,
@@ -134,19 +134,6 @@ async function writeFile(path: string, rows: number): Promise<void> {
   }
   await writer.write(encoder.encode(chunk));
   await writer.close();
-}
-
-async function withClient<T>(
-  url: string,
-  use: (client: pg.Client) => Promise<T>,
-): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await use(client);
-  } finally {
-    await client.end();
-  }
 }
 
 /** Loads the file into {@linkcode SRC}, untimed, for D and E. */

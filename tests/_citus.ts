@@ -19,6 +19,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ensurePostgresUser, exists, freePort, run } from "./_cluster.ts";
 import { query, runCli, stopLoaders } from "./_helpers.ts";
 import {
   assertExactlyOnce,
@@ -119,7 +120,7 @@ export async function installCitus(
   archive: string,
   binDir: string,
 ): Promise<void> {
-  const version = await output(join(binDir, "postgres"), ["--version"]);
+  const version = await run(join(binDir, "postgres"), ["--version"]);
   if (!new RegExp(`\\) ${CITUS_PG_MAJOR}\\.`).test(version)) {
     throw new Error(
       `Cannot install ${archive}: it is built for PostgreSQL ${CITUS_PG_MAJOR}, ${binDir} is ${version.trim()}`,
@@ -130,7 +131,7 @@ export async function installCitus(
       `Cannot install ${archive}: that takes root (tar -xzf ${archive} -C /)`,
     );
   }
-  await output("tar", ["-xzf", archive, "-C", "/"]);
+  await run("tar", ["-xzf", archive, "-C", "/"]);
 }
 
 /**
@@ -161,8 +162,8 @@ export async function startCitusCluster(
   const asRoot = Deno.uid() === 0;
   const pg = (tool: string, args: string[]) =>
     asRoot
-      ? output("runuser", ["-u", "postgres", "--", join(binDir, tool), ...args])
-      : output(join(binDir, tool), args);
+      ? run("runuser", ["-u", "postgres", "--", join(binDir, tool), ...args])
+      : run(join(binDir, tool), args);
   const names = ["coordinator", "worker1", "worker2"];
   const nodes = names.map((name) => ({
     name,
@@ -188,7 +189,7 @@ export async function startCitusCluster(
   try {
     if (asRoot) {
       await ensurePostgresUser();
-      await output("chown", ["postgres:", root]);
+      await run("chown", ["postgres:", root]);
     }
     await Promise.all(nodes.map((node) =>
       pg("initdb", [
@@ -274,7 +275,7 @@ export async function startCitusCluster(
 
 /** Runs `sql` on the server at `url` with psql, stopping at an error. */
 async function psql(url: string, sql: string): Promise<string> {
-  return await output("psql", [
+  return await run("psql", [
     url,
     "-X",
     "-q",
@@ -285,49 +286,6 @@ async function psql(url: string, sql: string): Promise<string> {
     "-c",
     sql,
   ]);
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
-async function ensurePostgresUser(): Promise<void> {
-  const found = await new Deno.Command("id", {
-    args: ["-u", "postgres"],
-    stdout: "null",
-    stderr: "null",
-  }).output();
-  if (!found.success) {
-    await output("useradd", ["--system", "--no-create-home", "postgres"]);
-  }
-}
-
-/** Runs `command` and returns its stdout; throws with its stderr on failure. */
-async function output(command: string, args: string[]): Promise<string> {
-  const result = await new Deno.Command(command, {
-    args,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!result.success) {
-    const stderr = new TextDecoder().decode(result.stderr).trim();
-    throw new Error(
-      `${command} ${args.join(" ")} exited ${result.code}: ${stderr}`,
-    );
-  }
-  return new TextDecoder().decode(result.stdout);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

