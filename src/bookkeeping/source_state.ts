@@ -211,6 +211,8 @@ export function optionDifferences(
     );
   const shown = (options: SourceOptions, key: keyof SourceOptions) => {
     if (key === "header") return options.header ? "not given" : "given";
+    if (key === "replace") return options.replace ? "given" : "not given";
+    if (key === "key" && options.key) return `"${options.key.join(",")}"`;
     const text = value(options, key);
     return text === "null" || text === undefined ? "not given" : text;
   };
