@@ -7,6 +7,10 @@
  * truncated table. The ceiling, "server COPY binary file", is the server
  * loading the same rows from a COPY binary file it wrote itself (set up
  * untimed; no client work at all; the server must be on this machine).
+ * "psql \copy of lanecopy's binary" is the bound of lanecopy's binary
+ * path: the bytes its codec makes, written to a file beforehand and
+ * streamed by psql, so the server parses what lanecopy sends and the
+ * client costs nothing.
  * Every load runs as a subprocess under `/usr/bin/time` (`load_methods.ts`),
  * so wall time, client CPU (user + sys) and client peak RSS are measured
  * the same way for all of them; the row count is checked after each load.
@@ -66,6 +70,7 @@ import {
   serverBinaryFile,
   withClient,
 } from "./load_methods.ts";
+import { lanecopyBinaryFile } from "./lanecopy_binary_file.ts";
 import { type MethodResult, writeReport } from "./report.ts";
 import { postmasterPid, serverCpuSeconds } from "./server_cpu.ts";
 import { typedTableDdl } from "./typed_table.ts";
@@ -141,6 +146,7 @@ async function compare(
   const methods = [
     PSQL,
     serverBinaryFile(dir),
+    lanecopyBinaryFile(dir, typed),
     LANECOPY,
     LANECOPY_TEXT,
     LANECOPY_TS,

@@ -17,6 +17,10 @@ import {
   PSQL,
 } from "./load_methods.ts";
 import type { MethodResult } from "./report.ts";
+import { lanecopyBinaryFile } from "./lanecopy_binary_file.ts";
+
+/** The bound of lanecopy's binary path (see `lanecopy_binary_file.ts`). */
+const BINARY_BOUND: string = lanecopyBinaryFile("", "").name;
 
 /** What the rounds measured, by method name. */
 export interface Measured {
@@ -99,7 +103,8 @@ export function printTable(
 
 /**
  * Prints server CPU per row and wall over the ceiling's for each method,
- * then lanecopy's auto (binary where it can) against its text path.
+ * then lanecopy's auto (binary where it can) and the bound of its binary
+ * path (its bytes streamed by psql, no client cost) against its text path.
  *
  * @param results The methods' medians, from {@linkcode printTable}.
  * @param binaryBatches lanecopy's batches in binary, by method.
@@ -135,6 +140,18 @@ export function printAgainstCeiling(
       }% less); wall ${auto.wall.toFixed(2)} vs ${text.wall.toFixed(2)} s (${
         (text.wall / auto.wall).toFixed(2)
       }x faster)`,
+    );
+  }
+  const bound = byName.get(BINARY_BOUND);
+  if (bound && text) {
+    console.log(
+      `${BINARY_BOUND} (no client cost) vs ${LANECOPY_TEXT.name}: server CPU ${
+        perRow(bound).toFixed(2)
+      } µs/row (${
+        ((1 - bound.serverCpu / text.serverCpu) * 100).toFixed(1)
+      }% less); wall ${bound.wall.toFixed(2)} s (${
+        (text.wall / bound.wall).toFixed(2)
+      }x faster: the most any client could gain through COPY binary here)`,
     );
   }
   for (const name of [LANECOPY.name, LANECOPY_LANES.name]) {

@@ -145,7 +145,7 @@ export interface Method {
 }
 
 /** psql with `ON_ERROR_STOP`, running each of `commands` in turn. */
-function psql(url: string, commands: string[]): Promise<LoadMeasure> {
+export function psql(url: string, commands: string[]): Promise<LoadMeasure> {
   return timedRun([
     "psql",
     url,

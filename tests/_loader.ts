@@ -15,6 +15,8 @@ import {
   startCli,
   writeTemp,
 } from "./_helpers.ts";
+import { ingest } from "../src/mod.ts";
+import { defaultSourceId } from "../src/bookkeeping/source_state.ts";
 
 /** Lanes of the generated records. */
 export const LANES = 4;
@@ -567,4 +569,58 @@ export async function readRejectLog(
 ): Promise<RejectLogEntry[]> {
   return (await Deno.readTextFile(`${rejects}.log`)).trim().split("\n")
     .map((line) => JSON.parse(line));
+}
+
+/**
+ * This process loads `path` into `table` of the database at `url` as a
+ * stream under the source id the CLI uses for the file, and stalls after `batches` batches until `release` says
+ * whether its input breaks or ends.
+ */
+export async function holdSource(
+  url: string,
+  path: string,
+  table: string,
+  meta: string,
+  batchSize: number,
+  batches: number,
+) {
+  const bytes = await Deno.readFile(path);
+  // The header and one record more than the batches need: a batch is cut
+  // once the record after it has been seen.
+  let cut = 0;
+  for (let line = 0; line < batches * batchSize + 2; line++) {
+    cut = bytes.indexOf(10, cut) + 1;
+  }
+  const release = Promise.withResolvers<"break" | "end">();
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(bytes.subarray(0, cut));
+    },
+    async pull(controller) {
+      if (await release.promise === "break") {
+        controller.error(new Error("the holder's input broke"));
+      } else {
+        controller.enqueue(bytes.subarray(cut));
+        controller.close();
+      }
+    },
+  });
+  const state = { rows: 0, settled: false };
+  const done = ingest({
+    source: stream,
+    sourceName: path,
+    sourceId: defaultSourceId(await Deno.realPath(path), `public.${table}`),
+    table,
+    lane: "lane",
+    batchSize,
+    metaSchema: meta,
+    db: url,
+    onProgress: (progress) => state.rows = progress.rows,
+  }).finally(() => state.settled = true);
+  done.catch(() => {});
+  await waitFor(
+    `the holder to commit ${batches} batches`,
+    () => state.rows === batches * batchSize,
+  );
+  return { state, done, release: release.resolve };
 }

@@ -1,23 +1,15 @@
 import assert from "node:assert/strict";
 // @ts-types="@types/pg"
 import pg from "pg";
-import { ingest } from "../src/mod.ts";
-import { defaultSourceId } from "../src/bookkeeping/source_state.ts";
 import { ensureBookkeeping } from "../src/bookkeeping/schema.ts";
 import { openTarget } from "../src/target/open_target.ts";
-import {
-  databaseUrl,
-  loaderTest,
-  runCli,
-  scratchLoad,
-  sql,
-  startCli,
-} from "./_helpers.ts";
+import { loaderTest, runCli, scratchLoad, sql, startCli } from "./_helpers.ts";
 import {
   assertExactlyOnce,
   committedPrefix,
   createRecordsTable,
   createSlowTable,
+  holdSource,
   killAfterCommits,
   laneIngestArgs,
   laneLoadArgs,
@@ -90,59 +82,6 @@ loaderTest(
   },
 );
 
-/**
- * This process loads `path` as a stream under the source id the CLI uses
- * for the file, and stalls after `batches` batches until `release` says
- * whether its input breaks or ends.
- */
-async function holdSource(
-  path: string,
-  table: string,
-  meta: string,
-  batchSize: number,
-  batches: number,
-) {
-  const bytes = await Deno.readFile(path);
-  // The header and one record more than the batches need: a batch is cut
-  // once the record after it has been seen.
-  let cut = 0;
-  for (let line = 0; line < batches * batchSize + 2; line++) {
-    cut = bytes.indexOf(10, cut) + 1;
-  }
-  const release = Promise.withResolvers<"break" | "end">();
-  const stream = new ReadableStream<Uint8Array>({
-    start(controller) {
-      controller.enqueue(bytes.subarray(0, cut));
-    },
-    async pull(controller) {
-      if (await release.promise === "break") {
-        controller.error(new Error("the holder's input broke"));
-      } else {
-        controller.enqueue(bytes.subarray(cut));
-        controller.close();
-      }
-    },
-  });
-  const state = { rows: 0, settled: false };
-  const done = ingest({
-    source: stream,
-    sourceName: path,
-    sourceId: defaultSourceId(await Deno.realPath(path), `public.${table}`),
-    table,
-    lane: "lane",
-    batchSize,
-    metaSchema: meta,
-    db: databaseUrl(),
-    onProgress: (progress) => state.rows = progress.rows,
-  }).finally(() => state.settled = true);
-  done.catch(() => {});
-  await waitFor(
-    `the holder to commit ${batches} batches`,
-    () => state.rows === batches * batchSize,
-  );
-  return { state, done, release: release.resolve };
-}
-
 loaderTest(
   "a second run of a source being loaded is refused with exit 4 naming the holder, and with --wait it waits, then resumes where the holder stopped",
   async () => {
@@ -150,7 +89,7 @@ loaderTest(
     const n = 600;
     await createRecordsTable(url, table);
     const path = await writeRecords(1, n);
-    const holder = await holdSource(path, table, meta, 50, 4);
+    const holder = await holdSource(url, path, table, meta, 50, 4);
 
     const refused = await runCli(
       laneIngestArgs(url, path, table, meta, 50),
@@ -198,7 +137,7 @@ loaderTest(
     const n = 300;
     await createRecordsTable(url, table);
     const path = await writeRecords(1, n);
-    const holder = await holdSource(path, table, meta, 40, 2);
+    const holder = await holdSource(url, path, table, meta, 40, 2);
     const waiter = startCli(
       laneIngestArgs(
         url,
