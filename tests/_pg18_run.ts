@@ -33,6 +33,7 @@ const CORE_TESTS: readonly string[] = [
   "tests/upsert_test.ts",
   "tests/write_modes_test.ts",
   "tests/binary_copy_test.ts",
+  "tests/binary_encoding_test.ts",
 ];
 
 /** How long to wait for the output of `deno test` once it has exited. */

@@ -204,6 +204,15 @@ export class PostgresTarget implements Target {
     data: Uint8Array | Iterable<Uint8Array>,
   ): Promise<number> {
     if (this.#lastError) throw this.#lastError;
+    // Binary COPY has no ENCODING option: its text fields are converted
+    // from the session's client_encoding, set for this COPY only (SET LOCAL:
+    // a failed COPY's rollback restores it too).
+    const recode = spec.format === "binary" && spec.encoding !== undefined;
+    if (recode) {
+      await this.query("SELECT set_config('client_encoding', $1, true)", [
+        spec.encoding,
+      ]);
+    }
     const stream = this.#client.query(copyFrom(copyStatement(spec, "STDIN")));
     const writer = copyWritable(stream, this.#client).getWriter();
     try {
@@ -216,6 +225,9 @@ export class PostgresTarget implements Target {
     } catch (error) {
       await writer.abort(error).catch(() => {});
       throw this.#failure(error);
+    }
+    if (recode) {
+      await this.query("SELECT set_config('client_encoding', 'UTF8', true)");
     }
     return stream.rowCount;
   }

@@ -67,8 +67,11 @@ export interface CopySpec {
   /** The COPY data format: the codec's (`text`, `csv`), or `binary`. */
   format: CopyFormat | "binary";
   /**
-   * The data's encoding, PostgreSQL's name (COPY's `ENCODING` option: the
-   * server converts it). Default: the connection's, UTF-8.
+   * The data's encoding, PostgreSQL's name. Default: the connection's,
+   * UTF-8. A text COPY passes it as COPY's `ENCODING` option; binary COPY
+   * has none (the server converts binary text fields from the session's
+   * `client_encoding`), so a server sets `client_encoding` to it for the
+   * COPY, within the COPY's transaction.
    */
   encoding?: string;
 }
@@ -205,7 +208,7 @@ export interface Target extends Session {
  */
 export function copyStatement(spec: CopySpec, from: string): string {
   const columns = spec.columns.map(quoteIdentifier).join(", ");
-  const encoding = spec.encoding === undefined
+  const encoding = spec.encoding === undefined || spec.format === "binary"
     ? ""
     : `, ENCODING '${spec.encoding.replaceAll("'", "''")}'`;
   return `COPY ${

@@ -235,10 +235,15 @@ export class BatchWriter extends WritableStream<Batch> {
             const completion = await markComplete(session, bookkeeping);
             const rows = await ready?.shadow?.settle(session, completion);
             if (rows !== undefined) {
+              const plural = rows === 1 ? "" : "s";
               options.onNotice?.(
-                `replaced the rows of ${
-                  formatTableName(options.table)
-                }: it holds ${rows} row${rows === 1 ? "" : "s"} now`,
+                options.replace?.dryRun
+                  ? `would replace the rows of ${
+                    formatTableName(options.table)
+                  } (${rows} row${plural}); a dry run: rolled back`
+                  : `replaced the rows of ${
+                    formatTableName(options.table)
+                  }: it holds ${rows} row${plural} now`,
               );
             }
           });

@@ -85,7 +85,7 @@ export function copyData(
     const encoded = encoding.binary.encode(batch, seqs);
     if (encoded instanceof Uint8Array) {
       return {
-        spec: { ...spec, format: "binary", encoding: undefined },
+        spec: { ...spec, format: "binary" },
         data: encoded,
         binary: true,
       };

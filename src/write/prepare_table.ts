@@ -104,7 +104,12 @@ export interface PrepareTableOptions {
    * Replace (`--replace`): the rows load into the source's shadow table
    * (in the bookkeeping schema), which takes the table's place at the end.
    */
-  replace?: { metaSchema: string; sourceId: string };
+  replace?: {
+    metaSchema: string;
+    sourceId: string;
+    /** A dry run: the swap is rolled back, so its notice says "would". */
+    dryRun?: boolean;
+  };
   /**
    * `auto` (the default): each batch goes in COPY binary when every column
    * has a binary encoder and every value follows its rules, else in text;
@@ -262,9 +267,11 @@ export async function prepareTable(
 
 /**
  * The binary encoder of the COPY's columns, unless the load goes in text:
- * `--copy-format text`, an encoding other than UTF-8 (a text COPY has the
- * server convert it; a binary one would not), or a column no encoder
- * takes. With `--copy-format binary` the last two are refused.
+ * `--copy-format text`, an encoding other than UTF-8 into the embedded
+ * database or with a table or column name that is not ASCII (a server
+ * converts binary text fields from the session's `client_encoding`, and
+ * the COPY statement goes under it too, see `CopySpec.encoding`), or a
+ * column no encoder takes. With `--copy-format binary` these are refused.
  */
 async function binaryRows(
   options: PrepareTableOptions,
@@ -284,9 +291,20 @@ async function binaryRows(
     return refuse(`the rows are COPY ${options.format}, not text`);
   }
   if (options.encoding !== undefined) {
-    return refuse(
-      `the input is ${options.encoding}, and only a text COPY has the server convert it`,
-    );
+    if (options.target.kind !== "postgres") {
+      return refuse(
+        `the input is ${options.encoding}, and the embedded database converts it in a text COPY only`,
+      );
+    }
+    // The COPY statement goes under that client_encoding too: its names
+    // must read the same in it.
+    const names = [spec.table.schema, spec.table.table, ...spec.columns];
+    const name = names.find((name) => /\P{ASCII}/u.test(name));
+    if (name !== undefined) {
+      return refuse(
+        `the input is ${options.encoding} and the name "${name}" is not ASCII: a binary COPY of ${options.encoding} text is sent under that encoding, which would misread the name`,
+      );
+    }
   }
   const columns = await binaryColumns(
     options.target,
