@@ -21,11 +21,12 @@ import {
   quoteTableName,
   type TableName,
 } from "../target/table_name.ts";
-import type { CopySpec, Session, Target } from "../target/target.ts";
+import type { CopySpec, Target } from "../target/target.ts";
 import type { ColumnType } from "./column_type_rules.ts";
 import { BinaryRows } from "../codec/binary/binary_rows.ts";
 import { binaryColumns } from "./binary_columns.ts";
 import { conflictKey } from "./conflict_key.ts";
+import { createTable } from "./create_table.ts";
 import type { CopyFormatChoice } from "./copy_data.ts";
 import { ShadowTable } from "./replace_shadow.ts";
 import { type ConflictAction, UpsertStaging } from "./upsert_staging.ts";
@@ -348,113 +349,6 @@ function checkNames(
     }
     seen.add(column);
   }
-}
-
-/**
- * Creates the missing table (a column of its type for each name, and the
- * seq column with a lane) and its schema when that is missing, or refuses
- * without `create`. Under a transaction-scoped advisory lock, since
- * writers may create at once and concurrent `CREATE … IF NOT EXISTS` can
- * still fail on the catalog's unique index; only the one that creates
- * tells.
- */
-async function createTable(
-  options: PrepareTableOptions,
-  names: readonly string[],
-  seqColumn: string,
-): Promise<void> {
-  const { table } = options;
-  if (!options.create) {
-    throw new UsageError(
-      `Cannot load into ${
-        formatTableName(table)
-      }: the table does not exist (pass --create to create it with a column for each of: ${
-        names.join(", ")
-      })`,
-    );
-  }
-  const columns: [string, string][] = names.map((
-    column,
-    i,
-  ) => [column, options.columnTypes?.[i] ?? "text"]);
-  if (options.lane !== undefined) columns.push([seqColumn, "bigint"]);
-  const key = options.onConflict?.key;
-  const primaryKey = key?.length
-    ? `, PRIMARY KEY (${key.map(quoteIdentifier).join(", ")})`
-    : "";
-  const created = await options.target.transaction(async (session) => {
-    await session.query(
-      "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-      [`lanecopy create ${quoteTableName(table)}`],
-    );
-    if (await exists(session, "to_regclass", quoteTableName(table))) {
-      return [];
-    }
-    const done: string[] = [];
-    if (
-      !await exists(session, "to_regnamespace", quoteIdentifier(table.schema))
-    ) {
-      await session.query(
-        `CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(table.schema)}`,
-      );
-      done.push(`created schema ${table.schema}`);
-    }
-    await session.query(
-      `CREATE TABLE ${quoteTableName(table)} (${
-        columns.map(([name, type]) => `${quoteIdentifier(name)} ${type}`)
-          .join(", ")
-      }${primaryKey})`,
-    );
-    done.push(
-      `created ${formatTableName(table)} (${
-        columns.map(([name, type]) => `${name} ${type}`).join(", ")
-      }${key?.length ? `, primary key (${key.join(", ")})` : ""})`,
-    );
-    const by = await distributionColumn(session, options);
-    if (by !== undefined) {
-      await session.query("SELECT create_distributed_table($1, $2)", [
-        quoteTableName(table),
-        by,
-      ]);
-      done.push(`distributed ${formatTableName(table)} by ${by} (Citus)`);
-    }
-    return done;
-  });
-  for (const message of created) options.onNotice?.(message);
-}
-
-/**
- * The column a new table is distributed by: `distributeBy`, else the lane
- * column, on a Citus coordinator; none elsewhere (`distributeBy` is then
- * refused).
- */
-async function distributionColumn(
-  session: Session,
-  options: PrepareTableOptions,
-): Promise<string | undefined> {
-  const { rows } = await session.query(
-    "SELECT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'citus') AS citus",
-  );
-  if (rows[0].citus !== true) {
-    if (options.distributeBy === undefined) return undefined;
-    throw new UsageError(
-      `Cannot use --distribute-by ${options.distributeBy}: the database has no Citus extension, so a table cannot be distributed (leave --distribute-by out)`,
-    );
-  }
-  return options.distributeBy ?? options.lane;
-}
-
-/** Whether `lookup` (`to_regclass`, `to_regnamespace`) finds `name`. */
-async function exists(
-  session: Session,
-  lookup: "to_regclass" | "to_regnamespace",
-  name: string,
-): Promise<boolean> {
-  const { rows } = await session.query(
-    `SELECT ${lookup}($1) IS NOT NULL AS found`,
-    [name],
-  );
-  return rows[0].found === true;
 }
 
 /** Refuses an existing table that lacks the seq column (with a lane) or one of the input's columns. */
