@@ -171,3 +171,34 @@ citusTest(
     );
   },
 );
+
+citusTest(
+  "a distributed table truncated after a load loads again: the lanes start over at seq 1",
+  async () => {
+    const { url, table, meta } = scratchLoad("citus_truncated");
+    await createDistributedRecords(url, table);
+    const path = await writeTemp(
+      "id,lane,v\n1,a,x\n2,b,y\n3,a,z\n",
+    );
+    const first = await runCli(
+      ingestArgs(path, table, "--lane", "lane", "--meta-schema", meta),
+    );
+    assert.equal(first.code, 0, first.stderr);
+    await query(url, `truncate ${table}`);
+    const again = await runCli(
+      ingestArgs(path, table, "--lane", "lane", "--meta-schema", meta),
+    );
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /was truncated/);
+    const rows = await query(
+      url,
+      `select id, lane, lane_seq::int as seq from ${table} order by id`,
+    );
+    assert.deepEqual(rows, [
+      { id: 1, lane: "a", seq: 1 },
+      { id: 2, lane: "b", seq: 1 },
+      { id: 3, lane: "a", seq: 2 },
+    ]);
+    await Deno.remove(path);
+  },
+);

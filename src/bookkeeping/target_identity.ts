@@ -293,7 +293,9 @@ export function changePhrase(change: TargetChange): string {
 /** Whether the table holds no row (stops at the first). */
 async function isEmpty(session: Session, table: TableName): Promise<boolean> {
   const { rows } = await session.query(
-    `SELECT NOT EXISTS (SELECT FROM ${quoteTableName(table)}) AS empty`,
+    // `SELECT 1`: Citus cannot plan a distributed table's `SELECT FROM t`
+    // once the table is truncated (13.2.2).
+    `SELECT NOT EXISTS (SELECT 1 FROM ${quoteTableName(table)}) AS empty`,
   );
   return rows[0].empty === true;
 }
