@@ -201,7 +201,11 @@ function batchWriter(
     onConflict: options.onConflict &&
       { action: options.onConflict, key: options.key },
     replace: options.replace
-      ? { metaSchema: plan.metaSchema, sourceId: plan.sourceId }
+      ? {
+        metaSchema: plan.metaSchema,
+        sourceId: plan.sourceId,
+        dryRun: options.dryRun,
+      }
       : undefined,
     copyFormat: options.copyFormat,
     codec: options.codec,

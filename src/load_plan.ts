@@ -56,6 +56,7 @@ import { DEFAULT_SEQ_COLUMN } from "./write/prepare_table.ts";
 import { RejectFile } from "./write/reject_file.ts";
 import {
   checkWriteMode,
+  refuseOnCitus,
   refuseSplitKeys,
   UPSERT_BATCH_SIZE,
 } from "./write/write_mode.ts";
@@ -239,6 +240,7 @@ export async function planLoad(request: IngestOptions): Promise<LoadPlan> {
     await onRunConnection(() =>
       refuseSplitKeys(target, table, request, writers)
     );
+    await onRunConnection(() => refuseOnCitus(target, table, request));
     const inferred = await inferForCreate(held.source, {
       ...request,
       format,

@@ -127,3 +127,38 @@ Deno.test("--replace --lane: the new rows take seqs from 1 in each lane, the lan
     ],
   );
 });
+
+Deno.test("--replace --dry-run says what it would replace and leaves the table and bookkeeping as they were", async () => {
+  const { table, meta } = scratchLoad("replace_dry");
+  await sql(`create table ${table} (id int primary key, v text)`);
+  await sql(`insert into ${table} values (1, 'old'), (2, 'old')`);
+  const path = await writeTemp("id,v\n1,new\n3,new\n4,new\n");
+  const result = await runCli(
+    ingestArgs(path, table, "--replace", "--dry-run", "--meta-schema", meta),
+  );
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stderr,
+    new RegExp(
+      `would replace the rows of public\\.${table} \\(3 rows\\); a dry run: rolled back`,
+    ),
+  );
+  assert.doesNotMatch(result.stderr, /replaced the rows/);
+  const rows = await sql(`select id, v from ${table} order by id`);
+  assert.deepEqual(rows, [{ id: 1, v: "old" }, { id: 2, v: "old" }]);
+  const shadows = await sql(
+    `select count(*)::int as n from pg_tables where schemaname = $1 and tablename like 'replace%'`,
+    [meta],
+  );
+  assert.equal(shadows[0].n, 0, "a shadow table stayed");
+  // The real run afterwards replaces as if the dry run had not been.
+  const real = await runCli(
+    ingestArgs(path, table, "--replace", "--meta-schema", meta),
+  );
+  assert.equal(real.code, 0, real.stderr);
+  assert.match(real.stderr, /replaced the rows of .*: it holds 3 rows now/);
+  assert.deepEqual(
+    (await sql(`select id from ${table} order by id`)).map((row) => row.id),
+    [1, 3, 4],
+  );
+});

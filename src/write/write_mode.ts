@@ -137,3 +137,68 @@ export async function refuseSplitKeys(
     ExitCode.Refused,
   );
 }
+
+/**
+ * Refuses (exit 4), before a record is read, the write modes Citus cannot
+ * run on a table it manages: `--replace` on any of them (the swap joins
+ * the table with a shadow table on the coordinator, which Citus refuses),
+ * and `--on-conflict` on a reference table or a Citus local table (the
+ * upsert's `INSERT … SELECT` from the coordinator's staging table into
+ * it is refused). An upsert into a hash-distributed table works (its key
+ * holds the distribution column, as Citus requires of unique keys). A
+ * server without Citus takes one query.
+ *
+ * @param session An open database.
+ * @param table The target table.
+ * @param request The run's options (`onConflict`, `replace`).
+ *
+ * @example A server without Citus refuses nothing
+ * ```ts
+ * import { refuseOnCitus } from "./write_mode.ts";
+ * import { openTarget } from "../target/open_target.ts";
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * const target = await openTarget({ dataDir });
+ * await target.query("create table t (id int primary key)");
+ * await refuseOnCitus(target, { schema: "public", table: "t" }, { replace: true });
+ * await target.close();
+ * await Deno.remove(dataDir, { recursive: true });
+ * ```
+ */
+export async function refuseOnCitus(
+  session: Session,
+  table: TableName,
+  request: WriteModeRequest,
+): Promise<void> {
+  if (request.onConflict === undefined && request.replace !== true) return;
+  const { rows: catalog } = await session.query(
+    "SELECT to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL AS citus",
+  );
+  if (catalog[0]?.citus !== true) return;
+  const { rows } = await session.query(
+    `SELECT partmethod::text AS method, repmodel::text AS replication
+       FROM pg_dist_partition
+      WHERE logicalrelid = to_regclass(format('%I.%I', $1::text, $2::text))`,
+    [table.schema, table.table],
+  );
+  const placed = rows[0];
+  if (placed === undefined) return; // a table Citus leaves alone
+  const name = `${table.schema}.${table.table}`;
+  const kind = placed.method === "h"
+    ? "a Citus distributed table"
+    : placed.replication === "t"
+    ? "a Citus reference table"
+    : "a Citus local table";
+  if (request.replace === true) {
+    throw new UsageError(
+      `Cannot --replace ${name}: it is ${kind}, and the swap at the end joins it with a shadow table on the coordinator, which Citus refuses. Upsert instead (--on-conflict update keeps rows the input lacks), or load into a plain table`,
+      ExitCode.Refused,
+    );
+  }
+  if (placed.method !== "h") {
+    throw new UsageError(
+      `Cannot upsert (--on-conflict) into ${name}: it is ${kind}, and Citus refuses the upsert's INSERT … SELECT from the coordinator's staging table into it. Load it without --on-conflict, or upsert into a distributed or plain table`,
+      ExitCode.Refused,
+    );
+  }
+}
