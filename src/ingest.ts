@@ -278,6 +278,12 @@ function summary(
     resumedAt: plan.startOffset,
     rejectFile: options.rejectFile,
     dryRun: options.dryRun === true,
+    ...(plan.routing.stored && {
+      routedByShard: {
+        shards: plan.routing.stored.shards,
+        writers: plan.writers,
+      },
+    }),
     rowsPerSecond: seconds > 0 ? progress.rows / seconds : 0,
     megabytesPerSecond: seconds > 0
       ? (progress.bytes - plan.startOffset) / 1e6 / seconds

@@ -214,6 +214,17 @@ export interface IngestOptions {
    */
   parallel?: number;
   /**
+   * How lanes map to the writers of a parallel load (`--routing`): `hash`
+   * (FNV-1a of the lane key, as `parallel` says) or `shards`: on a table
+   * Citus distributes by hash of the lane column, each lane goes to the
+   * writer of its shard (shard i, in hash order, to writer i mod N), so each
+   * writer's COPY touches its own shards only. Default: `shards` where that
+   * applies (a Citus hash-distributed table, distributed by `lane`, and
+   * `parallel` above 1), else `hash`; `shards` elsewhere is refused. Part of
+   * a source's resume state, like `parallel`.
+   */
+  routing?: "hash" | "shards";
+  /**
    * Upsert (`--on-conflict`): a record whose key the table holds already
    * changes nothing (`nothing`) or updates that row (`update`; the last
    * record of a key in input order wins). Each batch goes by COPY into a
@@ -344,4 +355,9 @@ export interface IngestSummary extends IngestProgress {
   megabytesPerSecond: number;
   /** Whether the load was a dry run: its rows were rolled back. */
   dryRun: boolean;
+  /**
+   * With lanes routed to writers by Citus shard (`routing`): how many
+   * shards over how many writers.
+   */
+  routedByShard?: { shards: number; writers: number };
 }

@@ -1,8 +1,8 @@
 /**
  * Planning a load, before any record is read: the options resolved, the
  * source and the database opened, the source's id, its bookkeeping and
- * lock, what an earlier run committed and where this one resumes, and how
- * many writers it uses.
+ * lock, what an earlier run committed and where this one resumes, how
+ * many writers it uses and how lanes are routed to them.
  *
  * @module
  */
@@ -37,6 +37,7 @@ import {
   openWriterTargets,
   parallelWriters,
 } from "./parallel/parallel_load.ts";
+import type { RoutingPlan } from "./parallel/shard_routing.ts";
 import { readHeaderLine } from "./source/header_line.ts";
 import { type InputFormat, resolveFormat } from "./source/input_format.ts";
 import { openSource, type Source } from "./source/open_source.ts";
@@ -79,6 +80,8 @@ export interface LoadPlan {
   writerTargets: Target[];
   /** How many writers load the source. */
   writers: number;
+  /** How lanes map to the writers: hashed, or by Citus shard. */
+  routing: RoutingPlan;
   /** The bookkeeping schema. */
   metaSchema: string;
   /** The source id its progress is kept under. */
@@ -213,7 +216,7 @@ export async function planLoad(request: IngestOptions): Promise<LoadPlan> {
     const runOptions = sourceOptions(request, format, encoding, targetName);
     const existing = await onRunConnection(() => tableColumns(target, table));
     const into = existing && { name: targetName, columns: existing };
-    const { restart, writers, resume, targetTable } = await planResume(
+    const { restart, writers, routing, resume, targetTable } = await planResume(
       request,
       {
         target,
@@ -276,6 +279,7 @@ export async function planLoad(request: IngestOptions): Promise<LoadPlan> {
       startOffset,
       sourceId,
       writers,
+      routing,
     });
     return {
       source: held.source,
@@ -286,9 +290,10 @@ export async function planLoad(request: IngestOptions): Promise<LoadPlan> {
       target,
       writerTargets: held.writerTargets,
       writers,
+      routing,
       metaSchema,
       sourceId,
-      runOptions,
+      runOptions: { ...runOptions, routing: routing.stored },
       restart,
       resume,
       targetTable,
@@ -333,6 +338,7 @@ function pipelineOptions(
     | "startOffset"
     | "sourceId"
     | "writers"
+    | "routing"
   >,
 ): BatchPipelineOptions {
   const { resume, startOffset, writers } = plan;
@@ -370,6 +376,7 @@ function pipelineOptions(
       ? {
         count: writers,
         offsets: resume ? resume.offsets : new Array(writers).fill(0),
+        route: plan.routing.route,
       }
       : undefined,
     checks: writers > 1 && resume ? resume.checks : undefined,

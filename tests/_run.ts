@@ -37,6 +37,7 @@ const UNIT_TESTS: readonly string[] = [
   "tests/prefix_check_stream_test.ts",
   "tests/rechunk_stream_test.ts",
   "tests/seq_splice_test.ts",
+  "tests/shard_routing_test.ts",
   "tests/static_imports_test.ts",
   "tests/wasm_csv_codec_test.ts",
   "tests/wasm_fallback_test.ts",

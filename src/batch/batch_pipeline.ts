@@ -20,6 +20,7 @@ import {
 import { RechunkStream } from "./rechunk_stream.ts";
 import type { Batch } from "../codec/row_block.ts";
 import { WriterSplitStream } from "../parallel/writer_split.ts";
+import { laneRouter, type ShardRoute } from "../parallel/shard_routing.ts";
 
 /** Options for {@linkcode batchPipeline}. */
 export interface BatchPipelineOptions {
@@ -38,9 +39,11 @@ export interface BatchPipelineOptions {
   /**
    * Split the rows among writers by lane (`--parallel N`; see
    * {@linkcode WriterSplitStream}): `count` writers, each starting at its
-   * committed position in `offsets`. Batches then name their writer.
+   * committed position in `offsets`, lanes routed to them by `route`'s
+   * shards (`--routing shards`) or else hashed (see `laneRouter`). Batches
+   * then name their writer.
    */
-  writers?: { count: number; offsets: number[] };
+  writers?: { count: number; offsets: number[]; route?: ShardRoute };
   /**
    * Longer prefixes other writers committed, checked before anything past
    * `committed` is decoded (see {@linkcode PrefixCheckStream}).
@@ -103,6 +106,7 @@ export function batchPipeline(
     ? rows.pipeThrough(
       new WriterSplitStream({
         writers: options.writers.count,
+        route: laneRouter(options.writers.count, options.writers.route),
         startOffsets: options.writers.offsets,
         batchSize: options.batchSize,
         flushMs: options.flushMs,

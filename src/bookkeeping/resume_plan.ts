@@ -2,7 +2,8 @@
  * Where a run of a source starts: from the start (a new source, `restart`,
  * or a target table dropped or truncated since the source's rows went into
  * it), or after what earlier runs committed, refused when this run's
- * options or writer count differ from theirs; and with how many writers.
+ * options, writer count or routing differ from theirs; and with how many
+ * writers, lanes routed to them how.
  *
  * @module
  */
@@ -13,6 +14,8 @@ import {
   type ParallelRequest,
   parallelWriters,
 } from "../parallel/parallel_load.ts";
+import { readDistribution } from "../parallel/citus_shards.ts";
+import { planRouting, type RoutingPlan } from "../parallel/shard_routing.ts";
 import {
   readWriterProgress,
   resumePoint,
@@ -110,6 +113,8 @@ export interface ResumePlan {
   restart: boolean;
   /** How many writers load the source. */
   writers: number;
+  /** How lanes map to the writers (see `planRouting`). */
+  routing: RoutingPlan;
   /** What the earlier runs committed, when this one resumes after them. */
   resume?: ResumeFrom;
   /**
@@ -128,7 +133,8 @@ export interface ResumePlan {
  * otherwise resuming after the earlier runs (saying so, unless a file is
  * complete and has not grown; refused, exit 4, when this run's options
  * differ); and with how many writers (a source that is not complete keeps
- * its count, see `parallelWriters`).
+ * its count, see `parallelWriters`), lanes routed to them how (a source
+ * keeps its routing, see `planRouting`).
  *
  * @param request The run's options that bear on it.
  * @param context The run's connection, names and options.
@@ -157,7 +163,8 @@ export interface ResumePlan {
  *   },
  * });
  * assert.deepEqual(plan, {
- *   restart: false, writers: 1, resume: undefined, targetTable: { table, generation: 1 },
+ *   restart: false, writers: 1, routing: { routing: "hash" }, resume: undefined,
+ *   targetTable: { table, generation: 1 },
  * });
  * await target.close();
  * await Deno.remove(dataDir, { recursive: true });
@@ -188,6 +195,21 @@ export async function planResume(
     sourceId,
     request.onNotice,
   );
+  // Several writers on a server: is the table one Citus distributes?
+  const distribution = writers > 1 && target.kind === "postgres"
+    ? await step(() => readDistribution(target, context.table))
+    : undefined;
+  const routing = await planRouting({
+    asked: request.routing,
+    writers,
+    lane: request.lane,
+    distribution,
+    resumed: state !== undefined && earlier?.started
+      ? { stored: state.options.routing, complete: earlier.complete }
+      : undefined,
+    sourceId,
+    onNotice: request.onNotice,
+  });
   await context.openWriters?.(writers);
   const resume = state !== undefined && earlier?.started
     ? resumeFrom(request, context, state, earlier, writers)
@@ -198,7 +220,7 @@ export async function planResume(
     } may have grown since it replaced the rows of ${context.targetName}: replacing them again from its start`
     : startNotice(context, found, gone, restart && stored);
   if (notice !== undefined) request.onNotice?.(notice);
-  return { restart, writers, resume, targetTable: found };
+  return { restart, writers, routing, resume, targetTable: found };
 }
 
 /**

@@ -12,6 +12,7 @@ import { metaTables } from "./schema.ts";
 import type { InputFormat } from "../source/input_format.ts";
 import type { CommittedPrefix } from "../source/prefix_fingerprint.ts";
 import type { Target } from "../target/target.ts";
+import type { StoredRouting } from "../parallel/shard_routing.ts";
 
 /** The options that change what a source's bytes mean; stored per source. */
 export interface SourceOptions {
@@ -51,6 +52,12 @@ export interface SourceOptions {
   key?: string[];
   /** Whether the load replaces the table's rows (unset: no). */
   replace?: boolean;
+  /**
+   * Lanes routed to writers by Citus shard (`--routing shards`), and the
+   * shards they were routed by; unset: hashed (see `planRouting`, which
+   * compares it on a resume, as the writer count is).
+   */
+  routing?: StoredRouting;
 }
 
 /** What an earlier run of a source committed, for one writer. */

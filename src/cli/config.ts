@@ -51,6 +51,8 @@ export interface IngestConfig {
   atomic?: boolean;
   /** Writers loading at once (`--parallel`). */
   parallel?: number;
+  /** How lanes map to writers (`--routing`). */
+  routing?: "hash" | "shards";
   /** Upsert (`--on-conflict`). */
   onConflict?: "nothing" | "update";
   /** The upsert's key columns (`--key`). */
@@ -108,6 +110,7 @@ const KEYS: [pointer: string, option: keyof IngestConfig][] = [
   ["/max_rejects", "maxRejects"],
   ["/atomic", "atomic"],
   ["/parallel", "parallel"],
+  ["/routing", "routing"],
   ["/on_conflict", "onConflict"],
   ["/key", "key"],
   ["/replace", "replace"],

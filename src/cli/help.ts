@@ -230,6 +230,15 @@ Lanes and resuming:
                       the smallest and each writer skips what it has. A source
                       that is not complete resumes only with the N it was
                       loaded with (exit 4 otherwise; --restart loads it again)
+  --routing R         with --parallel: how lanes map to writers. shards: on a
+                      table Citus distributes by hash of the --lane column,
+                      each lane goes to its shard's writer (shard i, in hash
+                      order, to writer i mod N), so each writer's COPY touches
+                      its own shards only; hash: the lane key hashed as above.
+                      Default: shards where it applies, else hash; shards
+                      elsewhere is refused (exit 4). Like N, a source that is
+                      not complete resumes only with the routing it was
+                      loaded with (and, by shard, the same shards)
   --source-id ID      the name progress is kept under (default: the file's real
                       path plus the table). Standard input resumes only with
                       --source-id, and then the producer must send the stream

@@ -79,6 +79,7 @@ export async function runIngest(args: string[]): Promise<number> {
     "dry-run": { type: "boolean" },
     retries: { type: "string" },
     parallel: { type: "string" },
+    routing: { type: "string" },
     "on-conflict": { type: "string" },
     key: { type: "string" },
     replace: { type: "boolean" },
@@ -177,6 +178,7 @@ export async function runIngest(args: string[]): Promise<number> {
         dryRun: values["dry-run"],
         parallel: positiveInteger(values.parallel, "--parallel") ??
           config.parallel,
+        routing: parseRouting(values.routing) ?? config.routing,
         retries: wholeNumber(values.retries, "--retries") ?? config.retries,
         onConflict: (values["on-conflict"] ?? config.onConflict) as
           | "nothing"
@@ -237,6 +239,18 @@ function parseCopyFormat(
   ) return value;
   throw new UsageError(
     `Cannot use --copy-format ${value}: expected auto (binary where the values allow, the default), binary or text`,
+  );
+}
+
+/** `--routing`: `hash` or `shards` (unset: the default, by shard where it applies). */
+function parseRouting(
+  value: string | undefined,
+): "hash" | "shards" | undefined {
+  if (value === undefined || value === "hash" || value === "shards") {
+    return value;
+  }
+  throw new UsageError(
+    `Cannot use --routing ${value}: expected shards (each lane to the writer of its Citus shard) or hash (lanes hashed to writers)`,
   );
 }
 

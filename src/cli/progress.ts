@@ -151,6 +151,11 @@ export function summaryLine(summary: IngestSummary): string {
     : `; ${WHOLE.format(summary.binaryBatches)} of ${
       WHOLE.format(summary.batches)
     } batches in COPY binary`;
+  const routed = summary.routedByShard === undefined
+    ? ""
+    : `; routed by shard (${
+      counted(summary.routedByShard.shards, "shard")
+    } over ${counted(summary.routedByShard.writers, "writer")})`;
   return `${loaded} ${
     counted(summary.rows, "row")
   }${applied} from ${summary.source} into ${summary.table} (${summary.destination}) in ${
@@ -159,7 +164,7 @@ export function summaryLine(summary: IngestSummary): string {
     WHOLE.format(summary.rowsPerSecond)
   } rows/s, ${
     RATE.format(summary.megabytesPerSecond)
-  } MB/s)${resumed}${rejected}${binary}`;
+  } MB/s)${resumed}${rejected}${binary}${routed}`;
 }
 
 /**

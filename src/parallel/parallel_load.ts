@@ -17,6 +17,11 @@ import type { WriterProgress, WriterResume } from "./writer_progress.ts";
 export interface ParallelRequest {
   /** Writers asked for (`--parallel`). Default 1. */
   parallel?: number;
+  /**
+   * How lanes map to writers (`--routing`): hashed, or by the Citus shard
+   * of the lane (see `planRouting`). Default: by shard where that applies.
+   */
+  routing?: "hash" | "shards";
   /** The lane column: without one, every row is lane `default`. */
   lane?: string;
   /** The whole load in one transaction. */

@@ -1,9 +1,10 @@
 /**
  * The split stage of a parallel load (`--parallel N`): decoded row blocks
- * in, each writer's batches out. Every row goes to the writer its lane
- * hashes to ({@linkcode laneWriter}), so a lane is always written by one
- * writer, in input order; each writer's rows are cut into batches of their
- * own and stamped with the source's prefix up to their end.
+ * in, each writer's batches out. Every row goes to its lane's writer (the
+ * lane hashed, {@linkcode laneWriter}, or the `route` given, such as the
+ * lane's Citus shard's writer), so a lane is always written by one writer,
+ * in input order; each writer's rows are cut into batches of their own and
+ * stamped with the source's prefix up to their end.
  *
  * @module
  */
@@ -62,6 +63,13 @@ export function laneWriter(lane: string, writers: number): number {
 export interface WriterSplitStreamOptions {
   /** How many writers, at least 1. */
   writers: number;
+  /**
+   * The writer of a lane key, `0 <= writer < writers`: a pure function,
+   * the same on every run of a source (it is part of its resume state).
+   * Default: {@linkcode laneWriter}, the lane key's FNV-1a hash modulo
+   * `writers`.
+   */
+  route?: (lane: string) => number;
   /** Rows per batch, at most. */
   batchSize: number;
   /**
@@ -127,6 +135,29 @@ export interface WriterSplitStreamOptions {
  * );
  * assert.equal(new TextDecoder().decode(batches[0].data), "a\nc\n");
  * ```
+ *
+ * @example Lanes routed by a function (`route`)
+ * ```ts
+ * import { WriterSplitStream } from "./writer_split.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const block = {
+ *   data: new TextEncoder().encode("a\nb\nc\n"),
+ *   rowEnds: Uint32Array.of(2, 4, 6),
+ *   lines: Float64Array.of(2, 3, 4),
+ *   endOffsets: Float64Array.of(10, 20, 30),
+ *   laneKeys: ["1", "2", "3"],
+ * };
+ * const split = new WriterSplitStream({
+ *   writers: 2,
+ *   route: (lane) => Number(lane) % 2,
+ *   batchSize: 10,
+ *   startOffsets: [0, 0],
+ *   prefixAt: (block, row) => ({ fingerprint: "", lines: block.lines[row] }),
+ * });
+ * const batches = await Array.fromAsync(ReadableStream.from([block]).pipeThrough(split));
+ * assert.deepEqual(batches.map((b) => [b.writer, b.laneKeys]), [[0, ["2"]], [1, ["1", "3"]]]);
+ * ```
  */
 export class WriterSplitStream extends TransformStream<RowBlock, WriterBatch> {
   /** @param options The writers, batch size, start offsets and prefixes. */
@@ -155,7 +186,10 @@ export class WriterSplitStream extends TransformStream<RowBlock, WriterBatch> {
     const pending = options.startOffsets.map((start) =>
       new PendingBatch(start)
     );
-    const writerOf = laneCache(writers);
+    const writerOf = laneCache(
+      writers,
+      options.route ?? ((lane) => laneWriter(lane, writers)),
+    );
     let timer: ReturnType<typeof setTimeout> | undefined;
     let controller!: TransformStreamDefaultController<WriterBatch>;
 
@@ -288,14 +322,22 @@ export class WriterSplitStream extends TransformStream<RowBlock, WriterBatch> {
   }
 }
 
-/** Each lane's writer, remembered (lanes are usually few). */
-function laneCache(writers: number): (lane: string) => number {
+/** Each lane's writer by `route`, remembered (lanes are usually few). */
+function laneCache(
+  writers: number,
+  route: (lane: string) => number,
+): (lane: string) => number {
   const known = new Map<string, number>();
   return (lane) => {
     let writer = known.get(lane);
     if (writer === undefined) {
       if (known.size >= 65_536) known.clear();
-      writer = laneWriter(lane, writers);
+      writer = route(lane);
+      if (!Number.isInteger(writer) || writer < 0 || writer >= writers) {
+        throw new RangeError(
+          `Cannot route lane "${lane}" to writer ${writer}: there are ${writers} writers`,
+        );
+      }
       known.set(lane, writer);
     }
     return writer;
