@@ -228,6 +228,75 @@ function unescapeCopy(bytes: Uint8Array): Uint8Array | undefined {
   return Uint8Array.from(plain, (c) => c.charCodeAt(0));
 }
 
+/** A JSON token: a string, one of `{}[]:,`, whitespace, a bare run, or a stray quote. */
+const JSON_TOKEN =
+  /"(?:[^"\\]|\\[\s\S])*"|[{}[\]:,]|[ \t\n\r]+|[^ \t\n\r{}[\]:,"]+|"/g;
+
+/**
+ * The model of jsonb's member order, by tokens rather than bytes: the
+ * top-level object's members (a string key without backslashes, `:`, a
+ * value: a string, a bracketed run, or a bare run), sorted stably by key
+ * length then bytes and joined by `,`; the bytes as they are when
+ * anything else is met, there are more than 64 members, or they are in
+ * order already.
+ */
+function orderedJsonb(raw: Uint8Array): Uint8Array {
+  const text = String.fromCharCode(...raw);
+  const tokens = text.match(JSON_TOKEN) ?? [];
+  const isString = (t?: string) =>
+    t !== undefined && t.length >= 2 && t[0] === '"';
+  let i = 0;
+  const next = () => {
+    while (tokens[i] !== undefined && /^[ \t\n\r]+$/.test(tokens[i])) i++;
+    return tokens[i];
+  };
+  if (next() !== "{") return raw;
+  i++;
+  if (next() === "}") return raw;
+  const members: { key: string; text: string; at: number }[] = [];
+  for (;;) {
+    const key = next();
+    if (!isString(key) || key!.includes("\\") || members.length === 64) {
+      return raw;
+    }
+    const from = i++;
+    if (next() !== ":") return raw;
+    i++;
+    const start = next();
+    if (start === undefined || ":,}]".includes(start) || start === '"') {
+      return raw;
+    }
+    let depth = 0;
+    do {
+      const t = tokens[i++];
+      if (t === undefined || t === '"') return raw;
+      if (t === "{" || t === "[") depth++;
+      if (t === "}" || t === "]") depth--;
+    } while (depth > 0);
+    if (depth < 0) return raw;
+    const at = members.length;
+    members.push({
+      key: key!.slice(1, -1),
+      text: tokens.slice(from, i).join(""),
+      at,
+    });
+    const after = next();
+    i++;
+    if (after === ",") continue;
+    if (after === "}") break;
+    return raw;
+  }
+  if (next() !== undefined) return raw;
+  const compare = (a: string, b: string) =>
+    a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0;
+  const sorted = [...members].sort((a, b) =>
+    compare(a.key, b.key) || a.at - b.at
+  );
+  if (sorted.every((member, j) => member.at === j)) return raw;
+  const out = `{${sorted.map((member) => member.text).join(",")}}`;
+  return Uint8Array.from(out, (c) => c.charCodeAt(0));
+}
+
 /** The model of the rules: a value's bytes, NULL, or "miss". */
 function model(type: number, text: string, utc: boolean): Field | "miss" {
   if (type < TYPE_INT2 || type > TYPE_UUID) return "miss";
@@ -235,7 +304,7 @@ function model(type: number, text: string, utc: boolean): Field | "miss" {
   if (TEXT_TYPES.includes(type)) {
     const raw = unescapeCopy(encoder.encode(text));
     if (raw === undefined) return "miss";
-    if (type === TYPE_JSONB) return Uint8Array.of(1, ...raw);
+    if (type === TYPE_JSONB) return Uint8Array.of(1, ...orderedJsonb(raw));
     if (type !== TYPE_BYTEA) return raw;
     const hex = /^\\x((?:[0-9a-fA-F]{2})*)$/.exec(String.fromCharCode(...raw));
     if (hex === null) return "miss";

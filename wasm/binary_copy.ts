@@ -28,6 +28,7 @@ import {
   CASE_BIT,
   CIVIL_1970_DAYS,
   COLON,
+  COMMA,
   DAY_SECONDS,
   DIGIT_0,
   DIGIT_1,
@@ -38,6 +39,9 @@ import {
   FLOAT_MAX_DIGITS,
   FLOAT_MAX_POW10,
   HEADER_BYTES,
+  JSONB_MAX_MEMBERS,
+  LEFT_BRACE,
+  LEFT_BRACKET,
   LF,
   LOWER_B,
   LOWER_E,
@@ -55,6 +59,7 @@ import {
   NUMERIC_MAX_DIGITS,
   NUMERIC_NEGATIVE,
   PLUS,
+  QUOTE,
   REG_LENGTH,
   REG_MISS_FIELD,
   REG_MISS_ROW,
@@ -66,6 +71,8 @@ import {
   REGISTER_COUNT,
   RESULT_MISS,
   RESULT_NO_MEMORY,
+  RIGHT_BRACE,
+  RIGHT_BRACKET,
   SIGNATURE_1,
   SIGNATURE_2,
   SIGNATURE_3,
@@ -94,6 +101,10 @@ import {
 
 const REG: usize = memory.data(REGISTER_COUNT * 4, 16);
 const TYPES: usize = memory.data(FIELD_CAPACITY, 16);
+/** jsonb: each member's key start, key length, start and end (u32 each). */
+const MEMBERS: usize = memory.data(JSONB_MAX_MEMBERS * 16, 16);
+/** jsonb: the members' order (u32 each). */
+const ORDER: usize = memory.data(JSONB_MAX_MEMBERS * 4, 16);
 /** 1e0 … 1e22, each exact in a double. */
 const POW10: usize = memory.data<f64>([
   1e0,
@@ -308,7 +319,7 @@ function value(type: i32, p: usize, q: usize, escaped: bool, at: usize): usize {
       return at + 4;
     }
     if (type == TYPE_TEXT || type == TYPE_JSON) return text(p, q, true, at, 0);
-    if (type == TYPE_JSONB) return text(p, q, true, at, 1);
+    if (type == TYPE_JSONB) return jsonb(p, q, true, at);
     if (type == TYPE_BYTEA) return bytea(p, q, at);
     return 0;
   }
@@ -331,7 +342,7 @@ function value(type: i32, p: usize, q: usize, escaped: bool, at: usize): usize {
     case TYPE_JSON:
       return text(p, q, false, at, 0);
     case TYPE_JSONB:
-      return text(p, q, false, at, 1);
+      return jsonb(p, q, false, at);
     case TYPE_BYTEA:
       return 0; // hex format starts with a backslash
     case TYPE_DATE:
@@ -369,6 +380,177 @@ function text(
   }
   store<u32>(at, bswap<u32>(<u32> (w - at - 4)));
   return w;
+}
+
+/**
+ * jsonb: version 1, then the unescaped bytes with the top-level object's
+ * members in jsonb's order (`orderJsonbKeys`).
+ */
+function jsonb(p: usize, q: usize, escaped: bool, at: usize): usize {
+  const w = text(p, q, escaped, at, 1);
+  if (w == 0) return 0;
+  const end = orderJsonbKeys(at + 5, w);
+  store<u32>(at, bswap<u32>(<u32> (end - at - 4)));
+  return end;
+}
+
+/**
+ * Orders the members of the JSON object at `[p, e)` as jsonb keeps them
+ * (shorter keys first, then bytewise; stable, so of equal keys the last
+ * still wins), in place, and returns the value's new end. Leaves the value
+ * as it is (returns `e`) when it is not an object, a key holds a
+ * backslash, it has more than `JSONB_MAX_MEMBERS` members, it does not
+ * scan (the server then reports it), or its members are in order already.
+ * Uses `[e, 2e - p)` as scratch (within the row's reserve).
+ */
+function orderJsonbKeys(p: usize, e: usize): usize {
+  let i = skipSpace(p, e);
+  if (i >= e || load<u8>(i) != LEFT_BRACE) return e;
+  i = skipSpace(i + 1, e);
+  if (i < e && load<u8>(i) == RIGHT_BRACE) return e;
+  let n: u32 = 0;
+  let sorted = true;
+  while (true) {
+    if (i >= e || load<u8>(i) != QUOTE || n == JSONB_MAX_MEMBERS) return e;
+    const key = i + 1;
+    let k = key;
+    while (k < e && load<u8>(k) != QUOTE) {
+      if (load<u8>(k) == BACKSLASH) return e;
+      k++;
+    }
+    if (k >= e) return e;
+    i = skipSpace(k + 1, e);
+    if (i >= e || load<u8>(i) != COLON) return e;
+    i = skipSpace(i + 1, e);
+    const end = skipValue(i, e);
+    if (end == 0) return e;
+    const m = MEMBERS + (<usize> n << 4);
+    store<u32>(m, <u32> key);
+    store<u32>(m + 4, <u32> (k - key));
+    store<u32>(m + 8, <u32> (key - 1));
+    store<u32>(m + 12, <u32> end);
+    if (n > 0 && compareKeys(n - 1, n) > 0) sorted = false;
+    store<u32>(ORDER + (<usize> n << 2), n);
+    n++;
+    i = skipSpace(end, e);
+    if (i >= e) return e;
+    const c = load<u8>(i);
+    if (c == COMMA) {
+      i = skipSpace(i + 1, e);
+    } else if (c == RIGHT_BRACE) {
+      break;
+    } else {
+      return e;
+    }
+  }
+  if (skipSpace(i + 1, e) != e || sorted) return e;
+  // Insertion sort: stable, and objects are small.
+  for (let a: u32 = 1; a < n; a++) {
+    const member = load<u32>(ORDER + (<usize> a << 2));
+    let b = a;
+    while (
+      b > 0 &&
+      compareKeys(load<u32>(ORDER + (<usize> (b - 1) << 2)), member) > 0
+    ) {
+      store<u32>(
+        ORDER + (<usize> b << 2),
+        load<u32>(ORDER + (<usize> (b - 1) << 2)),
+      );
+      b--;
+    }
+    store<u32>(ORDER + (<usize> b << 2), member);
+  }
+  let w = e;
+  store<u8>(w++, LEFT_BRACE);
+  for (let a: u32 = 0; a < n; a++) {
+    if (a > 0) store<u8>(w++, COMMA);
+    const m = MEMBERS + (<usize> load<u32>(ORDER + (<usize> a << 2)) << 4);
+    const start = <usize> load<u32>(m + 8);
+    const stop = <usize> load<u32>(m + 12);
+    memory.copy(w, start, stop - start);
+    w += stop - start;
+  }
+  store<u8>(w++, RIGHT_BRACE);
+  memory.copy(p, e, w - e);
+  return p + (w - e);
+}
+
+/** jsonb's order of members `a` and `b`: by key length, then bytes. */
+function compareKeys(a: u32, b: u32): i32 {
+  const ma = MEMBERS + (<usize> a << 4);
+  const mb = MEMBERS + (<usize> b << 4);
+  const ka = <usize> load<u32>(ma);
+  const la = load<u32>(ma + 4);
+  const kb = <usize> load<u32>(mb);
+  const lb = load<u32>(mb + 4);
+  if (la != lb) return <i32> la - <i32> lb;
+  for (let j: usize = 0; j < <usize> la; j++) {
+    const d = <i32> load<u8>(ka + j) - <i32> load<u8>(kb + j);
+    if (d != 0) return d;
+  }
+  return 0;
+}
+
+/** The first byte at or after `i` that is not JSON whitespace, or `e`. */
+function skipSpace(i: usize, e: usize): usize {
+  while (i < e) {
+    const c = load<u8>(i);
+    if (c != 0x20 && c != 0x09 && c != 0x0a && c != 0x0d) break;
+    i++;
+  }
+  return i;
+}
+
+/**
+ * The end of the JSON value starting at `i` (a string, an object or
+ * array by its brackets, or a bare run of bytes other than whitespace and
+ * `,:{}[]"`), or 0 when it does not end before `e`. Its content is the
+ * server's to check.
+ */
+function skipValue(i: usize, e: usize): usize {
+  if (i >= e) return 0;
+  const c = load<u8>(i);
+  if (c == QUOTE) return skipString(i, e);
+  if (c == LEFT_BRACE || c == LEFT_BRACKET) {
+    let depth = 0;
+    while (i < e) {
+      const b = load<u8>(i);
+      if (b == QUOTE) {
+        i = skipString(i, e);
+        if (i == 0) return 0;
+        continue;
+      }
+      if (b == LEFT_BRACE || b == LEFT_BRACKET) depth++;
+      if (b == RIGHT_BRACE || b == RIGHT_BRACKET) {
+        depth--;
+        if (depth == 0) return i + 1;
+      }
+      i++;
+    }
+    return 0;
+  }
+  const start = i;
+  while (i < e) {
+    const b = load<u8>(i);
+    if (
+      b == COMMA || b == COLON || b == QUOTE || b == LEFT_BRACE ||
+      b == RIGHT_BRACE || b == LEFT_BRACKET || b == RIGHT_BRACKET ||
+      b == 0x20 || b == 0x09 || b == 0x0a || b == 0x0d
+    ) break;
+    i++;
+  }
+  return i > start ? i : 0;
+}
+
+/** The end of the JSON string whose quote is at `i`, or 0. */
+function skipString(i: usize, e: usize): usize {
+  i++;
+  while (i < e) {
+    const b = load<u8>(i);
+    if (b == QUOTE) return i + 1;
+    i += b == BACKSLASH ? 2 : 1;
+  }
+  return 0;
 }
 
 /**

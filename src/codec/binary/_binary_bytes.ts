@@ -12,6 +12,7 @@
 
 import * as constants from "./_binary_constants.ts";
 import type { BinaryOutput } from "./_binary_numbers.ts";
+import { orderJsonbKeys } from "./_jsonb_keys.ts";
 
 const {
   BACKSLASH,
@@ -77,6 +78,46 @@ export function text(
   }
   out.view.setUint32(at, w - at - 4);
   return w;
+}
+
+/**
+ * jsonb: version 1, then the unescaped bytes with the top-level object's
+ * members in jsonb's order (see `_jsonb_keys.ts`).
+ *
+ * @param src The field's row bytes.
+ * @param p The field's start.
+ * @param q The field's end.
+ * @param escaped Whether the field holds a backslash.
+ * @param out The output (with room for the value twice: scratch).
+ * @param at Where its length goes.
+ * @returns The offset after it, or 0 for a miss.
+ *
+ * @example Keys in order, shorter first
+ * ```ts
+ * import { jsonb } from "./_binary_bytes.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = new Uint8Array(64);
+ * const out = { bytes, view: new DataView(bytes.buffer) };
+ * const src = new TextEncoder().encode('{"bb": 1, "a": 2}');
+ * const end = jsonb(src, 0, src.length, false, out, 0);
+ * assert.equal(new TextDecoder().decode(bytes.subarray(5, end)), '{"a": 2,"bb": 1}');
+ * assert.equal(out.view.getUint32(0), end - 4);
+ * ```
+ */
+export function jsonb(
+  src: Uint8Array,
+  p: number,
+  q: number,
+  escaped: boolean,
+  out: BinaryOutput,
+  at: number,
+): number {
+  const w = text(src, p, q, escaped, out, at, 1);
+  if (w === 0) return 0;
+  const end = orderJsonbKeys(out.bytes, at + 5, w);
+  out.view.setUint32(at, end - at - 4);
+  return end;
 }
 
 /**

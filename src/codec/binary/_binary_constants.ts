@@ -156,3 +156,17 @@ export const LOWER_Y = 0x79;
 export const LOWER_O = 0x6f;
 /** Byte: `1`, a bool's true. */
 export const DIGIT_1 = 0x31;
+/** Byte: `"`, a JSON string's quote. */
+export const QUOTE = 0x22;
+/** Byte: `,`, between JSON members. */
+export const COMMA = 0x2c;
+/** Byte: `{`. */
+export const LEFT_BRACE = 0x7b;
+/** Byte: `}`. */
+export const RIGHT_BRACE = 0x7d;
+/** Byte: `[`. */
+export const LEFT_BRACKET = 0x5b;
+/** Byte: `]`. */
+export const RIGHT_BRACKET = 0x5d;
+/** jsonb: objects with more members than this go as they are. */
+export const JSONB_MAX_MEMBERS = 64;

@@ -26,7 +26,7 @@ import {
   setInt64,
 } from "./_binary_numbers.ts";
 import { date, timestamp } from "./_binary_time.ts";
-import { bytea, text, uuid } from "./_binary_bytes.ts";
+import { bytea, jsonb, text, uuid } from "./_binary_bytes.ts";
 
 // The constants as this module's own bindings: V8 folds a module's own
 // constants into the code it optimises, not imported bindings.
@@ -285,7 +285,7 @@ export class TsBinaryCore implements BinaryCore {
       if (type === TYPE_TEXT || type === TYPE_JSON) {
         return text(src, p, q, true, out, at, 0);
       }
-      if (type === TYPE_JSONB) return text(src, p, q, true, out, at, 1);
+      if (type === TYPE_JSONB) return jsonb(src, p, q, true, out, at);
       if (type === TYPE_BYTEA) return bytea(src, p, q, out, at);
       return 0;
     }
@@ -308,7 +308,7 @@ export class TsBinaryCore implements BinaryCore {
       case TYPE_JSON:
         return text(src, p, q, false, out, at, 0);
       case TYPE_JSONB:
-        return text(src, p, q, false, out, at, 1);
+        return jsonb(src, p, q, false, out, at);
       case TYPE_BYTEA:
         return 0; // hex format starts with a backslash
       case TYPE_DATE:

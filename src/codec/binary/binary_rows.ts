@@ -17,7 +17,8 @@
  *   double-then-float rounding could get wrong (a tie), or out of the
  *   normal range, is a miss;
  * - bool: as PostgreSQL's `parse_bool_with_len`, spaces trimmed;
- * - text, json: the bytes; jsonb: version 1 and the bytes; bytea: `\x`
+ * - text, json: the bytes; jsonb: version 1 and the bytes, the top-level
+ *   object's members put in jsonb's key order (`_jsonb_keys.ts`); bytea: `\x`
  *   and pairs of hex digits;
  * - date `YYYY-MM-DD`; timestamp `YYYY-MM-DD[ T]HH:MM:SS[.ffffff]`;
  *   timestamptz the same with `Z` or an offset `±HH[[:]MM]` (up to 15:59),
