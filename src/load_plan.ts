@@ -38,6 +38,7 @@ import {
   parallelWriters,
 } from "./parallel/parallel_load.ts";
 import type { RoutingPlan } from "./parallel/shard_routing.ts";
+import { storedOptions } from "./bookkeeping/stored_options.ts";
 import { readHeaderLine } from "./source/header_line.ts";
 import { type InputFormat, resolveFormat } from "./source/input_format.ts";
 import { openSource, type Source } from "./source/open_source.ts";
@@ -57,6 +58,7 @@ import { DEFAULT_SEQ_COLUMN } from "./write/prepare_table.ts";
 import { RejectFile } from "./write/reject_file.ts";
 import {
   checkWriteMode,
+  CITUS_BATCH_SIZE,
   refuseOnCitus,
   refuseSplitKeys,
   UPSERT_BATCH_SIZE,
@@ -213,33 +215,34 @@ export async function planLoad(request: IngestOptions): Promise<LoadPlan> {
         { header: head?.header },
       );
     }
-    const runOptions = sourceOptions(request, format, encoding, targetName);
+    const runOptions = storedOptions(request, format, encoding, targetName);
     const existing = await onRunConnection(() => tableColumns(target, table));
     const into = existing && { name: targetName, columns: existing };
-    const { restart, writers, routing, resume, targetTable } = await planResume(
-      request,
-      {
-        target,
-        metaSchema,
-        sourceId,
-        table,
-        targetName,
-        sourceName: held.source.name,
-        sourceSize: held.source.size,
-        runOptions,
-        mapColumns: (stored) =>
-          remapColumns(stored, format, {
-            columns: request.columns ?? [],
-            into,
-            extraColumns: request.extraColumns,
-            source: held.source.name,
-          }),
-        step: onRunConnection,
-        openWriters: async (writers) => {
-          held.writerTargets = await openWriterTargets(writers, request);
+    const { restart, writers, routing, citusShards, resume, targetTable } =
+      await planResume(
+        request,
+        {
+          target,
+          metaSchema,
+          sourceId,
+          table,
+          targetName,
+          sourceName: held.source.name,
+          sourceSize: held.source.size,
+          runOptions,
+          mapColumns: (stored) =>
+            remapColumns(stored, format, {
+              columns: request.columns ?? [],
+              into,
+              extraColumns: request.extraColumns,
+              source: held.source.name,
+            }),
+          step: onRunConnection,
+          openWriters: async (writers) => {
+            held.writerTargets = await openWriterTargets(writers, request);
+          },
         },
-      },
-    );
+      );
     await onRunConnection(() =>
       refuseSplitKeys(target, table, request, writers)
     );
@@ -280,6 +283,7 @@ export async function planLoad(request: IngestOptions): Promise<LoadPlan> {
       sourceId,
       writers,
       routing,
+      citusShards,
     });
     return {
       source: held.source,
@@ -327,19 +331,21 @@ const LOAD_COPY_FORMAT: CopyFormat = "text";
  */
 function pipelineOptions(
   request: IngestOptions,
-  plan: Pick<
-    LoadPlan,
-    | "source"
-    | "format"
-    | "encoding"
-    | "columns"
-    | "into"
-    | "resume"
-    | "startOffset"
-    | "sourceId"
-    | "writers"
-    | "routing"
-  >,
+  plan:
+    & Pick<
+      LoadPlan,
+      | "source"
+      | "format"
+      | "encoding"
+      | "columns"
+      | "into"
+      | "resume"
+      | "startOffset"
+      | "sourceId"
+      | "writers"
+      | "routing"
+    >
+    & { citusShards?: number },
 ): BatchPipelineOptions {
   const { resume, startOffset, writers } = plan;
   return {
@@ -367,7 +373,11 @@ function pipelineOptions(
       startLine: (resume?.progress.lines ?? 0) + 1,
     },
     batchSize: request.batchSize ??
-      (request.onConflict ? UPSERT_BATCH_SIZE : DEFAULTS.batchSize),
+      (request.onConflict
+        ? UPSERT_BATCH_SIZE
+        : plan.citusShards
+        ? CITUS_BATCH_SIZE
+        : DEFAULTS.batchSize),
     flushMs: request.flushMs ?? DEFAULTS.flushMs,
     committed: resume?.progress,
     sourceId: plan.sourceId,
@@ -441,39 +451,6 @@ async function releaseHeld(held: Held): Promise<void> {
   await held.lock?.release();
   await Promise.all(held.writerTargets.map((writer) => writer.close()));
   if (held.ownsTarget) await held.target.close();
-}
-
-/** The options stored with the source: those that change what its bytes mean. */
-function sourceOptions(
-  request: IngestOptions,
-  format: InputFormat,
-  encoding: Encoding,
-  targetName: string,
-): Omit<SourceOptions, "columns"> {
-  return {
-    target: targetName,
-    format,
-    delimiter: request.delimiter ?? ",",
-    quote: request.quote ?? '"',
-    // Stored only when it is not the quote: the default reads as before.
-    escape: request.escape !== undefined &&
-        request.escape !== (request.quote ?? '"')
-      ? request.escape
-      : undefined,
-    nullString: request.nullString ?? null,
-    header: format === "csv" && (request.header ?? true),
-    lane: request.lane ?? null,
-    encoding: encoding.name,
-    // Stored only when not an error (the default reads as before), and
-    // extraKeys only for NDJSON, whose records have keys.
-    extraColumns: request.extraColumns === "ignore" ? "ignore" : undefined,
-    extraKeys: format === "ndjson" && request.extraKeys === "ignore"
-      ? "ignore"
-      : undefined,
-    onConflict: request.onConflict,
-    key: request.key,
-    replace: request.replace || undefined,
-  };
 }
 
 /**

@@ -6,7 +6,7 @@ import {
   scratchLoad,
   writeTemp,
 } from "./_helpers.ts";
-import { createRecordsTable, LANES } from "./_loader.ts";
+import { createRecordsTable, LANES, writeRecords } from "./_loader.ts";
 import {
   citusTest,
   createDistributedRecords,
@@ -199,6 +199,41 @@ citusTest(
       { id: 2, lane: "b", seq: 1 },
       { id: 3, lane: "a", seq: 2 },
     ]);
+    await Deno.remove(path);
+  },
+);
+
+citusTest(
+  "into a distributed table the default batch is 50,000 rows (a COPY pays per shard it reaches), elsewhere 10,000; --batch-size still rules",
+  async () => {
+    const { url, table, meta } = scratchLoad("citus_batch");
+    await createDistributedRecords(url, table);
+    await createRecordsTable(url, `${table}_local`);
+    const path = await writeRecords(1, 120_000);
+    const batches = async (into: string, ...more: string[]) => {
+      const run = await runCli(
+        ingestArgs(
+          path,
+          into,
+          "--lane",
+          "lane",
+          "--meta-schema",
+          meta,
+          "--json",
+          ...more,
+        ),
+      );
+      assert.equal(run.code, 0, run.stderr);
+      const summary = JSON.parse(run.stdout);
+      assert.equal(summary.rows, 120_000);
+      return summary.batches;
+    };
+    assert.equal(await batches(table), 3);
+    assert.equal(await batches(`${table}_local`), 12);
+    await query(url, `truncate ${table}`);
+    assert.equal(await batches(table, "--batch-size", "40000", "--restart"), 3);
+    const [{ n }] = await query(url, `select count(*)::int as n from ${table}`);
+    assert.equal(n, 120_000);
     await Deno.remove(path);
   },
 );

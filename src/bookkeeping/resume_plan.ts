@@ -115,6 +115,8 @@ export interface ResumePlan {
   writers: number;
   /** How lanes map to the writers (see `planRouting`). */
   routing: RoutingPlan;
+  /** The table's shards, when Citus distributes it by hash. */
+  citusShards?: number;
   /** What the earlier runs committed, when this one resumes after them. */
   resume?: ResumeFrom;
   /**
@@ -195,15 +197,15 @@ export async function planResume(
     sourceId,
     request.onNotice,
   );
-  // Several writers on a server: is the table one Citus distributes?
-  const distribution = writers > 1 && target.kind === "postgres"
+  // On a server: is the table one Citus distributes?
+  const distribution = target.kind === "postgres"
     ? await step(() => readDistribution(target, context.table))
     : undefined;
   const routing = await planRouting({
     asked: request.routing,
     writers,
     lane: request.lane,
-    distribution,
+    distribution: writers > 1 ? distribution : undefined,
     resumed: state !== undefined && earlier?.started
       ? { stored: state.options.routing, complete: earlier.complete }
       : undefined,
@@ -220,7 +222,15 @@ export async function planResume(
     } may have grown since it replaced the rows of ${context.targetName}: replacing them again from its start`
     : startNotice(context, found, gone, restart && stored);
   if (notice !== undefined) request.onNotice?.(notice);
-  return { restart, writers, routing, resume, targetTable: found };
+  return {
+    restart,
+    writers,
+    routing,
+    ...(distribution?.kind === "hash" &&
+      { citusShards: distribution.shards.length }),
+    resume,
+    targetTable: found,
+  };
 }
 
 /**

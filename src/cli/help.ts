@@ -5,7 +5,7 @@
  * @module
  */
 
-import { UPSERT_BATCH_SIZE } from "../write/write_mode.ts";
+import { CITUS_BATCH_SIZE, UPSERT_BATCH_SIZE } from "../write/write_mode.ts";
 import { DEFAULTS } from "../defaults.ts";
 import { ExitCode } from "../errors.ts";
 import { DEFAULT_BATCH_SIZE } from "../ingest.ts";
@@ -156,7 +156,10 @@ Options:
     DEFAULT_BATCH_SIZE.toLocaleString("en-US")
   }; ${UPSERT_BATCH_SIZE.toLocaleString("en-US")} with
                       --on-conflict: a batch goes into the table in key order,
-                      and a larger one visits fewer pages per row)
+                      and a larger one visits fewer pages per row; ${
+    CITUS_BATCH_SIZE.toLocaleString("en-US")
+  } into
+                      a table Citus distributes: a COPY pays per shard)
   --flush-ms N        commit a partial batch once its oldest record has waited
                       N ms (default ${DEFAULTS.flushMs}): a live stream loads as it comes
   --db URL            PostgreSQL URL or libpq settings ("host=db dbname=shop");

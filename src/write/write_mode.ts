@@ -21,6 +21,15 @@ import { uniqueKeys } from "./conflict_key.ts";
  */
 export const UPSERT_BATCH_SIZE = 50_000;
 
+/**
+ * Rows per batch into a table Citus distributes, when none is given: a
+ * COPY pays about 9 ms per shard it reaches, whatever its rows, so larger
+ * batches pay it less often. 500k rows into 32 shards (bench:citus, one
+ * writer): batches of 10,000 took 6.49 s, of 50,000 4.06 s (16 lanes);
+ * 14.54 s and 3.71 s with 4,096 lanes.
+ */
+export const CITUS_BATCH_SIZE = 50_000;
+
 /** The options that choose the write mode. */
 export interface WriteModeRequest {
   /** Upsert: `nothing` or `update`. */
