@@ -11,6 +11,7 @@ import {
   type CliResult,
   type Loader,
   query,
+  runCli,
   sql,
   startCli,
   writeTemp,
@@ -623,4 +624,57 @@ export async function holdSource(
     () => state.rows === batches * batchSize,
   );
   return { state, done, release: release.resolve };
+}
+
+/**
+ * One run per source, checked on the server at `url` with `n` records in
+ * `path` going into `table`: while this process holds the source after 4
+ * batches of 50, a second run is refused (exit 4, naming the holder and
+ * `--wait`); with `--wait` it waits, then resumes where the holder
+ * stopped when the holder's input breaks, every record once.
+ */
+export async function assertOneRunPerSource(
+  url: string,
+  path: string,
+  table: string,
+  meta: string,
+  n: number,
+): Promise<void> {
+  const holder = await holdSource(url, path, table, meta, 50, 4);
+
+  const refused = await runCli(
+    laneIngestArgs(url, path, table, meta, 50),
+  );
+  assert.equal(refused.code, 4, refused.stderr);
+  assert.match(
+    refused.stderr,
+    new RegExp(
+      `Cannot load source ".*": another run is loading it \\(lanecopy pid ${Deno.pid} on `,
+    ),
+  );
+  assert.match(refused.stderr, /pass --wait/);
+  // The holder was loading all along, and still is.
+  assert.equal(holder.state.settled, false);
+  assert.equal(await committedPrefix(url, table), 200);
+
+  const waiter = startCli(
+    laneLoadArgs(url, path, table, meta, 50, "--wait", "--json"),
+  );
+  await waitForSourceLock(
+    url,
+    waiter,
+    "the second run to wait for the source's lock",
+  );
+  assert.equal(waiter.exited, false);
+  assert.equal(await committedPrefix(url, table), 200);
+
+  holder.release("break");
+  await assert.rejects(holder.done, /the holder's input broke/);
+  const status = await within(waiter.status, 30_000, "the waiting run");
+  assert.equal(status.code, 0, waiter.stderr);
+  assert.match(waiter.stderr, /has 200 rows committed up to byte \d+/);
+  const summary = JSON.parse(await waiter.stdout());
+  assert.ok(summary.resumedAt > 0, "the waiting run did not resume");
+  assert.equal(summary.rows, n - 200);
+  await assertExactlyOnce(url, table, meta, n);
 }

@@ -6,13 +6,13 @@ import { openTarget } from "../src/target/open_target.ts";
 import { loaderTest, runCli, scratchLoad, sql, startCli } from "./_helpers.ts";
 import {
   assertExactlyOnce,
+  assertOneRunPerSource,
   committedPrefix,
   createRecordsTable,
   createSlowTable,
   holdSource,
   killAfterCommits,
   laneIngestArgs,
-  laneLoadArgs,
   makeFast,
   sessionsOf,
   waitFor,
@@ -89,43 +89,7 @@ loaderTest(
     const n = 600;
     await createRecordsTable(url, table);
     const path = await writeRecords(1, n);
-    const holder = await holdSource(url, path, table, meta, 50, 4);
-
-    const refused = await runCli(
-      laneIngestArgs(url, path, table, meta, 50),
-    );
-    assert.equal(refused.code, 4, refused.stderr);
-    assert.match(
-      refused.stderr,
-      new RegExp(
-        `Cannot load source ".*": another run is loading it \\(lanecopy pid ${Deno.pid} on `,
-      ),
-    );
-    assert.match(refused.stderr, /pass --wait/);
-    // The holder was loading all along, and still is.
-    assert.equal(holder.state.settled, false);
-    assert.equal(await committedPrefix(url, table), 200);
-
-    const waiter = startCli(
-      laneLoadArgs(url, path, table, meta, 50, "--wait", "--json"),
-    );
-    await waitForSourceLock(
-      url,
-      waiter,
-      "the second run to wait for the source's lock",
-    );
-    assert.equal(waiter.exited, false);
-    assert.equal(await committedPrefix(url, table), 200);
-
-    holder.release("break");
-    await assert.rejects(holder.done, /the holder's input broke/);
-    const status = await within(waiter.status, 15_000, "the waiting run");
-    assert.equal(status.code, 0, waiter.stderr);
-    assert.match(waiter.stderr, /has 200 rows committed up to byte \d+/);
-    const summary = JSON.parse(await waiter.stdout());
-    assert.ok(summary.resumedAt > 0, "the waiting run did not resume");
-    assert.equal(summary.rows, n - 200);
-    await assertExactlyOnce(url, table, meta, n);
+    await assertOneRunPerSource(url, path, table, meta, n);
     await Deno.remove(path);
   },
 );
