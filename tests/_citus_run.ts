@@ -23,6 +23,7 @@ import {
   startCitusCluster,
 } from "./_citus.ts";
 import { query } from "./_helpers.ts";
+import { countSummaries, SuiteRun } from "./_suite_run.ts";
 
 const root = join(import.meta.dirname!, "..");
 const say = (text: string) => console.error(`lanecopy Citus tests: ${text}`);
@@ -45,24 +46,7 @@ if (setup.kind === "none") {
   Deno.exit(0);
 }
 
-let starting: Promise<CitusCluster> | undefined;
-let child: Deno.ChildProcess | undefined;
-let signalCode: number | undefined;
-
-const stopCluster = () => starting?.then((cluster) => cluster.stop(), () => {});
-
-// Listen before starting anything, so a signal during startup still stops
-// the cluster. Stop is shared, so the handler and the finally below can race.
-for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
-  Deno.addSignalListener(signal, async () => {
-    signalCode = code;
-    try {
-      child?.kill(signal);
-    } catch { /* already gone */ }
-    await stopCluster();
-    Deno.exit(code);
-  });
-}
+const suite = new SuiteRun<CitusCluster>();
 
 let url: string;
 if (setup.kind === "url") {
@@ -85,8 +69,7 @@ if (setup.kind === "url") {
       say(`installing Citus from ${setup.install}`);
       await installCitus(setup.install, setup.binDir);
     }
-    starting = startCitusCluster(setup.binDir);
-    const cluster = await starting;
+    const cluster = await suite.start(() => startCitusCluster(setup.binDir));
     url = cluster.url;
     say(
       `throwaway Citus cluster: coordinator ${url}, workers ${
@@ -103,24 +86,24 @@ if (setup.kind === "url") {
 let code = 1;
 const counts = { passed: 0, failed: 0, ignored: 0 };
 try {
-  if (signalCode === undefined) {
-    child = new Deno.Command(Deno.execPath(), {
+  if (suite.signalCode === undefined) {
+    const child = suite.child = new Deno.Command(Deno.execPath(), {
       args: ["test", "-A", ...files, ...Deno.args],
       cwd: root,
       env: { DATABASE_URL: url, LANECOPY_CITUS_SUITE: "1", NO_COLOR: "1" },
       stdout: "piped",
     }).spawn();
-    await countSummaries(child.stdout, counts);
+    await countSummaries(child.stdout, Deno.stdout, counts);
     code = (await child.status).code;
-    const crashes = await starting?.then((cluster) => cluster.crashes());
+    const crashes = await suite.starting?.then((cluster) => cluster.crashes());
     if (crashes?.length) {
       say(`server processes crashed during the run:\n${crashes.join("\n")}`);
     }
   }
 } finally {
-  await stopCluster();
+  await suite.stop();
 }
-if (signalCode !== undefined) Deno.exit(signalCode);
+if (suite.signalCode !== undefined) Deno.exit(suite.signalCode);
 
 if (counts.passed === 0 && counts.failed === 0) say("no Citus test ran");
 if (counts.ignored > 0) say(`${counts.ignored} Citus tests were ignored`);
@@ -128,34 +111,3 @@ console.log(`${counts.passed} passed, ${counts.failed} failed`);
 const ok = code === 0 && counts.passed > 0 && counts.failed === 0 &&
   counts.ignored === 0;
 Deno.exit(ok ? 0 : code || 1);
-
-/**
- * Copies `stdout` to this process's stdout as it comes, and adds up deno
- * test's summary lines (`ok | 3 passed | 0 failed (2s)`, `FAILED | 2
- * passed | 1 failed | 1 ignored (5s)`).
- */
-async function countSummaries(
-  stdout: ReadableStream<Uint8Array>,
-  into: { passed: number; failed: number; ignored: number },
-): Promise<void> {
-  // Colour codes, were a test to print them despite NO_COLOR.
-  const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z]`, "g");
-  let pending = "";
-  const decoder = new TextDecoder();
-  const count = (line: string) => {
-    const plain = line.replace(ANSI, "");
-    if (!/^(ok|FAILED) \| \d+ passed/.test(plain)) return;
-    for (const key of ["passed", "failed", "ignored"] as const) {
-      const match = new RegExp(`(\\d+) ${key}`).exec(plain);
-      if (match) into[key] += Number(match[1]);
-    }
-  };
-  for await (const chunk of stdout) {
-    await Deno.stdout.write(chunk);
-    pending += decoder.decode(chunk, { stream: true });
-    const lines = pending.split("\n");
-    pending = lines.pop()!;
-    lines.forEach(count);
-  }
-  count(pending);
-}

@@ -18,6 +18,7 @@ import { join } from "node:path";
 import type { ThrowawayCluster } from "./_cluster.ts";
 import { startPg18Cluster } from "./_pg18.ts";
 import { query } from "./_helpers.ts";
+import { countSummaries, SuiteRun } from "./_suite_run.ts";
 
 const root = join(import.meta.dirname!, "..");
 
@@ -42,29 +43,11 @@ const DRAIN_MS = 5_000;
 const args = Deno.args.length > 0 ? Deno.args : CORE_TESTS;
 const began = performance.now();
 
-let starting: Promise<ThrowawayCluster> | undefined;
-let child: Deno.ChildProcess | undefined;
-let signalCode: number | undefined;
-
-const stopCluster = () => starting?.then((cluster) => cluster.stop(), () => {});
-
-// Listen before starting anything, so a signal during startup (the npm
-// install included) still stops the cluster.
-for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
-  Deno.addSignalListener(signal, async () => {
-    signalCode = code;
-    try {
-      child?.kill(signal);
-    } catch { /* already gone */ }
-    await stopCluster();
-    Deno.exit(code);
-  });
-}
+const suite = new SuiteRun<ThrowawayCluster>();
 
 let url: string;
 try {
-  starting = startPg18Cluster();
-  url = (await starting).url;
+  url = (await suite.start(startPg18Cluster)).url;
   const [{ server_version }] = await query(url, "SHOW server_version");
   if (!String(server_version).startsWith("18.")) {
     throw new Error(`The cluster runs PostgreSQL ${server_version}, not 18`);
@@ -74,15 +57,15 @@ try {
   );
 } catch (error) {
   console.error(`lanecopy tests: ${(error as Error).message}`);
-  await stopCluster();
+  await suite.stop();
   Deno.exit(1);
 }
 
-const counts = { passed: 0, failed: 0 };
+const counts = { passed: 0, failed: 0, ignored: 0 };
 let code = 1;
 try {
-  if (signalCode === undefined) {
-    child = new Deno.Command(Deno.execPath(), {
+  if (suite.signalCode === undefined) {
+    const child = suite.child = new Deno.Command(Deno.execPath(), {
       args: ["test", "-A", ...args],
       cwd: root,
       env: { DATABASE_URL: url, PG_BIN: Deno.env.get("PG_BIN")! },
@@ -91,8 +74,8 @@ try {
       stderr: "piped",
     }).spawn();
     const pumps = [
-      tee(child.stdout, Deno.stdout, counts),
-      tee(child.stderr, Deno.stderr, counts),
+      countSummaries(child.stdout, Deno.stdout, counts),
+      countSummaries(child.stderr, Deno.stderr, counts),
     ];
     code = (await child.status).code;
     // A process the tests left behind may hold the pipes open: give the
@@ -100,9 +83,9 @@ try {
     await within(Promise.all(pumps), DRAIN_MS);
   }
 } finally {
-  await stopCluster();
+  await suite.stop();
 }
-if (signalCode !== undefined) Deno.exit(signalCode);
+if (suite.signalCode !== undefined) Deno.exit(suite.signalCode);
 
 const seconds = ((performance.now() - began) / 1000).toFixed(1);
 console.error(`lanecopy tests: PostgreSQL 18 run took ${seconds}s`);
@@ -120,49 +103,6 @@ if (counts.failed > 0) {
 }
 console.log(`${counts.passed} passed, ${counts.failed} failed`);
 Deno.exit(status);
-
-/**
- * Copies `from` to `to` as it comes and adds up `deno test`'s summary
- * lines, such as `ok | 12 passed (3 steps) | 0 failed (2s)` or
- * `FAILED | 10 passed | 2 failed | 1 ignored (5s)`.
- */
-async function tee(
-  from: ReadableStream<Uint8Array>,
-  to: { write(bytes: Uint8Array): Promise<number> },
-  totals: { passed: number; failed: number },
-): Promise<void> {
-  const decoder = new TextDecoder();
-  let pending = "";
-  const count = (line: string) => {
-    // deno-lint-ignore no-control-regex
-    const plain = line.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
-    const summary = /^(?:ok|FAILED) \| (\d+) passed.*?\| (\d+) failed/.exec(
-      plain,
-    );
-    if (summary) {
-      totals.passed += Number(summary[1]);
-      totals.failed += Number(summary[2]);
-    }
-  };
-  for await (const chunk of from) {
-    await writeAll(to, chunk);
-    pending += decoder.decode(chunk, { stream: true });
-    const lines = pending.split("\n");
-    pending = lines.pop()!;
-    lines.forEach(count);
-  }
-  count(pending + decoder.decode());
-}
-
-async function writeAll(
-  to: { write(bytes: Uint8Array): Promise<number> },
-  bytes: Uint8Array,
-): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) {
-    written += await to.write(bytes.subarray(written));
-  }
-}
 
 async function within(promise: Promise<unknown>, ms: number): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -16,6 +16,7 @@
 
 import { join } from "node:path";
 import { startThrowawayCluster, type ThrowawayCluster } from "./_cluster.ts";
+import { SuiteRun } from "./_suite_run.ts";
 
 const root = join(import.meta.dirname!, "..");
 
@@ -62,30 +63,12 @@ const args = Deno.args.length > 0
   ? Deno.args
   : ["--ignore=tests/citus_*", "tests/", "src/"];
 
-let starting: Promise<ThrowawayCluster> | undefined;
-let child: Deno.ChildProcess | undefined;
-let signalCode: number | undefined;
-
-const stopCluster = () => starting?.then((cluster) => cluster.stop(), () => {});
-
-// Listen before starting anything, so a signal during startup still stops
-// the cluster. Stop is shared, so the handler and the finally below can race.
-for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
-  Deno.addSignalListener(signal, async () => {
-    signalCode = code;
-    try {
-      child?.kill(signal);
-    } catch { /* already gone */ }
-    await stopCluster();
-    Deno.exit(code);
-  });
-}
+const suite = new SuiteRun<ThrowawayCluster>();
 
 let url = Deno.env.get("DATABASE_URL");
 if (!url) {
-  starting = startThrowawayCluster();
   try {
-    url = (await starting).url;
+    url = (await suite.start(startThrowawayCluster)).url;
   } catch (error) {
     console.error(`lanecopy tests: ${(error as Error).message}`);
     Deno.exit(1);
@@ -95,8 +78,8 @@ if (!url) {
 
 let code = 1;
 try {
-  if (signalCode === undefined) {
-    child = new Deno.Command(Deno.execPath(), {
+  if (suite.signalCode === undefined) {
+    const child = suite.child = new Deno.Command(Deno.execPath(), {
       args: ["test", "-A", "--doc", ...args],
       cwd: root,
       env: { DATABASE_URL: url },
@@ -104,6 +87,6 @@ try {
     code = (await child.status).code;
   }
 } finally {
-  await stopCluster();
+  await suite.stop();
 }
-Deno.exit(signalCode ?? code);
+Deno.exit(suite.signalCode ?? code);
