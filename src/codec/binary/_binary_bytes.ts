@@ -27,8 +27,31 @@ const {
   LOWER_V,
   LOWER_X,
   MINUS,
+  NOT_HEX,
   TAB,
 } = constants;
+
+/** Each byte's hex digit value, or `NOT_HEX`. */
+const HEX_VALUES = Uint8Array.from({ length: 256 }, (_, c) => hexValue(c));
+/** Uuid: the hyphens in 8-4-4-4-12 before the digits of byte k. */
+const UUID_DASHES = Uint8Array.of(
+  0,
+  0,
+  0,
+  0,
+  1,
+  1,
+  2,
+  2,
+  3,
+  3,
+  4,
+  4,
+  4,
+  4,
+  4,
+  4,
+);
 
 /**
  * Text, json (`version` 0) and jsonb (`version` 1: its version byte
@@ -113,11 +136,23 @@ export function jsonb(
   out: BinaryOutput,
   at: number,
 ): number {
-  const w = text(src, p, q, escaped, out, at, 1);
+  if (!escaped) {
+    // Ordered straight from the input into the output.
+    const end = orderJsonbKeys(src, p, q, out.bytes, at + 5);
+    if (end === 0) return text(src, p, q, false, out, at, 1);
+    out.bytes[at + 4] = 1;
+    out.view.setUint32(at, end - at - 4);
+    return end;
+  }
+  const w = text(src, p, q, true, out, at, 1);
   if (w === 0) return 0;
-  const end = orderJsonbKeys(out.bytes, at + 5, w);
-  out.view.setUint32(at, end - at - 4);
-  return end;
+  // Unescaped into the output, ordered into the scratch after it, moved back.
+  const end = orderJsonbKeys(out.bytes, at + 5, w, out.bytes, w);
+  if (end === 0) return w;
+  out.bytes.copyWithin(at + 5, w, end);
+  const moved = at + 5 + (end - w);
+  out.view.setUint32(at, moved - at - 4);
+  return moved;
 }
 
 /**
@@ -213,21 +248,21 @@ export function bytea(
   // Decoded in place: each pair becomes the byte it names.
   let o = w;
   for (let r = w + 2; r < e; r += 2) {
-    const high = hex(bytes[r]);
-    const low = hex(bytes[r + 1]);
-    if ((high | low) < 0) return 0;
+    const high = HEX_VALUES[bytes[r]];
+    const low = HEX_VALUES[bytes[r + 1]];
+    if (((high | low) & NOT_HEX) !== 0) return 0;
     bytes[o++] = (high << 4) | low;
   }
   out.view.setUint32(at, o - w);
   return o;
 }
 
-/** A hex digit's value, or -1. */
-function hex(c: number): number {
+/** A hex digit's value, or `NOT_HEX`. */
+function hexValue(c: number): number {
   if (c - DIGIT_0 < 10 && c >= DIGIT_0) return c - DIGIT_0;
   const l = c | CASE_BIT;
   if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;
-  return -1;
+  return NOT_HEX;
 }
 
 /**
@@ -261,21 +296,27 @@ export function uuid(
   out: BinaryOutput,
   at: number,
 ): number {
-  const dashed = q - p === 36;
-  if (!dashed && q - p !== 32) return 0;
-  const bytes = out.bytes;
-  let r = p;
-  for (let k = 0; k < 16; k++) {
-    if (dashed && (k === 4 || k === 6 || k === 8 || k === 10)) {
-      if (src[r] !== MINUS) return 0;
-      r++;
-    }
-    const high = hex(src[r]);
-    const low = hex(src[r + 1]);
-    if ((high | low) < 0) return 0;
-    bytes[at + 4 + k] = (high << 4) | low;
-    r += 2;
+  let dashed = 0;
+  if (q - p === 36) {
+    if (
+      src[p + 8] !== MINUS || src[p + 13] !== MINUS ||
+      src[p + 18] !== MINUS || src[p + 23] !== MINUS
+    ) return 0;
+    dashed = 0xff;
+  } else if (q - p !== 32) {
+    return 0;
   }
+  // Every digit is looked up, none branched on; a miss shows in `bad`.
+  const bytes = out.bytes;
+  let bad = 0;
+  for (let k = 0; k < 16; k++) {
+    const r = p + (k << 1) + (UUID_DASHES[k] & dashed);
+    const high = HEX_VALUES[src[r]];
+    const low = HEX_VALUES[src[r + 1]];
+    bad |= high | low;
+    bytes[at + 4 + k] = (high << 4) | low;
+  }
+  if ((bad & NOT_HEX) !== 0) return 0;
   out.view.setUint32(at, 16);
   return at + 20;
 }

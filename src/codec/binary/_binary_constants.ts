@@ -170,3 +170,13 @@ export const LEFT_BRACKET = 0x5b;
 export const RIGHT_BRACKET = 0x5d;
 /** jsonb: objects with more members than this go as they are. */
 export const JSONB_MAX_MEMBERS = 64;
+/** A byte that is not a hex digit, in the hex digits' value table. */
+export const NOT_HEX = 0x10;
+/** JSON whitespace: space, tab, LF, CR. */
+export const CLASS_SPACE = 1;
+/** A byte that ends a bare JSON value: `,:"{}[]`. */
+export const CLASS_DELIMITER = 2;
+/** A byte a nested value's scan stops at: `"{}[]`. */
+export const CLASS_NESTING = 4;
+/** A byte a JSON string's scan stops at: `"` and `\`. */
+export const CLASS_STRING = 8;
