@@ -10,7 +10,9 @@
  * "psql \copy of lanecopy's binary" is the bound of lanecopy's binary
  * path: the bytes its codec makes, written to a file beforehand and
  * streamed by psql, so the server parses what lanecopy sends and the
- * client costs nothing.
+ * client costs nothing. "server COPY text file" is the server loading the
+ * same rows from a COPY text file it wrote: its own text parsing, so that
+ * the gain COPY binary can bring is measured in the same run.
  * Every load runs as a subprocess under `/usr/bin/time` (`load_methods.ts`),
  * so wall time, client CPU (user + sys) and client peak RSS are measured
  * the same way for all of them; the row count is checked after each load.
@@ -67,7 +69,7 @@ import {
   LoadError,
   PSQL,
   quoted,
-  serverBinaryFile,
+  serverFile,
   withClient,
 } from "./load_methods.ts";
 import { lanecopyBinaryFile } from "./lanecopy_binary_file.ts";
@@ -145,7 +147,8 @@ async function compare(
   );
   const methods = [
     PSQL,
-    serverBinaryFile(dir),
+    serverFile(dir, "binary"),
+    serverFile(dir, "text"),
     lanecopyBinaryFile(dir, typed),
     LANECOPY,
     LANECOPY_TEXT,

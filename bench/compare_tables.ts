@@ -15,6 +15,7 @@ import {
   type LoadMeasure,
   type Method,
   PSQL,
+  SERVER_TEXT,
 } from "./load_methods.ts";
 import type { MethodResult } from "./report.ts";
 import { lanecopyBinaryFile } from "./lanecopy_binary_file.ts";
@@ -153,6 +154,23 @@ export function printAgainstCeiling(
         (text.wall / bound.wall).toFixed(2)
       }x faster: the most any client could gain through COPY binary here)`,
     );
+  }
+  const serverText = byName.get(SERVER_TEXT);
+  if (serverText && ceiling) {
+    console.log(
+      `${SERVER_TEXT} wall / ${CEILING} wall: ${
+        (serverText.wall / ceiling.wall).toFixed(2)
+      }x (what COPY binary saves the server alone, no client)`,
+    );
+    if (text) {
+      console.log(
+        `${LANECOPY_TEXT.name} wall / ${SERVER_TEXT} wall: ${
+          (text.wall / serverText.wall).toFixed(2)
+        }x; ${LANECOPY_TEXT.name} wall / ${CEILING} wall: ${
+          (text.wall / ceiling.wall).toFixed(2)
+        }x (the most auto can gain over text without beating the ceiling)`,
+      );
+    }
   }
   for (const name of [LANECOPY.name, LANECOPY_LANES.name]) {
     const result = byName.get(name);

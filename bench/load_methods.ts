@@ -171,22 +171,27 @@ export const PSQL: Method = {
 };
 
 /**
- * The ceiling: `COPY t FROM '/path/rows.bin' (FORMAT binary)`, the server
- * reading a file it wrote itself from the same rows (no client work, no
- * wire, no text parsing). The file goes in `dir`, which this makes
- * writable by the server's OS user; so the server must run on this
+ * The server loading the same rows from a file it wrote itself, `COPY t
+ * FROM '/path/rows.bin' (FORMAT binary)` (the ceiling: no client work, no
+ * wire, no text parsing) or the same in COPY text (what the server's own
+ * text parsing costs, with no client). The file goes in `dir`, which this
+ * makes writable by the server's OS user; so the server must run on this
  * machine. Set-up, untimed: the CSV goes by `psql \copy` into a staging
  * table, which the server then writes out with `COPY ... TO`.
  *
  * @param dir A directory of this process's that the file may go in.
+ * @param format The file's COPY format.
  * @returns The method.
  */
-export function serverBinaryFile(dir: string): Method {
+export function serverFile(dir: string, format: "binary" | "text"): Method {
   const shared = join(dir, "server");
-  const binFile = join(shared, "rows.bin");
-  const staging = "public.lanecopy_compare_binary_source";
+  const serverFile = join(
+    shared,
+    `rows.${format === "binary" ? "bin" : "txt"}`,
+  );
+  const staging = `public.lanecopy_compare_${format}_source`;
   return {
-    name: "server COPY binary file",
+    name: `server COPY ${format} file`,
     prepare: async (file, url) => {
       // The server (the postgres user) must write here, and read it back.
       await Deno.chmod(dir, 0o711);
@@ -197,13 +202,17 @@ export function serverBinaryFile(dir: string): Method {
           typedTableDdl(quoted(staging))
         }`,
         csvCopy(file, staging),
-        `COPY ${quoted(staging)} TO ${sqlLiteral(binFile)} (FORMAT binary)`,
+        `COPY ${quoted(staging)} TO ${
+          sqlLiteral(serverFile)
+        } (FORMAT ${format})`,
         `DROP TABLE ${quoted(staging)}`,
       ]);
     },
     run: (_file, table, url) =>
       psql(url, [
-        `COPY ${quoted(table)} FROM ${sqlLiteral(binFile)} (FORMAT binary)`,
+        `COPY ${quoted(table)} FROM ${
+          sqlLiteral(serverFile)
+        } (FORMAT ${format})`,
       ]),
   };
 }
@@ -334,7 +343,9 @@ export const LANECOPY_LANES: Method = lanecopyLanes(1);
 /** lanecopy `--lane --parallel 2`. */
 export const LANECOPY_PARALLEL: Method = lanecopyLanes(2);
 /** The ceiling's name: the server loads a COPY binary file it wrote. */
-export const CEILING: string = serverBinaryFile("").name;
+export const CEILING: string = serverFile("", "binary").name;
+/** The server loading a COPY text file it wrote: its own text parsing. */
+export const SERVER_TEXT: string = serverFile("", "text").name;
 
 /**
  * Runs `use` with a client connected to `url`, then closes it.
