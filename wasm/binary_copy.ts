@@ -291,22 +291,7 @@ function row(r: i32, start: usize, end: usize, at: usize): usize {
     let q = p;
     let escaped = false;
     while (q < stop) {
-      // Runs of bytes that are neither a tab nor a backslash, 16 at a
-      // time (the twin goes byte by byte; the result is the same).
-      while (q + 16 <= stop) {
-        const bytes = v128.load(q);
-        const found = i8x16.bitmask(
-          v128.or(
-            i8x16.eq(bytes, i8x16.splat(<i8> TAB)),
-            i8x16.eq(bytes, i8x16.splat(<i8> BACKSLASH)),
-          ),
-        );
-        if (found != 0) {
-          q += <usize> ctz<u32>(found);
-          break;
-        }
-        q += 16;
-      }
+      q = skipRun(q, stop, TAB);
       if (q >= stop) break;
       const b = load<u8>(q);
       if (b == TAB) break;
@@ -587,28 +572,35 @@ function skipValue(i: usize, e: usize): usize {
 function skipString(i: usize, e: usize): usize {
   i++;
   while (i < e) {
-    // Runs of bytes that are neither a quote nor a backslash, 16 at a
-    // time (the twin goes byte by byte; the result is the same).
-    while (i + 16 <= e) {
-      const bytes = v128.load(i);
-      const found = i8x16.bitmask(
-        v128.or(
-          i8x16.eq(bytes, i8x16.splat(<i8> QUOTE)),
-          i8x16.eq(bytes, i8x16.splat(<i8> BACKSLASH)),
-        ),
-      );
-      if (found != 0) {
-        i += <usize> ctz<u32>(found);
-        break;
-      }
-      i += 16;
-    }
+    i = skipRun(i, e, QUOTE);
     if (i >= e) break;
     const b = load<u8>(i);
     if (b == QUOTE) return i + 1;
     i += b == BACKSLASH ? 2 : 1;
   }
   return 0;
+}
+
+/**
+ * Skips, 16 bytes at a time, a run of bytes that are neither `stop` nor a
+ * backslash from `i`: the first such byte, or where fewer than 16 bytes
+ * are left before `e` (the caller goes on byte by byte; the twin goes
+ * byte by byte throughout, and the result is the same).
+ */
+// @ts-ignore: decorator
+function skipRun(i: usize, e: usize, stop: i32): usize {
+  while (i + 16 <= e) {
+    const bytes = v128.load(i);
+    const found = i8x16.bitmask(
+      v128.or(
+        i8x16.eq(bytes, i8x16.splat(<i8> stop)),
+        i8x16.eq(bytes, i8x16.splat(<i8> BACKSLASH)),
+      ),
+    );
+    if (found != 0) return i + <usize> ctz<u32>(found);
+    i += 16;
+  }
+  return i;
 }
 
 /** A byte's `CLASS_*` bits. */
