@@ -29,7 +29,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 // @ts-types="@types/pg"
-import pg from "pg";
+import type pg from "pg";
 // @ts-types="npm:@types/pg-copy-streams@1.2.5"
 import { from as copyFrom } from "npm:pg-copy-streams@7.0.0";
 import {
@@ -39,6 +39,7 @@ import {
   startCitusCluster,
 } from "../tests/_citus.ts";
 import { DEFAULT_SEED, writeCsvFile } from "./generate.ts";
+import { withClient } from "./load_methods.ts";
 import { TYPED_COLUMNS } from "./typed_table.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -169,20 +170,6 @@ function median(values: number[]): number {
   return sorted.length % 2
     ? sorted[middle]
     : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-/** Runs `use` with a client connected to `url`, then closes it. */
-async function withClient<T>(
-  url: string,
-  use: (client: pg.Client) => Promise<T>,
-): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await use(client);
-  } finally {
-    await client.end();
-  }
 }
 
 /** Creates `table` with `columns` plus `lane_seq`, distributed by lane. */
