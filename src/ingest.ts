@@ -103,6 +103,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
         first,
         header: pipeline.header,
         onCommit,
+        encodeAhead: pipeline.encodeAhead,
       });
     const load = (into: Target) =>
       pipeline.batches.pipeTo(writerFor(into), { signal: options.signal });
@@ -173,6 +174,8 @@ interface WriterOf {
   header: Promise<string[] | undefined>;
   /** Called after each batch commits. */
   onCommit: BatchWriterOptions["onCommit"];
+  /** The decode stage's, to have batches come encoded in binary. */
+  encodeAhead: BatchPipeline["encodeAhead"];
 }
 
 /** The {@linkcode BatchWriter} of writer `of.writer`, on its connection. */
@@ -237,6 +240,7 @@ function batchWriter(
       max: options.maxRejects,
       headerAtStart: plan.format === "csv" && (options.header ?? true),
     },
+    encodeAhead: of.encodeAhead,
   });
 }
 

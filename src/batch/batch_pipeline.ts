@@ -19,6 +19,7 @@ import {
 } from "../source/prefix_check_stream.ts";
 import { RechunkStream } from "./rechunk_stream.ts";
 import type { Batch } from "../codec/row_block.ts";
+import type { AheadEncoding } from "../codec/binary/encoded_ahead.ts";
 import { WriterSplitStream } from "../parallel/writer_split.ts";
 import { laneRouter, type ShardRoute } from "../parallel/shard_routing.ts";
 
@@ -57,6 +58,12 @@ export interface BatchPipeline {
   batches: ReadableStream<Batch>;
   /** The header's names; see {@linkcode CsvDecodeStream.header}. */
   header: Promise<string[] | undefined>;
+  /**
+   * Where batches are made on another thread: asks it to encode each batch
+   * it hands out from now on in COPY binary too (see `encoded_ahead.ts`).
+   * Only the first call counts.
+   */
+  encodeAhead?: (encoding: AheadEncoding) => void;
 }
 
 /**

@@ -13,6 +13,11 @@ import { batchPipeline } from "./batch_pipeline.ts";
 import { checkPrefixes } from "../source/prefix_check_stream.ts";
 import { readFileGuarded } from "../source/open_source.ts";
 import type { Batch } from "../codec/row_block.ts";
+import { BinaryRows } from "../codec/binary/binary_rows.ts";
+import {
+  type AheadEncoding,
+  encodeAhead,
+} from "../codec/binary/encoded_ahead.ts";
 import {
   packBatch,
   serializeError,
@@ -23,6 +28,10 @@ import {
 let input: WritableStreamDefaultWriter<Uint8Array> | undefined;
 let batches: ReadableStreamDefaultReader<Batch> | undefined;
 let ready: Promise<void> = Promise.resolve();
+/** The batch after the one last handed out, read (and encoded) ahead. */
+let ahead: Promise<ReadableStreamReadResult<Batch>> | undefined;
+/** The encoder, once the main thread sent the COPY's binary encoding. */
+let binary: { encoder: BinaryRows; encoding: AheadEncoding } | undefined;
 
 function post(reply: WorkerReply): void {
   self.postMessage(reply);
@@ -72,14 +81,30 @@ async function start(
   batches = pipeline.batches.getReader();
 }
 
+/** Reads the next batch and, with an encoder, encodes it. */
+async function readAhead(
+  reader: ReadableStreamDefaultReader<Batch>,
+): Promise<ReadableStreamReadResult<Batch>> {
+  const result = await reader.read();
+  if (!result.done && binary !== undefined) {
+    encodeAhead(result.value, binary.encoder, binary.encoding);
+  }
+  return result;
+}
+
 async function pull(): Promise<void> {
   await ready;
   if (batches === undefined) return; // it failed to start, and said so
   try {
-    const { value, done } = await batches.read();
+    const { value, done } = await (ahead ?? readAhead(batches));
+    ahead = undefined;
     if (done) {
       post({ kind: "done" });
       return;
+    }
+    if (!value.error) {
+      ahead = readAhead(batches);
+      ahead.catch(() => {/* reported on the next pull */});
     }
     const { batch, transfer } = packBatch(value);
     self.postMessage(
@@ -93,6 +118,10 @@ async function pull(): Promise<void> {
   } catch (error) {
     post({ kind: "fail", error: serializeError(error) });
   }
+}
+
+function useEncoding(encoding: AheadEncoding): void {
+  binary = { encoder: new BinaryRows(encoding), encoding };
 }
 
 self.onmessage = (event: MessageEvent<WorkerRequest>) => {
@@ -115,6 +144,9 @@ self.onmessage = (event: MessageEvent<WorkerRequest>) => {
       return;
     case "pull":
       pull();
+      return;
+    case "binary":
+      useEncoding(message.encoding);
       return;
   }
 };

@@ -8,6 +8,7 @@
 
 import type { BatchPipeline, BatchPipelineOptions } from "./batch_pipeline.ts";
 import type { Batch } from "../codec/row_block.ts";
+import { aheadOf } from "../codec/binary/encoded_ahead.ts";
 import { hasOwnedChunks } from "../source/open_source.ts";
 import {
   deserializeError,
@@ -50,12 +51,14 @@ const ownBuffers = new WeakSet<Batch>();
  */
 export function releaseBatch(batch: Batch): void {
   if (!ownBuffers.delete(batch)) return;
+  const binary = aheadOf(batch)?.encoded;
   const arrays = [
     batch.data,
     batch.rowEnds,
     batch.lines,
     batch.endOffsets,
     batch.raw,
+    binary instanceof Uint8Array ? binary : undefined,
   ];
   for (const array of arrays) {
     const buffer = array?.buffer;
@@ -235,5 +238,14 @@ export function workerBatchPipeline(
     stop(error);
     return error;
   }
-  return { batches, header: header.promise };
+  let encoding = false;
+  return {
+    batches,
+    header: header.promise,
+    encodeAhead(ahead) {
+      if (encoding || stopped) return;
+      encoding = true;
+      send({ kind: "binary", encoding: ahead });
+    },
+  };
 }

@@ -10,6 +10,12 @@
 import type { BatchPipelineOptions } from "./batch_pipeline.ts";
 import { InputSyntaxError, UsageError } from "../errors.ts";
 import type { Batch } from "../codec/row_block.ts";
+import {
+  type AheadEncoding,
+  aheadOf,
+  type EncodedAhead,
+  keepEncodedAhead,
+} from "../codec/binary/encoded_ahead.ts";
 
 /** Messages to the worker. */
 export type WorkerRequest =
@@ -17,7 +23,8 @@ export type WorkerRequest =
   | { kind: "chunk"; bytes: Uint8Array }
   | { kind: "end" }
   | { kind: "abort"; reason: string }
-  | { kind: "pull" };
+  | { kind: "pull" }
+  | { kind: "binary"; encoding: AheadEncoding };
 
 /** Messages from the worker. */
 export type WorkerReply =
@@ -124,6 +131,8 @@ export interface PackedBatch extends Omit<Batch, "laneKeys" | "error"> {
   laneIndexes?: Uint32Array;
   /** The batch's distinct lanes. */
   laneNames?: string[];
+  /** What was made for it ahead in COPY binary (`encoded_ahead.ts`). */
+  binary?: EncodedAhead;
 }
 
 /**
@@ -154,6 +163,8 @@ export function packBatch(
 ): { batch: PackedBatch; transfer: ArrayBuffer[] } {
   const { laneKeys, error: _error, ...rest } = batch;
   const packed: PackedBatch = { ...rest };
+  const binary = aheadOf(batch);
+  if (binary !== undefined) packed.binary = binary;
   if (laneKeys !== undefined) {
     const ids = new Map<string, number>();
     const indexes = new Uint32Array(laneKeys.length);
@@ -174,6 +185,7 @@ export function packBatch(
       packed.endOffsets,
       packed.laneIndexes,
       packed.raw,
+      binary?.encoded instanceof Uint8Array ? binary.encoded : undefined,
     ]
   ) {
     const buffer = array?.buffer;
@@ -206,11 +218,15 @@ export function packBatch(
  * ```
  */
 export function unpackBatch(packed: PackedBatch): Batch {
-  const { laneIndexes, laneNames, ...rest } = packed;
-  if (laneIndexes === undefined || laneNames === undefined) return rest;
-  const laneKeys = new Array<string>(laneIndexes.length);
-  for (let i = 0; i < laneIndexes.length; i++) {
-    laneKeys[i] = laneNames[laneIndexes[i]];
+  const { laneIndexes, laneNames, binary, ...rest } = packed;
+  let batch: Batch = rest;
+  if (laneIndexes !== undefined && laneNames !== undefined) {
+    const laneKeys = new Array<string>(laneIndexes.length);
+    for (let i = 0; i < laneIndexes.length; i++) {
+      laneKeys[i] = laneNames[laneIndexes[i]];
+    }
+    batch = { ...rest, laneKeys };
   }
-  return { ...rest, laneKeys };
+  if (binary !== undefined) keepEncodedAhead(batch, binary);
+  return batch;
 }

@@ -23,6 +23,7 @@ import {
   type RunBookkeeping,
 } from "./run_claims.ts";
 import { type BatchOutcome, copyData } from "./copy_data.ts";
+import type { AheadEncoding } from "../codec/binary/encoded_ahead.ts";
 import type { Reject, RejectFile } from "./reject_file.ts";
 import {
   checkRejectLimit,
@@ -116,6 +117,12 @@ export interface BatchWriterOptions
    * {@linkcode OverlappedCommits}) where possible. Default true.
    */
   overlap?: boolean;
+  /**
+   * Told the COPY's binary encoding once the table is prepared, when
+   * batches may go in binary: the decode stage's
+   * `BatchPipeline.encodeAhead`, so that batches come encoded.
+   */
+  encodeAhead?: (encoding: AheadEncoding) => void;
 }
 
 /** A step in a batch's life, for logs and tests. */
@@ -189,7 +196,15 @@ export class BatchWriter extends WritableStream<Batch> {
             ...options,
             reservesSeqs: options.bookkeeping !== undefined,
           }),
-      );
+      ).then((ready) => {
+        if (ready?.binary !== undefined) {
+          options.encodeAhead?.({
+            ...ready.binary.options,
+            seqs: ready.writesSeq,
+          });
+        }
+        return ready;
+      });
     const run: RunState = { registered: false, batches: 0, rejected: 0 };
     let overlapped: Promise<OverlappedCommits | undefined> | undefined;
     const finishOverlapped = async () => await (await overlapped)?.finish();

@@ -2,12 +2,15 @@
  * What a batch's COPY sends: its rows in COPY binary when every value
  * follows the binary encoders' rules (the server then parses less), else
  * in COPY text as the codec wrote them; the lane seqs spliced in either
- * way. The choice is made per batch: each batch is its own COPY.
+ * way. The choice is made per batch: each batch is its own COPY. A batch
+ * the decode thread already encoded (`encoded_ahead.ts`) is not encoded
+ * again.
  *
  * @module
  */
 
-import type { BinaryRows } from "../codec/binary/binary_rows.ts";
+import type { BinaryMiss, BinaryRows } from "../codec/binary/binary_rows.ts";
+import { encodedAhead, fillSeqs } from "../codec/binary/encoded_ahead.ts";
 import type { Batch } from "../codec/row_block.ts";
 import { UsageError } from "../errors.ts";
 import type { CopySpec } from "../target/target.ts";
@@ -82,7 +85,7 @@ export function copyData(
 ): CopyData {
   const { spec } = encoding;
   if (encoding.binary !== undefined && !text) {
-    const encoded = encoding.binary.encode(batch, seqs);
+    const encoded = encodedBinary(batch, seqs, encoding.binary);
     if (encoded instanceof Uint8Array) {
       return {
         spec: { ...spec, format: "binary" },
@@ -107,4 +110,21 @@ export function copyData(
       : spliceSeqChunks(batch, seqs, spec.format as "text" | "csv"),
     binary: false,
   };
+}
+
+/**
+ * The batch's binary: made ahead (its seqs filled in), else encoded now.
+ */
+function encodedBinary(
+  batch: Batch,
+  seqs: Float64Array | undefined,
+  encoder: BinaryRows,
+): Uint8Array | BinaryMiss {
+  const ahead = encodedAhead(batch, {
+    ...encoder.options,
+    seqs: seqs !== undefined,
+  });
+  if (ahead === undefined) return encoder.encode(batch, seqs);
+  if (!(ahead instanceof Uint8Array) || seqs === undefined) return ahead;
+  return fillSeqs(ahead, seqs);
 }

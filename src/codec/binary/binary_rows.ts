@@ -124,6 +124,8 @@ export interface BinaryRowsOptions {
 export class BinaryRows {
   /** The core that runs: `wasm`, or `ts` (asked for, or the fallback). */
   readonly codec: "wasm" | "ts";
+  /** The options it was made with, `codec` the core that runs. */
+  readonly options: Readonly<BinaryRowsOptions>;
   readonly #core: BinaryCore;
 
   /**
@@ -143,6 +145,7 @@ export class BinaryRows {
         return core;
       }, () => new TsBinaryCore(types, utc));
     this.codec = codec;
+    this.options = { types, naiveTimestamptzIsUtc: utc, codec };
   }
 
   /**
