@@ -90,7 +90,12 @@ try {
     const child = suite.child = new Deno.Command(Deno.execPath(), {
       args: ["test", "-A", ...files, ...Deno.args],
       cwd: root,
-      env: { DATABASE_URL: url, LANECOPY_CITUS_SUITE: "1", NO_COLOR: "1" },
+      env: {
+        DATABASE_URL: url,
+        LANECOPY_CITUS_SUITE: "1",
+        NO_COLOR: "1",
+        TMPDIR: suite.tempDir(),
+      },
       stdout: "piped",
     }).spawn();
     await countSummaries(child.stdout, Deno.stdout, counts);

@@ -68,7 +68,11 @@ try {
     const child = suite.child = new Deno.Command(Deno.execPath(), {
       args: ["test", "-A", ...args],
       cwd: root,
-      env: { DATABASE_URL: url, PG_BIN: Deno.env.get("PG_BIN")! },
+      env: {
+        DATABASE_URL: url,
+        PG_BIN: Deno.env.get("PG_BIN")!,
+        TMPDIR: suite.tempDir(),
+      },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -82,7 +82,7 @@ try {
     const child = suite.child = new Deno.Command(Deno.execPath(), {
       args: ["test", "-A", "--doc", ...args],
       cwd: root,
-      env: { DATABASE_URL: url },
+      env: { DATABASE_URL: url, TMPDIR: suite.tempDir() },
     }).spawn();
     code = (await child.status).code;
   }

@@ -25,6 +25,7 @@ export class SuiteRun<C extends Stoppable> {
   child?: Deno.ChildProcess;
   /** The exit code of the signal that stopped the run, if one did. */
   signalCode?: number;
+  #tempDir?: string;
 
   /** Starts listening for SIGINT and SIGTERM. */
   constructor() {
@@ -46,9 +47,28 @@ export class SuiteRun<C extends Stoppable> {
     return this.starting;
   }
 
-  /** Stops the cluster, if one was started (shared: the handler and the runner may race). */
+  /**
+   * A directory for the tests' temp files (the `TMPDIR` of `deno test`),
+   * removed by {@linkcode SuiteRun.stop}: no run leaves files behind.
+   */
+  tempDir(): string {
+    if (this.#tempDir === undefined) {
+      this.#tempDir = Deno.makeTempDirSync({ prefix: "lanecopy-tests-" });
+      // Clusters the tests start run as user postgres, in directories here.
+      Deno.chmodSync(this.#tempDir, 0o755);
+    }
+    return this.#tempDir;
+  }
+
+  /**
+   * Stops the cluster, if one was started, and removes the temp directory
+   * (shared: the handler and the runner may race).
+   */
   async stop(): Promise<void> {
     await this.starting?.then((cluster) => cluster.stop(), () => {});
+    if (this.#tempDir !== undefined) {
+      await Deno.remove(this.#tempDir, { recursive: true }).catch(() => {});
+    }
   }
 }
 
