@@ -955,6 +955,8 @@ const copyEscape = (text: string) =>
 const anyText = fc.oneof(
   fc.string({ unit: "binary", maxLength: 8 }),
   fc.string({ maxLength: 8 }),
+  // Across the 16- and 32-byte runs the cores copy whole.
+  fc.string({ minLength: 14, maxLength: 40 }),
 ).map(copyEscape);
 const rawEscape = fc.constantFrom(
   ...["\\b", "\\f", "\\n", "\\r", "\\t", "\\v", "\\\\", "\\N", "\\x41"],
