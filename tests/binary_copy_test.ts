@@ -446,6 +446,49 @@ Deno.test("--copy-format binary refuses a column without an encoder; --copy-form
   assert.match(wrong.stderr, /--copy-format bin: expected auto/);
 });
 
+Deno.test("--copy-format binary stops at a value outside the binary rules, at its file:line and column, after the batches before it", async () => {
+  const { table, meta } = scratchLoad("binary_forced_miss");
+  await sql(`create table ${table} (id int, n numeric)`);
+  const path = await writeTemp("id,n\n1,1.5\n2,2.5\n3,1e5\n4,4\n");
+  const forced = await runCli(
+    ingestArgs(
+      path,
+      table,
+      "--meta-schema",
+      meta,
+      "--copy-format",
+      "binary",
+      "--batch-size",
+      "2",
+    ),
+  );
+  assert.equal(forced.code, 1, forced.stderr);
+  assert.match(
+    forced.stderr,
+    new RegExp(
+      `${
+        path.replaceAll(/[.*+?^${}()|[\]\\]/g, "\\$&")
+      }:4 in COPY binary \\(--copy-format binary\\): the value of column "n"`,
+    ),
+  );
+  assert.match(forced.stderr, /use --copy-format auto/);
+  // The batch before it committed, in binary; nothing of its own batch did.
+  const rows = await sql(`select id from ${table} order by id`);
+  assert.deepEqual(rows.map((row) => row.id), [1, 2]);
+  const auto = await runCli(
+    ingestArgs(path, table, "--meta-schema", meta, "--json"),
+  );
+  assert.equal(auto.code, 0, auto.stderr);
+  assert.equal(JSON.parse(auto.stdout).binaryBatches, 0);
+  const all = await sql(`select id, n::text from ${table} order by id`);
+  assert.deepEqual(all.map((row) => [row.id, row.n]), [
+    [1, "1.5"],
+    [2, "2.5"],
+    [3, "100000"],
+    [4, "4"],
+  ]);
+});
+
 Deno.test("COPY binary on the embedded database, lanes spliced in as int8", async () => {
   const dataDir = await Deno.makeTempDir();
   try {
