@@ -527,7 +527,6 @@ function compareKeys(a: u32, b: u32): i32 {
  * bytes, which the layout allows (the input is followed by the row ends,
  * and each row reserves 64 bytes of output more than it can fill).
  */
-// @ts-ignore: decorator
 function copyBytes(dst: usize, src: usize, n: usize): void {
   if (n <= 32) {
     v128.store(dst, v128.load(src));
@@ -605,7 +604,6 @@ function skipString(i: usize, e: usize): usize {
  * are left before `e` (the caller goes on byte by byte; the twin goes
  * byte by byte throughout, and the result is the same).
  */
-// @ts-ignore: decorator
 function skipRun(i: usize, e: usize, stop: i32): usize {
   while (i + 16 <= e) {
     const bytes = v128.load(i);
@@ -691,7 +689,6 @@ function hexValue(c: i32): i32 {
 }
 
 /** A hex digit's value, or `NOT_HEX`. */
-// @ts-ignore: decorator
 function hex(c: i32): i32 {
   return <i32> load<u8>(HEX_VALUES + <usize> c);
 }
