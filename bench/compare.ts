@@ -4,7 +4,9 @@
  * sends COPY binary where it can, and `--copy-format text` today's text
  * path) and the INSERT batch path (batch 1000) load the same generated CSV
  * into a typed table, in interleaved rounds, each into the freshly
- * truncated table. The ceiling, "server COPY binary file", is the server
+ * truncated table after a CHECKPOINT (autovacuum off on the bench tables:
+ * no load pays for the one before it, nor for a vacuum that happens to
+ * start during it). The ceiling, "server COPY binary file", is the server
  * loading the same rows from a COPY binary file it wrote itself (set up
  * untimed; no client work at all; the server must be on this machine).
  * "psql \copy of lanecopy's binary" is the bound of lanecopy's binary
@@ -98,6 +100,29 @@ async function recreate(
       `ALTER TABLE ${quoted(table)} ADD COLUMN lane_seq bigint`,
     );
   }
+  // Autovacuum wakes once a minute: a vacuum that starts inside one load
+  // would land, by chance, on whichever method runs then.
+  await client.query(
+    `ALTER TABLE ${quoted(table)} SET (autovacuum_enabled = false)`,
+  );
+}
+
+/**
+ * Empties `table` and, where the role may, runs a CHECKPOINT, so that each
+ * load starts from the same server state: none writes out the rows of the
+ * one before it, and each reaches its WAL-size checkpoints at the same
+ * point. Returns whether the checkpoint ran.
+ */
+async function emptyTable(url: string, table: string): Promise<boolean> {
+  return await withClient(url, async (client) => {
+    await client.query(`TRUNCATE ${quoted(table)}`);
+    try {
+      await client.query("CHECKPOINT");
+      return true;
+    } catch {
+      return false; // not superuser nor pg_checkpoint
+    }
+  });
 }
 
 async function count(client: pg.Client, table: string): Promise<number> {
@@ -183,16 +208,20 @@ async function compare(
       console.error(`${method.name}: set-up failed: ${error.message}`);
     }
   }
+  let checkpointRefused = false;
   for (let round = 0; round < rounds; round++) {
     // Rotate the order each round so no method always runs first.
     const order = methods.map((_, i) => methods[(i + round) % methods.length]);
     for (const method of order) {
       if (failures.has(method.name)) continue;
       const table = method.lanes ? withLanes : typed;
-      await withClient(
-        url,
-        (client) => client.query(`TRUNCATE ${quoted(table)}`),
-      );
+      if (!await emptyTable(url, table) && !checkpointRefused) {
+        checkpointRefused = true;
+        console.error(
+          "CHECKPOINT refused (the role is not superuser nor pg_checkpoint): " +
+            "a load may pay for writing out the one before it",
+        );
+      }
       const source = await freshLink(file);
       try {
         const cpuBefore = postmaster && await serverCpuSeconds(postmaster);
