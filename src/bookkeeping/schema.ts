@@ -99,16 +99,65 @@ export async function ensureBookkeeping(
   target: Target,
   schema: string = DEFAULT_META_SCHEMA,
 ): Promise<void> {
-  if (await upToDate(target, schema)) return;
+  try {
+    if (await upToDate(target, schema)) return;
+    await createTables(target, schema);
+  } catch (error) {
+    if ((error as { code?: unknown })?.code !== INSUFFICIENT_PRIVILEGE) {
+      throw error;
+    }
+    throw await schemaDenied(target, schema, error as Error);
+  }
+}
+
+/** SQLSTATE 42501. */
+const INSUFFICIENT_PRIVILEGE = "42501";
+
+/**
+ * The error for a role that may not use the bookkeeping schema: what the
+ * server said, and the grant (or the other schema) that lets the load go on.
+ */
+async function schemaDenied(
+  target: Target,
+  schema: string,
+  cause: Error,
+): Promise<Error> {
+  const role = await target.query("SELECT current_user AS name").then(
+    ({ rows }) => quoteIdentifier(String(rows[0].name)),
+    () => "this role",
+  );
+  const name = quoteIdentifier(schema);
+  const exists = await target.query(
+    "SELECT to_regnamespace($1) IS NOT NULL AS exists",
+    [name],
+  ).then(({ rows }) => rows[0].exists === true, () => true);
+  const fix = exists
+    ? `Have its owner or a superuser run GRANT USAGE, CREATE ON SCHEMA ${name} TO ${role} ` +
+      `(and SELECT, INSERT, UPDATE, DELETE on its tables, if another role made them)`
+    : `Have a superuser run CREATE SCHEMA ${name} AUTHORIZATION ${role}`;
+  return new Error(
+    `Cannot keep the load's progress in schema ${name}: ${cause.message}. ` +
+      `${fix}, or give a schema this role may use with --meta-schema NAME`,
+    { cause },
+  );
+}
+
+/** Creates the schema and its tables, or adds what an older version lacks. */
+async function createTables(target: Target, schema: string): Promise<void> {
   const t = metaTables(schema);
   await target.transaction(async (session) => {
     await session.query(
       "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
       [`lanecopy schema ${schema}`],
     );
-    await session.query(
-      `CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`,
+    // Only when missing: IF NOT EXISTS still needs CREATE on the database.
+    const { rows } = await session.query(
+      "SELECT to_regnamespace($1) IS NULL AS missing",
+      [quoteIdentifier(schema)],
     );
+    if (rows[0].missing === true) {
+      await session.query(`CREATE SCHEMA ${quoteIdentifier(schema)}`);
+    }
     await session.query(`CREATE TABLE IF NOT EXISTS ${t.lanes} (
       target text NOT NULL,
       lane text NOT NULL,
