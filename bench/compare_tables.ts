@@ -142,6 +142,16 @@ export function printAgainstCeiling(
         (text.wall / auto.wall).toFixed(2)
       }x faster)`,
     );
+    // Client and server share the machine's cores: when they are all
+    // busy, the wall follows the CPU both spend together.
+    const cores = (result: MethodResult) => result.clientCpu + result.serverCpu;
+    console.log(
+      `client + server CPU: auto ${cores(auto).toFixed(2)}, text ${
+        cores(text).toFixed(2)
+      } core-seconds, a ratio of ${
+        (cores(text) / cores(auto)).toFixed(2)
+      } (on ${navigator.hardwareConcurrency} cores, the wall ratio follows it once they are all busy)`,
+    );
   }
   const bound = byName.get(BINARY_BOUND);
   if (bound && text) {
