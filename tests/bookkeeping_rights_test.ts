@@ -7,14 +7,14 @@ import {
   writeTemp,
 } from "./_helpers.ts";
 
-Deno.test("ingest as a role without rights on the bookkeeping schema says which grant lets it load, and loads once granted", async () => {
+Deno.test("ingest as a role without rights on the bookkeeping schema says which grant or schema lets it load, and loads once granted", async () => {
   const { table, meta } = scratchLoad("rights");
   const role = `${table}_role`;
   const roleUrl = new URL(databaseUrl());
   roleUrl.username = role;
   roleUrl.password = "";
   await sql(
-    `CREATE ROLE "${role}" LOGIN; CREATE SCHEMA "${meta}"; GRANT CREATE ON SCHEMA public TO "${role}"`,
+    `CREATE ROLE "${role}" LOGIN; GRANT CREATE ON SCHEMA public TO "${role}"`,
   );
   const path = await writeTemp("id,name\n1,ada\n2,grace\n", ".csv");
   const args = [
@@ -29,6 +29,18 @@ Deno.test("ingest as a role without rights on the bookkeeping schema says which 
     meta,
   ];
   try {
+    const missing = await runCli(args);
+    assert.equal(missing.code, 1, missing.stderr);
+    assert.match(
+      missing.stderr,
+      new RegExp(
+        `Cannot keep the load's progress in schema "${meta}": permission denied for database .*\\. ` +
+          `Have a superuser run CREATE SCHEMA "${meta}" AUTHORIZATION "${role}", ` +
+          `or give a schema this role may use with --meta-schema NAME`,
+      ),
+    );
+
+    await sql(`CREATE SCHEMA "${meta}"`);
     const denied = await runCli(args);
     assert.equal(denied.code, 1, denied.stderr);
     assert.match(
