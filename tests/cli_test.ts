@@ -49,6 +49,18 @@ Deno.test("ingest --help teaches every flag and the exit codes", async () => {
   assert.match(result.stdout, /Exit codes:\n {2}0 /);
 });
 
+Deno.test("every command's --help prose fits 80 columns", async () => {
+  for (const command of ["ingest", "encode", "status", "sql"]) {
+    const result = await runCli([command, "--help"]);
+    assert.equal(result.code, 0);
+    // Example command lines are copied whole, so only they may run longer.
+    const long = result.stdout.split("\n").filter((line) =>
+      line.length > 80 && !/^ {2}(lanecopy|cat) /.test(line)
+    );
+    assert.deepEqual(long, [], `${command} --help wraps its prose`);
+  }
+});
+
 Deno.test("main() refuses bad command lines with exit 1 and a pointer to --help", async (t) => {
   const cases: [string[], RegExp][] = [
     [["frobnicate"], /Cannot run "frobnicate": no such command/],

@@ -62,10 +62,11 @@ const FORMAT_HELP = `Input format:
                       non-blank byte ("{" is NDJSON), standard input included
   NDJSON is one JSON object per line. Keys name the columns: --columns, else the
   target table's columns (its seq column excepted); a key that is not a column
-  (unless --extra-keys ignore), or a repeated key, is bad input. Strings are unescaped; numbers, true, false,
-  objects and arrays load as their JSON text, byte for byte (numeric, boolean,
-  json and jsonb columns); null or a missing key is NULL. The CSV options
-  below do not apply to it, except --columns and --codec.`;
+  (unless --extra-keys ignore), or a repeated key, is bad input. Strings are
+  unescaped; numbers, true, false, objects and arrays load as their JSON text,
+  byte for byte (numeric, boolean, json and jsonb columns); null or a missing
+  key is NULL. The CSV options below do not apply to it, except --columns and
+  --codec.`;
 
 /** The CSV options, shared by `ingest` and `encode`. */
 const CSV_HELP = `CSV options:
@@ -81,7 +82,8 @@ const CSV_HELP = `CSV options:
   --delimiter C       field delimiter, one ASCII character (default ",";
                       --delimiter tab for TSV)
   --null STRING       an unquoted field equal to STRING is NULL (default: an
-                      unquoted empty field is NULL, a quoted "" is an empty string)
+                      unquoted empty field is NULL, a quoted "" is an empty
+                      string)
   --quote C           quote character, one ASCII character (default ")
   --escape C          inside quoted fields, C before the quote or before itself
                       makes it data (default: the quote, so quotes are doubled;
